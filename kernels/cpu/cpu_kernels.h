@@ -1,0 +1,20 @@
+// Plain C++ reference of the patterns and the GEMM, with the GPU kernels' semantics.
+#pragma once
+#include <cstdint>
+
+#include "../patterns.h"
+
+namespace esmm::cpu {
+
+void aPatterns(const float* A, int M, int K, int lda, uint8_t* aPat);
+void bPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat);
+
+// C64 = A·B accumulated in double (the verification reference).
+void gemmReference64(const float* A, const float* B, double* C, int M, int N, int K, int lda, int ldb, int ldc,
+                     int threads);
+// Float32 ESMM on the CPU: skips every (32-row tile, 32-col tile, slice) whose joint pattern is 0
+// and every k whose joint bit is clear.
+void esmm(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
+          const uint8_t* aPat, const uint8_t* bPat, int threads);
+
+}  // namespace esmm::cpu

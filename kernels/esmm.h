@@ -1,0 +1,35 @@
+// Public launch interface of the GPU kernels. The native addon calls only these.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cuda_runtime_api.h>
+
+#include "patterns.h"
+
+namespace esmm {
+
+// C = A·B, float32, row-major. A: M×K (lda >= K), B: K×N (ldb >= N), C: M×N (ldc >= N).
+// aPat / bPat are device pointers laid out as in patterns.h.
+struct EsmmArgs {
+  const float* A;
+  const float* B;
+  float* C;
+  int M, N, K;
+  int lda, ldb, ldc;
+  const uint8_t* aPat;
+  const uint8_t* bPat;
+};
+
+// A patterns for A (M×K): numTiles(M) * numKSlices(K) bytes at aPat (device).
+cudaError_t launchAPatterns(const float* A, int M, int K, int lda, uint8_t* aPat, cudaStream_t stream);
+// B patterns for B (K×N): numTiles(N) * numKSlices(K) bytes at bPat (device).
+cudaError_t launchBPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat, cudaStream_t stream);
+
+// Scratch the ESMM launch needs for this shape (0 when none); the caller allocates it.
+size_t esmmWorkspaceBytes(int M, int N, int K);
+// Picks the variant for the shape (small-M path, tile config) and launches it.
+cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// Stable id of the variant launchEsmm picks for this shape (recorded in results).
+const char* esmmVariantName(int M, int N, int K);
+
+}  // namespace esmm

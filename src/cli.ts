@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+
+import { describeError, errorCode } from './errors.js';
+import { registerCommands } from './commands/index.js';
+import { VERSION } from './version.js';
+
+/** The only place that calls process.exit: maps error codes to exit codes (DESIGN.md). */
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('esmm-bench')
+    .description('Benchmark ESMM (joint-sparsity float32 GEMM) against cuBLAS on pruned LLM weights')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+      return 2;
+    }
+    const code = errorCode(err);
+    process.stderr.write(`esmm-bench: ${describeError(err)}\n`);
+    return code === 'USAGE' ? 2 : 1;
+  }
+}
+
+main(process.argv).then((code) => process.exit(code));
