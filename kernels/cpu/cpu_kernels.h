@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 
+#include "../generate.h"
 #include "../patterns.h"
 
 namespace esmm::cpu {
@@ -12,9 +13,19 @@ void bPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat);
 // C64 = A·B accumulated in double (the verification reference).
 void gemmReference64(const float* A, const float* B, double* C, int M, int N, int K, int lda, int ldb, int ldc,
                      int threads);
+// C = A·B accumulated in float32: the CPU baseline ESMM is timed against ('reference').
+void gemmReference32(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
+                     int threads);
 // Float32 ESMM on the CPU: skips every (32-row tile, 32-col tile, slice) whose joint pattern is 0
 // and every k whose joint bit is clear.
 void esmm(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
           const uint8_t* aPat, const uint8_t* bPat, int threads);
+
+// out (rows×cols, dense) filled with gen::element(...), identical to the GPU generator.
+void generate(float* out, int rows, int cols, uint64_t seed, uint64_t stream, uint64_t groupStream, gen::Fill fill,
+              double density, int threads);
+
+// Fraction of (mTile, nTile, slice) triples whose joint pattern aPat & bPat is zero.
+double skippedSliceFraction(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K);
 
 }  // namespace esmm::cpu

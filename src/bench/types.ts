@@ -30,6 +30,8 @@ export interface PipelineParams {
   argv: string[];
   /** Progress output: a bar on a TTY, plain lines otherwise, nothing when false. */
   progress?: boolean;
+  /** Replace an existing CSV and its sidecars instead of refusing to touch them. */
+  overwrite?: boolean;
 }
 
 export interface PipelineSummary {
@@ -41,4 +43,33 @@ export interface PipelineSummary {
   csvPath: string;
   sidecarPath: string;
   wallMs: number;
+  /** Which invocation of this CSV this was (1, then 2… for each resume). */
+  run?: number;
+  backend?: 'cpu' | 'cuda';
+  stageMs?: StageTimes;
+  /** (load + convert + pattern + write + hash) / wall time. */
+  hostOverheadFraction?: number;
+}
+
+/** Things a caller (or a test) may replace; each defaults to the real implementation. */
+export interface PipelineDeps {
+  native?: import('../native/types.js').NativeBinding;
+  readTensor?: (ref: TensorRef) => Promise<Float32Array>;
+  /** nvidia-smi readings before and after the run; null when unavailable. */
+  nvidiaSmi?: () => Promise<Record<string, string | number | null>[] | null>;
+  /** Progress lines and warnings (default: stderr). */
+  log?: (line: string) => void;
+  /** Whether progress goes to a terminal (a bar) or not (plain lines); default process.stderr.isTTY. */
+  isTTY?: boolean;
+}
+
+/** Host-side time per stage of a run, milliseconds (recorded in the sidecar). */
+export interface StageTimes {
+  load_ms: number;
+  convert_ms: number;
+  pattern_ms: number;
+  native_ms: number;
+  write_ms: number;
+  /** sha256 of the tensor files for the run record (0 when the cache index knew them). */
+  hash_ms: number;
 }

@@ -80,6 +80,8 @@ export interface KernelResult {
   relErrFrobenius?: number;
   /** max |C − C64| / max |C64|. */
   maxAbsErrRel?: number;
+  /** max |C − C_cublas| / max |C_cublas| when 'cublas' ran in the same call (cuda only). */
+  maxAbsErrRelVsCublas?: number;
 }
 
 export interface BenchmarkResult {

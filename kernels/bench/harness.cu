@@ -1,0 +1,486 @@
+// Standalone kernel harness (not part of the Node addon): checks every ESMM variant against a
+// float64 reference on random shapes, then times ESMM, cuBLAS SGEMM and the A-pattern kernel at
+// the target points with CUDA events, L2 flushed before every sample.
+//
+//   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--reps N] [--seed S]
+//
+// --small checks a few small shapes only (for compute-sanitizer).
+// --ncu runs only the 4096³ points, three launches each, no flush (ncu flushes by itself), so
+// ncu's gpu__time_duration can be read beside the event medians of a normal run.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../esmm.h"
+#include "../generate_gpu.h"
+#include "../variants.cuh"
+
+namespace {
+
+#define CUDA_CHECK(x) check((x), #x, __FILE__, __LINE__)
+#define CUBLAS_CHECK(x) checkBlas((x), #x, __FILE__, __LINE__)
+
+void check(cudaError_t e, const char* what, const char* file, int line) {
+  if (e != cudaSuccess) {
+    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + what + ": " +
+                             cudaGetErrorString(e));
+  }
+}
+
+void checkBlas(cublasStatus_t s, const char* what, const char* file, int line) {
+  if (s != CUBLAS_STATUS_SUCCESS) {
+    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + what + ": cuBLAS status " +
+                             std::to_string(static_cast<int>(s)));
+  }
+}
+
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t n) : n_(n) {
+    if (n > 0) CUDA_CHECK(cudaMalloc(&p_, n * sizeof(T)));
+  }
+  ~DeviceBuffer() {
+    if (p_ != nullptr) cudaFree(p_);
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  T* get() const { return p_; }
+  size_t size() const { return n_; }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+class Event {
+ public:
+  Event() { CUDA_CHECK(cudaEventCreate(&e_)); }
+  ~Event() { cudaEventDestroy(e_); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
+enum class Mode { Joint, BOnly };
+
+// One problem on the device: A, B (leading dims and base offsets as asked), their patterns and
+// float64 copies, the reference C64, and C with its poisoned padding.
+struct Problem {
+  int M, N, K, lda, ldb, ldc;
+  int offA, offB, offC;  // floats added to the base pointers (offset 1 misaligns 16-byte access)
+  DeviceBuffer<float> A, B, C;
+  DeviceBuffer<uint8_t> aPat, bPat;
+  DeviceBuffer<double> C64;
+  const float* a() const { return A.get() + offA; }
+  const float* b() const { return B.get() + offB; }
+  float* c() const { return C.get() + offC; }
+  esmm::EsmmArgs args() const {
+    return esmm::EsmmArgs{a(), b(), c(), M, N, K, lda, ldb, ldc, aPat.get(), bPat.get()};
+  }
+};
+
+constexpr uint64_t kStreamA = esmm::gen::kStreamA;
+constexpr uint64_t kStreamB = esmm::gen::kStreamB;
+
+__global__ void fillKernel(float* p, size_t n, uint32_t bits) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    p[i] = __uint_as_float(bits);
+  }
+}
+
+void fillBits(float* p, size_t n, uint32_t bits, cudaStream_t s) {
+  fillKernel<<<1024, 256, 0, s>>>(p, n, bits);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+// Strided copy to a dense double matrix (the reference inputs).
+__global__ void toDoubleKernel(const float* in, int rows, int cols, int ld, double* out) {
+  const size_t total = static_cast<size_t>(rows) * cols;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    out[i] = static_cast<double>(in[(i / cols) * ld + i % cols]);
+  }
+}
+
+constexpr uint32_t kPoison = 0xFFFFFFFFu;  // a NaN: an element never written stays NaN
+
+// err[0] = Σ(c-ref)², err[1] = Σref², err[2] = non-finite elements of C, err[3] = padding
+// elements of C's rows that no longer hold the poison, err[4] = max |c-ref|/max|ref| numerator,
+// err[5] = max |ref|.
+__global__ void compareKernel(const float* C, int M, int N, int ldc, const double* ref, double* err) {
+  double d2 = 0, r2 = 0, bad = 0, padBad = 0, maxd = 0, maxr = 0;
+  const size_t total = static_cast<size_t>(M) * ldc;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    const int r = static_cast<int>(i / ldc);
+    const int c = static_cast<int>(i % ldc);
+    const float v = C[i];
+    if (c >= N) {
+      if (__float_as_uint(v) != kPoison) padBad += 1;
+      continue;
+    }
+    const double x = ref[static_cast<size_t>(r) * N + c];
+    if (!isfinite(v)) {
+      bad += 1;
+      continue;
+    }
+    const double d = static_cast<double>(v) - x;
+    d2 += d * d;
+    r2 += x * x;
+    maxd = fmax(maxd, fabs(d));
+    maxr = fmax(maxr, fabs(x));
+  }
+  atomicAdd(&err[0], d2);
+  atomicAdd(&err[1], r2);
+  atomicAdd(&err[2], bad);
+  atomicAdd(&err[3], padBad);
+  // Non-negative doubles order like their bit patterns.
+  atomicMax(reinterpret_cast<unsigned long long*>(&err[4]), __double_as_longlong(maxd));
+  atomicMax(reinterpret_cast<unsigned long long*>(&err[5]), __double_as_longlong(maxr));
+}
+
+struct Check {
+  double relFro;      // ‖C−ref‖_F / ‖ref‖_F (0 when both are 0)
+  double relMax;      // max|C−ref| / max|ref|
+  long long nonFinite;
+  long long padWritten;
+  bool ok(double tol) const { return nonFinite == 0 && padWritten == 0 && relFro <= tol; }
+};
+
+class Bench {
+ public:
+  Bench() {
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    CUBLAS_CHECK(cublasCreate(&blas_));
+    CUBLAS_CHECK(cublasSetStream(blas_, stream_));
+    CUBLAS_CHECK(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaGetDeviceProperties(&prop_, dev));
+    flush_ = DeviceBuffer<float>(static_cast<size_t>(prop_.l2CacheSize) * 2 / sizeof(float));
+    err_ = DeviceBuffer<double>(8);
+  }
+  ~Bench() {
+    cublasDestroy(blas_);
+    cudaStreamDestroy(stream_);
+  }
+  Bench(const Bench&) = delete;
+  Bench& operator=(const Bench&) = delete;
+
+  const cudaDeviceProp& prop() const { return prop_; }
+  cudaStream_t stream() const { return stream_; }
+
+  Problem make(int M, int N, int K, int padA, int padB, int padC, int off, Mode mode, double d, uint64_t seed) {
+    Problem p{M, N, K, K + padA, N + padB, N + padC, off, off, off};
+    p.A = DeviceBuffer<float>(static_cast<size_t>(M) * p.lda + off);
+    p.B = DeviceBuffer<float>(static_cast<size_t>(K) * p.ldb + off);
+    p.C = DeviceBuffer<float>(static_cast<size_t>(M) * p.ldc + off);
+    p.aPat = DeviceBuffer<uint8_t>(static_cast<size_t>(esmm::numTiles(M)) * esmm::numKSlices(K));
+    p.bPat = DeviceBuffer<uint8_t>(static_cast<size_t>(esmm::numTiles(N)) * esmm::numKSlices(K));
+    // Padding holds NaN: a kernel that reads past a row's end poisons its result.
+    fillBits(p.A.get(), p.A.size(), kPoison, stream_);
+    fillBits(p.B.get(), p.B.size(), kPoison, stream_);
+    const auto aFill = mode == Mode::Joint ? esmm::gen::Fill::RowTiles : esmm::gen::Fill::Dense;
+    CUDA_CHECK(esmm::gpu::launchGenerate(p.A.get() + off, M, K, p.lda, seed, kStreamA, esmm::gen::kStreamAGroups,
+                                         aFill, d, stream_));
+    CUDA_CHECK(esmm::gpu::launchGenerate(p.B.get() + off, K, N, p.ldb, seed, kStreamB, esmm::gen::kStreamBGroups,
+                                         esmm::gen::Fill::ColTiles, d, stream_));
+    CUDA_CHECK(esmm::launchAPatterns(p.a(), M, K, p.lda, p.aPat.get(), stream_));
+    CUDA_CHECK(esmm::launchBPatterns(p.b(), K, N, p.ldb, p.bPat.get(), stream_));
+    // float64 reference: cublasDgemm on exact double copies (column-major view: Cᵀ = Bᵀ·Aᵀ).
+    DeviceBuffer<double> A64(static_cast<size_t>(M) * K), B64(static_cast<size_t>(K) * N);
+    p.C64 = DeviceBuffer<double>(static_cast<size_t>(M) * N);
+    toDoubleKernel<<<1024, 256, 0, stream_>>>(p.a(), M, K, p.lda, A64.get());
+    toDoubleKernel<<<1024, 256, 0, stream_>>>(p.b(), K, N, p.ldb, B64.get());
+    CUDA_CHECK(cudaGetLastError());
+    const double one = 1.0, zero = 0.0;
+    CUBLAS_CHECK(cublasDgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B64.get(), N, A64.get(), K, &zero,
+                             p.C64.get(), N));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    return p;
+  }
+
+  void poison(const Problem& p) { fillBits(p.C.get(), p.C.size(), kPoison, stream_); }
+
+  Check compare(const Problem& p) {
+    CUDA_CHECK(cudaMemsetAsync(err_.get(), 0, 8 * sizeof(double), stream_));
+    compareKernel<<<264, 256, 0, stream_>>>(p.c(), p.M, p.N, p.ldc, p.C64.get(), err_.get());
+    CUDA_CHECK(cudaGetLastError());
+    double h[8];
+    CUDA_CHECK(cudaMemcpyAsync(h, err_.get(), sizeof(h), cudaMemcpyDeviceToHost, stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    Check c{};
+    c.relFro = h[1] > 0 ? std::sqrt(h[0] / h[1]) : (h[0] > 0 ? INFINITY : 0.0);
+    c.relMax = h[5] > 0 ? h[4] / h[5] : (h[4] > 0 ? INFINITY : 0.0);
+    c.nonFinite = static_cast<long long>(h[2]);
+    c.padWritten = static_cast<long long>(h[3]);
+    return c;
+  }
+
+  void sgemm(const Problem& p) {
+    const float one = 1.f, zero = 0.f;
+    CUBLAS_CHECK(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, p.N, p.M, p.K, &one, p.b(), p.ldb, p.a(), p.lda, &zero,
+                             p.c(), p.ldc));
+  }
+
+  struct Stats {
+    double median, min, max;
+  };
+
+  // Median of `reps` event-timed samples after `warm` untimed runs; L2 flushed before each sample.
+  template <class F>
+  Stats time(F f, int warm, int reps, bool flush) {
+    Event start, stop;
+    for (int i = 0; i < warm; ++i) f();
+    std::vector<double> ms;
+    for (int i = 0; i < reps; ++i) {
+      if (flush) CUDA_CHECK(cudaMemsetAsync(flush_.get(), i & 0xFF, flush_.size() * sizeof(float), stream_));
+      CUDA_CHECK(cudaEventRecord(start.get(), stream_));
+      f();
+      CUDA_CHECK(cudaEventRecord(stop.get(), stream_));
+      CUDA_CHECK(cudaEventSynchronize(stop.get()));
+      float t = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&t, start.get(), stop.get()));
+      ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    return Stats{ms[ms.size() / 2], ms.front(), ms.back()};
+  }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  cudaDeviceProp prop_{};
+  DeviceBuffer<float> flush_;
+  DeviceBuffer<double> err_;
+};
+
+struct Workspace {
+  DeviceBuffer<unsigned char> buf;
+  void* ensure(size_t bytes) {
+    if (buf.size() < bytes) buf = DeviceBuffer<unsigned char>(bytes);
+    return buf.get();
+  }
+};
+
+constexpr double kTol = 1e-5;
+
+// Runs every variant and the dispatcher on random shapes; returns the number of failures.
+// `small` keeps only shapes a memory checker can run in seconds.
+int runChecks(Bench& bench, uint64_t seed, bool quick, bool small) {
+  std::mt19937_64 rng(seed);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  struct Shape {
+    int M, N, K, padA, padB, padC, off;
+    Mode mode;
+    double d;
+  };
+  std::vector<Shape> shapes = {
+      {1, 1, 1, 0, 0, 0, 0, Mode::BOnly, 1.0},
+      {4096, 4096, 4096, 0, 0, 0, 0, Mode::Joint, 0.5},
+      {37, 45, 65536, 0, 0, 0, 0, Mode::Joint, 0.7},   // thin, K past one pattern chunk many times
+      {300, 200, 65536, 3, 1, 2, 1, Mode::BOnly, 0.5},  // unaligned, long K
+      {16, 4096, 4096, 0, 0, 0, 0, Mode::BOnly, 0.5},
+      {129, 257, 33, 1, 1, 1, 1, Mode::Joint, 1.0},
+      {5000, 77, 1000, 0, 0, 0, 0, Mode::Joint, 0.0},
+      {128, 128, 4104, 0, 0, 0, 0, Mode::Joint, 0.25},
+  };
+  if (small) {
+    shapes = {
+        {1, 1, 1, 0, 0, 0, 0, Mode::BOnly, 1.0},          {37, 45, 700, 1, 3, 2, 1, Mode::Joint, 0.7},
+        {130, 70, 100, 0, 0, 0, 0, Mode::BOnly, 0.5},     {16, 300, 513, 1, 0, 1, 1, Mode::BOnly, 0.5},
+        {257, 129, 9, 2, 2, 2, 0, Mode::Joint, 1.0},      {33, 33, 4200, 0, 1, 0, 1, Mode::Joint, 0.25},
+    };
+  }
+  const int randomShapes = small ? 0 : (quick ? 8 : 40);
+  for (int i = 0; i < randomShapes; ++i) {
+    const bool small = i % 2 == 0;
+    Shape s{};
+    s.M = small ? uni(1, 160) : uni(1, 5000);
+    s.N = uni(1, small ? 300 : 5000);
+    s.K = uni(1, small ? 3000 : 5000);
+    // Keep one check's reference cheap.
+    while (static_cast<double>(s.M) * s.N * s.K > 2.5e10) s.K = std::max(1, s.K / 2);
+    s.padA = uni(0, 2) == 0 ? uni(1, 9) : 0;
+    s.padB = uni(0, 2) == 0 ? uni(1, 9) : 0;
+    s.padC = uni(0, 2) == 0 ? uni(1, 9) : 0;
+    s.off = uni(0, 3) == 0 ? 1 : 0;
+    s.mode = uni(0, 1) == 0 ? Mode::Joint : Mode::BOnly;
+    const double dens[] = {0.0, 0.05, 0.125, 0.25, 0.5, 0.8, 1.0};
+    s.d = dens[uni(0, 6)];
+    shapes.push_back(s);
+  }
+  Workspace ws;
+  int failures = 0, checks = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Shape& s = shapes[i];
+    Problem p = bench.make(s.M, s.N, s.K, s.padA, s.padB, s.padC, s.off, s.mode, s.d, seed + 1000 + i);
+    auto report = [&](const char* name, const Check& c) {
+      ++checks;
+      const bool ok = c.ok(kTol);
+      if (!ok) ++failures;
+      std::printf("%s %-20s M=%-5d N=%-5d K=%-5d lda=%-5d ldb=%-5d ldc=%-5d off=%d %s d=%.3f relFro=%.2e relMax=%.2e "
+                  "nonFinite=%lld padWritten=%lld\n",
+                  ok ? "ok  " : "FAIL", name, s.M, s.N, s.K, p.lda, p.ldb, p.ldc, s.off,
+                  s.mode == Mode::Joint ? "joint" : "b-only", s.d, c.relFro, c.relMax, c.nonFinite, c.padWritten);
+    };
+    for (int v = -1; v < esmm::variantCount(); ++v) {
+      bench.poison(p);
+      const esmm::EsmmArgs a = p.args();
+      if (v < 0) {
+        void* w = ws.ensure(esmm::esmmWorkspaceBytes(s.M, s.N, s.K));
+        CUDA_CHECK(esmm::launchEsmm(a, w, esmm::esmmWorkspaceBytes(s.M, s.N, s.K), bench.stream()));
+      } else {
+        const esmm::Variant& var = esmm::variantAt(v);
+        const size_t bytes = var.workspaceBytes(s.M, s.N, s.K);
+        CUDA_CHECK(var.launch(a, ws.ensure(bytes), bytes, bench.stream()));
+      }
+      CUDA_CHECK(cudaGetLastError());
+      const std::string name = v < 0 ? std::string("dispatch:") + esmm::esmmVariantName(s.M, s.N, s.K)
+                                     : std::string(esmm::variantAt(v).name);
+      report(name.c_str(), bench.compare(p));
+    }
+    bench.poison(p);
+    bench.sgemm(p);
+    report("cublas-sgemm", bench.compare(p));
+  }
+  std::printf("checks: %d, failures: %d\n", checks, failures);
+  return failures;
+}
+
+struct Point {
+  const char* label;
+  int M, N, K;
+  Mode mode;
+  double d;
+  double target;  // speedup the point must reach (0: none)
+};
+
+struct Row {
+  std::string label, variant;
+  int M, N, K;
+  double d, esmmMs, esmmMin, esmmMax, cublasMs, speedup, target, errEsmm, errCublas, apatMs;
+};
+
+void runPerf(Bench& bench, int reps, bool ncu, bool allVariants) {
+  std::vector<Point> points = {
+      {"joint", 4096, 4096, 4096, Mode::Joint, 1.0, 0.95},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.5, 2.5},
+      {"joint", 4096, 4096, 4096, Mode::Joint, 0.25, 4.0},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.125, 6.0},
+      {"b-only", 4096, 4096, 4096, Mode::BOnly, 1.0, 0},    {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.5, 1.6},
+      {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.25, 0},   {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.125, 0},
+  };
+  if (!ncu) {
+    const int ms[] = {1, 8, 16, 32, 64, 128};
+    for (int m : ms) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 0.5, m == 16 ? 2.0 : 0});
+    points.push_back({"decode", 16, 4096, 4096, Mode::BOnly, 1.0, 0});
+    points.push_back({"ffn", 4096, 11008, 4096, Mode::Joint, 0.5, 0});
+  }
+  const int warm = ncu ? 0 : 3;
+  const int n = ncu ? 3 : reps;
+  const bool flush = !ncu;
+  Workspace ws;
+  std::vector<Row> rows;
+  uint64_t seed = 7;
+  for (const Point& pt : points) {
+    Problem p = bench.make(pt.M, pt.N, pt.K, 0, 0, 0, 0, pt.mode, pt.d, seed++);
+    bench.poison(p);
+    bench.sgemm(p);
+    const Check cb = bench.compare(p);
+    const auto tc = bench.time([&] { bench.sgemm(p); }, warm, n, flush);
+    const auto ta = bench.time(
+        [&] { CUDA_CHECK(esmm::launchAPatterns(p.a(), p.M, p.K, p.lda, p.aPat.get(), bench.stream())); }, warm, n,
+        flush);
+    std::vector<const esmm::Variant*> vars;
+    const esmm::Variant* chosen = esmm::findVariant(esmm::esmmVariantName(pt.M, pt.N, pt.K));
+    if (allVariants) {
+      for (int v = 0; v < esmm::variantCount(); ++v) vars.push_back(&esmm::variantAt(v));
+    } else {
+      vars.push_back(chosen);
+    }
+    for (const esmm::Variant* var : vars) {
+      const size_t bytes = var->workspaceBytes(pt.M, pt.N, pt.K);
+      void* w = ws.ensure(bytes);
+      const esmm::EsmmArgs a = p.args();
+      bench.poison(p);
+      CUDA_CHECK(var->launch(a, w, bytes, bench.stream()));
+      const Check ce = bench.compare(p);
+      if (!ce.ok(kTol)) {
+        std::printf("FAIL %s %s M=%d d=%.3f relFro=%.2e nonFinite=%lld: not timed\n", pt.label, var->name, pt.M, pt.d,
+                    ce.relFro, ce.nonFinite);
+        continue;
+      }
+      const auto te = bench.time([&] { CUDA_CHECK(var->launch(a, w, bytes, bench.stream())); }, warm, n, flush);
+      const std::string name = std::string(var->name) + (var == chosen ? "*" : "");
+      rows.push_back(Row{pt.label, name, pt.M, pt.N, pt.K, pt.d, te.median, te.min, te.max, tc.median,
+                         tc.median / te.median, var == chosen ? pt.target : 0.0, ce.relFro, cb.relFro, ta.median});
+    }
+  }
+  std::printf("\n%s, %d SMs, L2 %d MB; %d timed runs each, median, %s\n", bench.prop().name,
+              bench.prop().multiProcessorCount, bench.prop().l2CacheSize >> 20, n,
+              flush ? "L2 flushed before every run" : "no flush (ncu mode)");
+  std::printf("%-7s %-22s %5s %5s %5s %6s %9s %9s %9s %9s %7s %6s %8s %8s %8s\n", "mode", "variant(*=dispatch)", "M",
+              "N", "K", "d", "esmm_ms", "min_ms", "max_ms", "cublas_ms", "speedup", "target", "err_esmm", "err_cublas",
+              "apat_ms");
+  for (const Row& r : rows) {
+    char target[16] = "";
+    if (r.target > 0) std::snprintf(target, sizeof(target), "%s%.2f", r.speedup >= r.target ? ">=" : "<", r.target);
+    std::printf("%-7s %-22s %5d %5d %5d %6.3f %9.4f %9.4f %9.4f %9.4f %7.2f %6s %8.1e %8.1e %8.4f\n",
+                r.label.c_str(), r.variant.c_str(), r.M, r.N, r.K, r.d, r.esmmMs, r.esmmMin, r.esmmMax, r.cublasMs,
+                r.speedup, target, r.errEsmm, r.errCublas, r.apatMs);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool checkOnly = false, perfOnly = false, ncu = false, quick = false, allVariants = true, small = false;
+  int reps = 30;
+  uint64_t seed = 12345;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--check-only") checkOnly = true;
+    else if (a == "--perf-only") perfOnly = true;
+    else if (a == "--ncu") ncu = true;
+    else if (a == "--quick") quick = true;
+    else if (a == "--small") small = checkOnly = true;
+    else if (a == "--dispatch-only") allVariants = false;
+    else if (a == "--reps" && i + 1 < argc) reps = std::max(20, std::atoi(argv[++i]));
+    else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
+    else {
+      std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--reps N] "
+                           "[--seed S]\n");
+      return 2;
+    }
+  }
+  try {
+    Bench bench;
+    int failures = 0;
+    if (!perfOnly && !ncu) failures = runChecks(bench, seed, quick, small);
+    if (!checkOnly) runPerf(bench, reps, ncu, allVariants && !ncu);
+    return failures == 0 ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

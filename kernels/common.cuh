@@ -1,0 +1,51 @@
+// Device helpers shared by every kernel file: asynchronous copies, alignment tests, grid math.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cuda_runtime.h>
+
+#include "patterns.h"
+
+namespace esmm {
+
+__host__ __device__ constexpr int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+
+// patterns.h's numKSlices / numTiles, callable from device code.
+__host__ __device__ constexpr int kSlicesOf(int K) { return (K + kBK - 1) / kBK; }
+__host__ __device__ constexpr int tilesOf(int n) { return (n + kTile - 1) / kTile; }
+
+// 16-byte vector access to p + i*ld + j is legal for every i and every j % 4 == 0 only when the base
+// is 16-byte aligned and the leading dimension keeps each row aligned.
+inline bool rowsVec4Aligned(const void* p, int ld) {
+  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0 && (ld & 3) == 0;
+}
+
+__device__ __forceinline__ uint32_t smemAddr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// cp.async with zero fill: copies srcBytes (0..N) from global and zero-fills the rest of the N
+// bytes, so ragged edges need no separate path and never read past the matrix.
+__device__ __forceinline__ void cpAsync4(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smemAddr(dst)), "l"(src),
+               "r"(valid ? 4 : 0));
+}
+
+__device__ __forceinline__ void cpAsync16(void* dst, const void* src, int srcBytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(srcBytes));
+}
+
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+template <int N>
+__device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+// Mask of the valid k bits of slice s (bits for k >= K are never used, whatever a pattern says).
+__device__ __forceinline__ uint32_t sliceKMask(int s, int K) {
+  const int rem = K - s * 8;
+  return rem >= 8 ? 0xFFu : ((1u << rem) - 1u);
+}
+
+}  // namespace esmm

@@ -1,0 +1,248 @@
+// ESMM for decode-sized M (a few rows): the work is reading B, so B never goes through shared memory.
+// A lane owns one column of B and accumulates up to kRows rows of C; for each set joint bit it loads
+// one B element (a warp: one 128-byte row segment of its 32-column tile), and a clear bit is 128 bytes
+// never read. The loads of two slices are issued before their first use (up to 16 in flight a warp).
+// A block covers kTilesN B tiles × one K split; its kGroupsK warps per tile take interleaved slices
+// and meet in shared memory at the end. The block's A rows for 256 k at a time sit in shared memory
+// (read as broadcast 16-byte vectors), with the block's joint patterns for those slices beside them.
+// K splits write partial sums to the workspace, summed by a second small kernel (deterministic).
+#include <algorithm>
+
+#include "common.cuh"
+#include "variants.cuh"
+
+namespace esmm {
+namespace {
+
+constexpr int kTilesN = 4;      // B tiles (32 columns each) per block
+constexpr int kGroupsK = 2;     // warps sharing one B tile, interleaved over slices
+constexpr int kWarps = kTilesN * kGroupsK;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kSubSlices = 32;  // slices of A staged at a time (256 k)
+constexpr int kMaxSplits = 16;
+static_assert(kSubSlices % (2 * kGroupsK) == 0, "each warp takes its slices two at a time");
+
+int numSMs() {
+  static const int count = [] {
+    int dev = 0, n = 132;
+    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
+    return n;
+  }();
+  return count;
+}
+
+int rowsPerTile(int M) { return M <= 8 ? 8 : (M <= 16 ? 16 : 32); }
+
+// K splits: enough blocks to keep ~4 per SM streaming, never more partial sums than kMaxSplits.
+int decodeSplits(int M, int N, int K) {
+  const int subChunks = ceilDiv(kSlicesOf(K), kSubSlices);
+  const int blocks = ceilDiv(tilesOf(N), kTilesN) * tilesOf(M);
+  const int want = ceilDiv(4 * numSMs(), blocks);
+  return std::max(1, std::min({want, kMaxSplits, subChunks}));
+}
+
+template <int kRows, bool kVecA>
+__global__ void __launch_bounds__(kThreads) decodeKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
+  // A rows transposed, As[k][row]: a row-vector of one k is a broadcast 16-byte read.
+  __shared__ __align__(16) float As[kSubSlices * kBK * kRows];
+  __shared__ uint8_t jointS[kTilesN][kSubSlices];
+  static_assert(kSubSlices * kBK * kRows >= (kGroupsK - 1) * kRows * kTilesN * 32,
+                "the cross-warp reduction reuses the A buffer");
+
+  const int warp = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31;
+  const int tileLocal = warp % kTilesN;
+  const int kg = warp / kTilesN;
+  const int mTile = blockIdx.z;
+  const int m0 = mTile * kTile;
+  const int nTile0 = blockIdx.x * kTilesN;
+  const int nTiles = tilesOf(p.N);
+  const int nks = kSlicesOf(p.K);
+  const int col = (nTile0 + tileLocal) * kTile + lane;
+  const bool colValid = col < p.N;
+  const float* Bcol = p.B + (colValid ? col : 0);
+
+  float acc[kRows];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) acc[r] = 0.f;
+
+  const int sub0 = blockIdx.y * subChunksPerSplit;
+  const int sub1 = min(sub0 + subChunksPerSplit, ceilDiv(nks, kSubSlices));
+  for (int sub = sub0; sub < sub1; ++sub) {
+    const int s0 = sub * kSubSlices;
+    const int k0 = s0 * kBK;
+    __syncthreads();  // the previous sub-chunk's readers are done with As and jointS
+    if constexpr (kVecA) {
+      // Lanes walk rows fastest: a warp's 4-byte transposed stores hit distinct banks.
+      for (int idx = threadIdx.x; idx < kRows * kSubSlices * 2; idx += kThreads) {
+        const int r = idx % kRows;
+        const int k4 = (idx / kRows) * 4;
+        const int row = m0 + r;
+        const int k = k0 + k4;
+        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (row < p.M) {
+          const float* src = p.A + static_cast<size_t>(row) * p.lda + k;
+          if (k + 4 <= p.K) {
+            v = __ldg(reinterpret_cast<const float4*>(src));
+          } else {
+            if (k < p.K) v.x = src[0];
+            if (k + 1 < p.K) v.y = src[1];
+            if (k + 2 < p.K) v.z = src[2];
+          }
+        }
+        As[(k4 + 0) * kRows + r] = v.x;
+        As[(k4 + 1) * kRows + r] = v.y;
+        As[(k4 + 2) * kRows + r] = v.z;
+        As[(k4 + 3) * kRows + r] = v.w;
+      }
+    } else {
+      for (int idx = threadIdx.x; idx < kRows * kSubSlices * kBK; idx += kThreads) {
+        const int r = idx % kRows;
+        const int kk = idx / kRows;
+        const int row = m0 + r;
+        const int k = k0 + kk;
+        As[kk * kRows + r] = (row < p.M && k < p.K) ? p.A[static_cast<size_t>(row) * p.lda + k] : 0.f;
+      }
+    }
+    for (int idx = threadIdx.x; idx < kTilesN * kSubSlices; idx += kThreads) {
+      const int t = idx / kSubSlices;
+      const int i = idx % kSubSlices;
+      const int s = s0 + i;
+      const int nTile = nTile0 + t;
+      uint32_t joint = 0;
+      if (s < nks && nTile < nTiles) {
+        joint = p.aPat[static_cast<size_t>(mTile) * nks + s] & p.bPat[static_cast<size_t>(nTile) * nks + s] &
+                sliceKMask(s, p.K);
+      }
+      jointS[t][i] = static_cast<uint8_t>(joint);
+    }
+    __syncthreads();
+
+    for (int i = kg; i < kSubSlices; i += 2 * kGroupsK) {
+      const uint32_t j0 = colValid ? jointS[tileLocal][i] : 0u;
+      const uint32_t j1 = colValid ? jointS[tileLocal][i + kGroupsK] : 0u;
+      const int ka = k0 + i * kBK;
+      const int kb = k0 + (i + kGroupsK) * kBK;
+      float b0[kBK], b1[kBK];
+#pragma unroll
+      for (int j = 0; j < kBK; ++j) {
+        b0[j] = (j0 >> j) & 1u ? __ldg(Bcol + static_cast<size_t>(ka + j) * p.ldb) : 0.f;
+        b1[j] = (j1 >> j) & 1u ? __ldg(Bcol + static_cast<size_t>(kb + j) * p.ldb) : 0.f;
+      }
+      // Warp-uniform skips (every valid lane of a warp shares the tile's joint).
+      const uint32_t w0 = __shfl_sync(0xFFFFFFFFu, j0, 0);
+      const uint32_t w1 = __shfl_sync(0xFFFFFFFFu, j1, 0);
+#pragma unroll
+      for (int j = 0; j < kBK; ++j) {
+        if ((w0 >> j) & 1u) {
+          const float* a = As + (i * kBK + j) * kRows;
+#pragma unroll
+          for (int r = 0; r < kRows; r += 4) {
+            const float4 av = *reinterpret_cast<const float4*>(a + r);
+            acc[r] = fmaf(av.x, b0[j], acc[r]);
+            acc[r + 1] = fmaf(av.y, b0[j], acc[r + 1]);
+            acc[r + 2] = fmaf(av.z, b0[j], acc[r + 2]);
+            acc[r + 3] = fmaf(av.w, b0[j], acc[r + 3]);
+          }
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < kBK; ++j) {
+        if ((w1 >> j) & 1u) {
+          const float* a = As + ((i + kGroupsK) * kBK + j) * kRows;
+#pragma unroll
+          for (int r = 0; r < kRows; r += 4) {
+            const float4 av = *reinterpret_cast<const float4*>(a + r);
+            acc[r] = fmaf(av.x, b1[j], acc[r]);
+            acc[r + 1] = fmaf(av.y, b1[j], acc[r + 1]);
+            acc[r + 2] = fmaf(av.z, b1[j], acc[r + 2]);
+            acc[r + 3] = fmaf(av.w, b1[j], acc[r + 3]);
+          }
+        }
+      }
+    }
+  }
+
+  // Warps of the same tile sum through shared memory; group 0 writes.
+  __syncthreads();
+  float* red = As;
+  if (kg > 0) {
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) red[((kg - 1) * kRows + r) * (kTilesN * 32) + tileLocal * 32 + lane] = acc[r];
+  }
+  __syncthreads();
+  if (kg == 0 && colValid) {
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      float v = acc[r];
+#pragma unroll
+      for (int g = 1; g < kGroupsK; ++g) v += red[((g - 1) * kRows + r) * (kTilesN * 32) + tileLocal * 32 + lane];
+      const int row = m0 + r;
+      if (row < p.M) {
+        if (partial != nullptr) {
+          partial[(static_cast<size_t>(blockIdx.y) * p.M + row) * p.N + col] = v;
+        } else {
+          p.C[static_cast<size_t>(row) * p.ldc + col] = v;
+        }
+      }
+    }
+  }
+}
+
+__global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
+                                int ldc) {
+  const size_t total = static_cast<size_t>(M) * N;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    float v = 0.f;
+    for (int s = 0; s < splits; ++s) v += partial[static_cast<size_t>(s) * total + i];
+    C[(i / N) * ldc + i % N] = v;
+  }
+}
+
+template <int kRows>
+cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream_t stream) {
+  const int subChunks = ceilDiv(kSlicesOf(p.K), kSubSlices);
+  const int perSplit = ceilDiv(subChunks, splits);
+  const dim3 grid(ceilDiv(tilesOf(p.N), kTilesN), ceilDiv(subChunks, perSplit), tilesOf(p.M));
+  if (grid.y > 65535u || grid.z > 65535u) return cudaErrorInvalidValue;
+  if (rowsVec4Aligned(p.A, p.lda)) {
+    decodeKernel<kRows, true><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
+  } else {
+    decodeKernel<kRows, false><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+size_t decodeWorkspaceBytes(int M, int N, int K) {
+  if (M < 1 || N < 1 || K < 1) return 0;
+  const int splits = decodeSplits(M, N, K);
+  return splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0;
+}
+
+cudaError_t launchDecode(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
+  int splits = decodeSplits(p.M, p.N, p.K);
+  const int subChunks = ceilDiv(kSlicesOf(p.K), kSubSlices);
+  splits = ceilDiv(subChunks, ceilDiv(subChunks, splits));  // splits actually launched
+  float* partial = nullptr;
+  if (splits > 1) {
+    if (workspace == nullptr || workspaceBytes < static_cast<size_t>(splits) * p.M * p.N * sizeof(float)) {
+      return cudaErrorInvalidValue;
+    }
+    partial = static_cast<float*>(workspace);
+  }
+  const int rows = rowsPerTile(p.M);
+  cudaError_t e = rows == 8    ? launchRows<8>(p, splits, partial, stream)
+                  : rows == 16 ? launchRows<16>(p, splits, partial, stream)
+                               : launchRows<32>(p, splits, partial, stream);
+  if (e != cudaSuccess || partial == nullptr) return e;
+  const size_t total = static_cast<size_t>(p.M) * p.N;
+  const int blocks = static_cast<int>(std::min<size_t>((total + 255) / 256, static_cast<size_t>(8 * numSMs())));
+  sumSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, p.M, p.N, p.C, p.ldc);
+  return cudaGetLastError();
+}
+
+}  // namespace esmm

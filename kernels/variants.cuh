@@ -1,0 +1,37 @@
+// Registry of ESMM kernel variants: launchEsmm picks one per shape; the kernel harness times each.
+#pragma once
+#include <cstddef>
+
+#include "esmm.h"
+
+namespace esmm {
+
+struct Variant {
+  const char* name;  // stable id, recorded in results
+  cudaError_t (*launch)(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+  size_t (*workspaceBytes)(int M, int N, int K);
+};
+
+// Shape and pointer checks every launcher applies first: the kernels then never index out of bounds.
+inline cudaError_t checkArgs(const EsmmArgs& a) {
+  if (a.M < 1 || a.N < 1 || a.K < 1 || a.lda < a.K || a.ldb < a.N || a.ldc < a.N) return cudaErrorInvalidValue;
+  if (a.A == nullptr || a.B == nullptr || a.C == nullptr || a.aPat == nullptr || a.bPat == nullptr) {
+    return cudaErrorInvalidValue;
+  }
+  return cudaSuccess;
+}
+
+int variantCount();
+const Variant& variantAt(int i);
+// nullptr when no variant has that id.
+const Variant* findVariant(const char* name);
+
+// Per-technique launchers (one file each), registered in dispatch.cu.
+cudaError_t launchTiledFfma128x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTiledFfma64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTiledFfma128x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+
+size_t decodeWorkspaceBytes(int M, int N, int K);
+cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+
+}  // namespace esmm

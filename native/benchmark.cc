@@ -1,0 +1,178 @@
+#include "benchmark.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "args.h"
+#include "bench_job.h"
+#include "cpu_backend.h"
+#include "limits.h"
+#include "promise_worker.h"
+#ifdef ESMM_WITH_CUDA
+#include "cuda_backend.h"
+#endif
+
+namespace esmm::native {
+namespace {
+
+// Upper bounds that keep a mistyped count from running for hours.
+constexpr int kMaxRuns = 100000;
+constexpr int kMaxWarmup = 10000;
+
+Napi::Object stats(Napi::Env env, const Samples& s) {
+  Napi::Object o = Napi::Object::New(env);
+  std::vector<double> sorted = s.ms;
+  std::sort(sorted.begin(), sorted.end());
+  double median = NAN;
+  if (!sorted.empty()) {
+    const size_t h = sorted.size() / 2;
+    median = sorted.size() % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]);
+  }
+  o.Set("median", median);
+  o.Set("min", sorted.empty() ? NAN : sorted.front());
+  o.Set("max", sorted.empty() ? NAN : sorted.back());
+  Napi::Array all = Napi::Array::New(env, s.ms.size());
+  for (size_t i = 0; i < s.ms.size(); ++i) all.Set(static_cast<uint32_t>(i), s.ms[i]);
+  o.Set("samples", all);
+  return o;
+}
+
+class BenchmarkWorker : public PromiseWorker {
+ public:
+  BenchmarkWorker(Napi::Env env, BenchJob job) : PromiseWorker(env, "esmm:benchmark"), job_(std::move(job)) {}
+
+ protected:
+  void Run() override {
+#ifdef ESMM_WITH_CUDA
+    if (job_.backend == Backend::Cuda) {
+      out_ = runCudaBenchmark(job_);
+      return;
+    }
+#endif
+    out_ = runCpuBenchmark(job_);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("backend", out_.backend == Backend::Cuda ? "cuda" : "cpu");
+    o.Set("device", out_.device);
+    o.Set("aPatterns", stats(env, out_.aPatterns));
+    o.Set("skippedSliceFraction", out_.skippedSliceFraction);
+    o.Set("reference", out_.reference);
+    Napi::Array ks = Napi::Array::New(env, out_.kernels.size());
+    for (size_t i = 0; i < out_.kernels.size(); ++i) {
+      const KernelOutcome& k = out_.kernels[i];
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("id", k.id);
+      if (!k.variant.empty()) r.Set("variant", k.variant);
+      r.Set("ok", k.ok);
+      if (!k.error.empty()) r.Set("error", k.error);
+      if (!k.errorCode.empty()) r.Set("errorCode", k.errorCode);
+      // A failed kernel is never reported with a time.
+      if (k.ok) r.Set("time", stats(env, k.time));
+      if (k.checked) {
+        r.Set("relErrFrobenius", k.relErrFrobenius);
+        r.Set("maxAbsErrRel", k.maxAbsErrRel);
+      }
+      if (k.maxAbsErrRelVsCublas) r.Set("maxAbsErrRelVsCublas", *k.maxAbsErrRelVsCublas);
+      ks.Set(static_cast<uint32_t>(i), r);
+    }
+    o.Set("kernels", ks);
+    return o;
+  }
+
+ private:
+  BenchJob job_;
+  BenchOutcome out_;
+};
+
+BenchJob parse(const Napi::Value& v) {
+  if (!v.IsObject()) fail("USAGE", "benchmark expects a params object");
+  const Napi::Object o = v.As<Napi::Object>();
+  BenchJob job;
+  const std::string backend = getString(o, "backend");
+  if (backend == "cuda") {
+#ifndef ESMM_WITH_CUDA
+    fail("NO_BACKEND", "this addon was built without the CUDA backend (nvcc was not found at build time)");
+#endif
+    job.backend = Backend::Cuda;
+  } else if (backend != "cpu") {
+    fail("USAGE", "params.backend must be 'cpu' or 'cuda', got '" + backend + "'");
+  }
+  if (has(o, "device")) job.device = getInt(o, "device", 0, 1023);
+  job.m = getInt(o, "m", 1, 2147483647, "SHAPE");
+  job.k = getInt(o, "k", 1, 2147483647, "SHAPE");
+  job.n = getInt(o, "n", 1, 2147483647, "SHAPE");
+  const double seed = getNumber(o, "seed");
+  if (!std::isfinite(seed) || seed < 0 || seed != std::floor(seed) || seed > 9007199254740991.0) {
+    fail("USAGE", "params.seed must be a non-negative safe integer");
+  }
+  job.seed = static_cast<uint64_t>(seed);
+  if (has(o, "synthetic")) {
+    const Napi::Value sv = o.Get("synthetic");
+    if (!sv.IsObject()) fail("USAGE", "params.synthetic must be { mode, density }");
+    const Napi::Object so = sv.As<Napi::Object>();
+    const std::string mode = getString(so, "mode");
+    if (mode == "joint") {
+      job.mode = SyntheticMode::Joint;
+    } else if (mode == "b-only") {
+      job.mode = SyntheticMode::BOnly;
+    } else {
+      fail("USAGE", "params.synthetic.mode must be 'joint' or 'b-only', got '" + mode + "'");
+    }
+    job.density = getNumber(so, "density");
+    if (!(job.density >= 0.0 && job.density <= 1.0)) fail("USAGE", "params.synthetic.density must be in [0, 1]");
+    job.synthetic = true;
+  }
+  if (has(o, "b")) {
+    if (job.synthetic) fail("USAGE", "params.b and params.synthetic exclude each other");
+    job.b = getFloat32Array(o, "b");
+  } else if (!job.synthetic) {
+    fail("USAGE", "params.b is required unless params.synthetic is given");
+  }
+  if (has(o, "a")) {
+    if (job.synthetic) fail("USAGE", "params.a and params.synthetic exclude each other");
+    job.a = getFloat32Array(o, "a");
+  }
+  if (has(o, "bPatterns")) job.bPatterns = getUint8Array(o, "bPatterns");
+
+  const Napi::Value kv = o.Get("kernels");
+  if (!kv.IsArray() || kv.As<Napi::Array>().Length() == 0) fail("USAGE", "params.kernels must be a non-empty array");
+  const Napi::Array ka = kv.As<Napi::Array>();
+  for (uint32_t i = 0; i < ka.Length(); ++i) {
+    const Napi::Value e = ka.Get(i);
+    if (!e.IsString()) fail("USAGE", "params.kernels must hold strings");
+    const std::string id = e.As<Napi::String>().Utf8Value();
+    if (!knownKernel(job.backend, id)) {
+      fail("USAGE", "unknown kernel '" + id + "' for backend " + backend + " (known: " + kernelListFor(job.backend) + ")");
+    }
+    if (std::find(job.kernels.begin(), job.kernels.end(), id) == job.kernels.end()) job.kernels.push_back(id);
+  }
+  job.warmup = getInt(o, "warmup", 0, kMaxWarmup);
+  job.runs = getInt(o, "runs", 1, kMaxRuns);
+  const std::string l2 = getString(o, "l2");
+  if (l2 != "cold" && l2 != "hot") fail("USAGE", "params.l2 must be 'cold' or 'hot'");
+  job.coldL2 = l2 == "cold";
+  checkShape(job);
+  return job;
+}
+
+}  // namespace
+
+Napi::Value Benchmark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BenchJob job;
+  try {
+    job = parse(info[0]);
+  } catch (const NativeError& e) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(makeError(env, e.code(), e.what()).Value());
+    return d.Promise();
+  }
+  auto* worker = new BenchmarkWorker(env, std::move(job));
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
+}  // namespace esmm::native

@@ -1,0 +1,20 @@
+// The addon's module file: registers the exports, nothing else.
+#include <napi.h>
+
+#include "benchmark.h"
+#include "compute_patterns.h"
+#include "info.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, esmm::native::Info, "info"));
+  exports.Set("devices", Napi::Function::New(env, esmm::native::Devices, "devices"));
+  exports.Set("computePatterns", Napi::Function::New(env, esmm::native::ComputePatterns, "computePatterns"));
+  exports.Set("benchmark", Napi::Function::New(env, esmm::native::Benchmark, "benchmark"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(esmm_native, Init)

@@ -1,0 +1,61 @@
+#include "verify.h"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include "../kernels/cpu/parallel.h"
+
+namespace esmm::native {
+
+Accuracy compare(const float* c, const double* ref, size_t count, int threads) {
+  double errSq = 0.0, refSq = 0.0, maxErr = 0.0, maxRef = 0.0;
+  size_t nonFinite = 0;
+  std::mutex mu;
+  cpu::parallelFor(static_cast<long>(count), threads, [&](long b, long e) {
+    double le = 0.0, lr = 0.0, lm = 0.0, lmr = 0.0;
+    size_t ln = 0;
+    for (long i = b; i < e; ++i) {
+      const double r = ref[i];
+      const double v = c[i];
+      if (!std::isfinite(v) || !std::isfinite(r)) {
+        ++ln;
+        continue;
+      }
+      const double d = std::fabs(v - r);
+      le += d * d;
+      lr += r * r;
+      lm = std::max(lm, d);
+      lmr = std::max(lmr, std::fabs(r));
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    errSq += le;
+    refSq += lr;
+    maxErr = std::max(maxErr, lm);
+    maxRef = std::max(maxRef, lmr);
+    nonFinite += ln;
+  });
+  Accuracy acc;
+  acc.nonFinite = nonFinite;
+  acc.relErrFrobenius = refSq > 0 ? std::sqrt(errSq / refSq) : std::sqrt(errSq);
+  acc.maxAbsErrRel = maxRef > 0 ? maxErr / maxRef : maxErr;
+  return acc;
+}
+
+double maxAbsErrRel(const float* c, const float* ref, size_t count) {
+  double maxErr = 0.0, maxRef = 0.0;
+  for (size_t i = 0; i < count; ++i) {
+    const double d = std::fabs(static_cast<double>(c[i]) - static_cast<double>(ref[i]));
+    maxErr = std::isnan(d) ? INFINITY : std::max(maxErr, d);
+    maxRef = std::max(maxRef, std::fabs(static_cast<double>(ref[i])));
+  }
+  return maxRef > 0 ? maxErr / maxRef : maxErr;
+}
+
+double toleranceFor(const std::string& kernelId) {
+  if (kernelId == "cublas-bf16") return 5e-2;  // 8-bit mantissa inputs
+  if (kernelId == "cublas-tf32") return 1e-2;  // 10-bit mantissa inputs
+  return 1e-4;                                 // float32 accumulation over K up to 65536
+}
+
+}  // namespace esmm::native

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the standalone kernel harness (kernels/bench) and runs it on a CUDA machine:
+#   scripts/kernel-bench.sh [steps...]    steps: check perf sanitize ncu (default: check perf)
+# Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG=${OUT:-/tmp/kernel-bench}
+mkdir -p "$LOG"
+BIN=/tmp/esmm-harness
+STEPS=${*:-check perf}
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit,temperature.gpu --format=csv >"$LOG/gpu.txt" 2>&1
+if ! nvcc -std=c++17 -O3 -arch=sm_90 -lineinfo -Xptxas -v kernels/*.cu kernels/bench/harness.cu -lcublas -o "$BIN" \
+  >"$LOG/build.log" 2>&1; then
+  grep -E "error" "$LOG/build.log" | head -20
+  exit 1
+fi
+grep -E "registers|spill" "$LOG/build.log" | paste - - | grep -v " 0 bytes spill stores" | head -5
+status=0
+for step in $STEPS; do
+  case $step in
+  check)
+    "$BIN" --check-only >"$LOG/check.log" 2>&1 || status=1
+    grep -E "^FAIL|^checks|error" "$LOG/check.log" | head -20
+    ;;
+  perf)
+    "$BIN" --perf-only --reps 30 >"$LOG/perf.log" 2>&1 || status=1
+    ;;
+  sanitize)
+    compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" --small >"$LOG/sanitize.log" 2>&1 || status=1
+    tail -3 "$LOG/sanitize.log"
+    ;;
+  ncu)
+    ncu --clock-control none -k 'regex:tiledFfma|decode|sumSplits|aPattern|sgemm|xmma|gemm' \
+      --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,lts__t_bytes.sum,launch__registers_per_thread,launch__occupancy_limit_registers \
+      --csv "$BIN" --ncu >"$LOG/ncu.csv" 2>"$LOG/ncu.err" || status=1
+    tail -2 "$LOG/ncu.err"
+    ;;
+  esac
+done
+[ -f "$LOG/perf.log" ] && grep -vE "^ok" "$LOG/perf.log" | tail -40
+exit $status

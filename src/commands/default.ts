@@ -1,0 +1,87 @@
+import { join, resolve } from 'node:path';
+
+import { type Command, Option } from 'commander';
+
+import { runPipeline } from '../bench/run-pipeline.js';
+import { SAMPLE_TREES, ensureSampleTree } from '../bench/sample-tree.js';
+import type { PipelineDeps, PipelineSummary } from '../bench/types.js';
+import { loadNative } from '../native/index.js';
+import { type WrittenReport, writeReport } from '../output/write-report.js';
+import { resolveBackend } from '../patterns/resolve-backend.js';
+import { walkWeights } from '../weights/index.js';
+import { RUN_DEFAULTS, printSummary } from './run.js';
+
+export interface DefaultJobResult {
+  backend: 'cpu' | 'cuda';
+  tree: string;
+  summary: PipelineSummary;
+  report: WrittenReport;
+}
+
+/**
+ * What `npm start` runs: a generated, LLM-shaped, magnitude-pruned tree (made on first use)
+ * benchmarked on the best backend present, with CSV, sidecar and report under `outDir`.
+ */
+export async function defaultJob(
+  opts: { outDir: string; backend: 'auto' | 'cpu' | 'cuda' },
+  deps: PipelineDeps & { print?: (line: string) => void } = {},
+): Promise<DefaultJobResult> {
+  const print = deps.print ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const native = deps.native ?? loadNative();
+  const backend = resolveBackend(native, opts.backend);
+  const spec = SAMPLE_TREES[backend];
+  const outDir = resolve(opts.outDir);
+  const tree = join(outDir, `sample-tree-${backend}`);
+  if (backend === 'cpu') {
+    print(
+      `No usable GPU: running the CPU backend at small sizes (hidden ${spec.hidden}, intermediate ${spec.intermediate}, M = ${RUN_DEFAULTS.cpu.ms.join(',')}). ` +
+        'These are CPU timings (CPU ESMM vs the CPU reference GEMM), not GPU numbers.',
+    );
+  } else {
+    print(`GPU found: Llama-2-7B-shaped layers (hidden ${spec.hidden}, intermediate ${spec.intermediate}), M = ${RUN_DEFAULTS.cuda.ms.join(',')}.`);
+  }
+  await ensureSampleTree(tree, spec, print);
+  const walk = await walkWeights({ root: tree });
+  const d = RUN_DEFAULTS[backend];
+  const csv = join(outDir, `default-${backend}.csv`);
+  const summary = await runPipeline(
+    {
+      tensors: walk.tensors,
+      skipped: walk.skipped,
+      orientation: 'linear',
+      ms: [...d.ms],
+      kernels: ['esmm', 'cublas'],
+      backend,
+      runs: d.runs,
+      warmup: d.warmup,
+      l2: 'cold',
+      seed: 1,
+      out: csv,
+      resume: false,
+      overwrite: true,
+      cacheDir: join(tree, '.esmm-cache'),
+      argv: process.argv,
+      progress: deps.log !== undefined || process.stderr.isTTY === true,
+    },
+    { ...deps, native },
+  );
+  printSummary(summary, print);
+  const report = await writeReport({ csv, outDir: join(outDir, `default-${backend}-report`) });
+  print('');
+  print(report.markdown.trimEnd());
+  print('');
+  print(`report: ${report.files.join(', ')}`);
+  return { backend, tree, summary, report };
+}
+
+export function registerDefault(program: Command): void {
+  program
+    .command('default')
+    .description('benchmark a generated sample tree (made on first use) and write CSV, sidecar and report under out/')
+    .option('--out-dir <dir>', 'output folder', 'out')
+    .addOption(new Option('--backend <b>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .action(async (opts: { outDir: string; backend: 'auto' | 'cpu' | 'cuda' }) => {
+      const result = await defaultJob(opts);
+      if (result.summary.failed + result.summary.skipped > 0) process.exitCode = 1;
+    });
+}

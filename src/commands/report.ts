@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+import type { Command } from 'commander';
+
+import { UsageError } from '../errors.js';
+import { type WrittenReport, writeReport } from '../output/write-report.js';
+
+/** `esmm-bench report <csv>`: markdown summary (printed and written) and plots. */
+export async function reportCommand(csv: string, opts: { outDir?: string; plots?: boolean }): Promise<WrittenReport> {
+  if (!existsSync(csv)) throw new UsageError(`no such CSV: ${csv}`);
+  return writeReport({ csv, outDir: opts.outDir ?? join(dirname(csv), 'report'), ...(opts.plots === false ? { plots: false } : {}) });
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('summarise a result CSV per label group (markdown) and plot speedup vs block sparsity and per layer (SVG, PNG)')
+    .argument('<csv>', 'a CSV written by `esmm-bench run` or `default`')
+    .option('--out-dir <dir>', 'where report.md and the plots go (default: report/ beside the CSV)')
+    .option('--no-plots', 'markdown only')
+    .action(async (csv: string, opts: { outDir?: string; plots?: boolean }) => {
+      const report = await reportCommand(csv, opts);
+      process.stdout.write(report.markdown);
+      process.stdout.write(`\nwritten: ${report.files.join(', ')}\n`);
+    });
+}

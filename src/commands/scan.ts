@@ -1,0 +1,226 @@
+import { statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+
+import type { Command } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import { z } from 'zod';
+
+import { describeError, errorCode, UsageError } from '../errors.js';
+import {
+  fractionsOf,
+  loadLabelRules,
+  locateTensor,
+  scanTensorSparsity,
+  walkWeights,
+  type LabelRule,
+  type SkipRecord,
+  type TensorRef,
+} from '../weights/index.js';
+
+export interface ScanRow {
+  file: string;
+  name: string;
+  shape: number[];
+  dtype: string;
+  format: 'safetensors' | 'pt';
+  labels: Record<string, string>;
+  numel: number;
+  zeros: number;
+  elementSparsity: number;
+  blockSparsityLinear: number;
+  blockSparsityRaw: number;
+}
+
+export interface ScanSummary {
+  tensors: number;
+  skipped: number;
+  /** Tensors the walk listed that could not be read. */
+  failed: number;
+  /** Bytes of tensor data scanned. */
+  bytes: number;
+  seconds: number;
+}
+
+export interface ScanResult {
+  tensors: ScanRow[];
+  skipped: SkipRecord[];
+  summary: ScanSummary;
+}
+
+const optionsSchema = z.object({
+  labels: z.string().min(1).optional(),
+  json: z.boolean().optional(),
+  csv: z.string().min(1).optional(),
+});
+export type ScanOptions = z.infer<typeof optionsSchema>;
+
+export interface ScanIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+const labelText = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
+function humanLine(r: ScanRow): string {
+  const labels = labelText(r.labels);
+  return [
+    ...(labels ? [labels] : []),
+    r.file,
+    r.name === '' ? '(tensor)' : r.name,
+    r.shape.join('×'),
+    r.dtype,
+    `elem ${pct(r.elementSparsity)}`,
+    `block8x32 linear ${pct(r.blockSparsityLinear)} raw ${pct(r.blockSparsityRaw)}`,
+  ].join('  ');
+}
+
+function csvText(result: ScanResult): string {
+  const labelKeys = [...new Set([...result.tensors, ...result.skipped].flatMap((r) => Object.keys(r.labels ?? {})))].sort();
+  const header = [
+    'status',
+    ...labelKeys.map((k) => `label_${k}`),
+    'file',
+    'tensor',
+    'shape',
+    'dtype',
+    'numel',
+    'zeros',
+    'element_sparsity',
+    'block_sparsity_linear',
+    'block_sparsity_raw',
+    'code',
+    'reason',
+  ];
+  const rows: (string | number)[][] = [header];
+  for (const r of result.tensors) {
+    rows.push([
+      'ok',
+      ...labelKeys.map((k) => r.labels[k] ?? ''),
+      r.file,
+      r.name,
+      r.shape.join('x'),
+      r.dtype,
+      r.numel,
+      r.zeros,
+      r.elementSparsity,
+      r.blockSparsityLinear,
+      r.blockSparsityRaw,
+      '',
+      '',
+    ]);
+  }
+  for (const s of result.skipped) {
+    rows.push([
+      'skipped',
+      ...labelKeys.map((k) => s.labels?.[k] ?? ''),
+      s.file,
+      s.name ?? '',
+      s.shape?.join('x') ?? '',
+      s.dtype ?? '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      s.code,
+      s.reason,
+    ]);
+  }
+  return stringify(rows);
+}
+
+async function scanOne(ref: TensorRef): Promise<ScanRow> {
+  const counts = await scanTensorSparsity(await locateTensor(ref));
+  return {
+    file: ref.file,
+    name: ref.name,
+    shape: ref.shape,
+    dtype: ref.dtype,
+    format: ref.format,
+    labels: ref.labels,
+    numel: counts.rows * counts.cols,
+    zeros: counts.zeros,
+    ...fractionsOf(counts),
+  };
+}
+
+/**
+ * `esmm-bench scan <path>`: element and 8×32 block sparsity of every 2-D float tensor.
+ * Returns the exit code: 0 all scanned, 1 something skipped or failed.
+ */
+export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo): Promise<{ code: number; result: ScanResult }> {
+  const parsed = optionsSchema.safeParse(rawOptions);
+  if (!parsed.success) throw new UsageError(`scan: ${parsed.error.issues[0].message}`);
+  const opts = parsed.data;
+  try {
+    statSync(path);
+  } catch {
+    throw new UsageError(`no such file or folder: ${path}`);
+  }
+  let labelRules: LabelRule[] | undefined;
+  if (opts.labels) {
+    try {
+      labelRules = await loadLabelRules(opts.labels);
+    } catch (err) {
+      throw new UsageError(`--labels ${describeError(err)}`);
+    }
+  }
+  const started = performance.now();
+  const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}) });
+  const skipped = [...walk.skipped];
+  for (const s of walk.skipped) io.err(`skipped ${s.reason}`);
+  const tensors: ScanRow[] = [];
+  let failed = 0;
+  let bytes = 0;
+  for (const ref of walk.tensors) {
+    try {
+      const row = await scanOne(ref);
+      tensors.push(row);
+      bytes += row.numel * (BYTES[row.dtype] ?? 0);
+      if (!opts.json) io.out(humanLine(row));
+    } catch (err) {
+      failed++;
+      const reason = describeError(err);
+      skipped.push({ file: ref.file, name: ref.name, shape: ref.shape, dtype: ref.dtype, labels: ref.labels, code: errorCode(err), reason });
+      io.err(`failed ${reason}`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const summary: ScanSummary = { tensors: tensors.length, skipped: walk.skipped.length, failed, bytes, seconds };
+  const result: ScanResult = { tensors, skipped, summary };
+  if (opts.csv) await writeFile(opts.csv, csvText(result));
+  if (opts.json) {
+    io.out(JSON.stringify(result, null, 2));
+  } else {
+    const rate = seconds > 0 ? ` (${(bytes / 1e6 / seconds).toFixed(0)} MB/s)` : '';
+    io.out(
+      `scanned ${tensors.length} tensors, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s${rate}; ` +
+        `${walk.skipped.length} skipped, ${failed} failed`,
+    );
+  }
+  return { code: skipped.length > 0 ? 1 : 0, result };
+}
+
+const stdio: ScanIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+export function registerScan(program: Command, io: ScanIo = stdio): void {
+  program
+    .command('scan')
+    .description('list every 2-D float tensor with its element and 8×32 block sparsity')
+    .argument('<path>', 'weight folder, file, or sharded *.safetensors.index.json')
+    .option('--labels <rules.json>', 'extra path-label rules (JSON: [{ "regex": "...", "label": "...", "value": "..." }])')
+    .option('--json', 'print one JSON document instead of lines')
+    .option('--csv <file>', 'also write every tensor and skip as CSV')
+    .action(async (path: string, opts: ScanOptions) => {
+      const { code } = await scanCommand(path, opts, io);
+      process.exitCode = code;
+    });
+}

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+import { EsmmError, type ErrorCode } from '../errors.js';
+import { packageRoot } from '../version.js';
+import type { NativeBinding } from './types.js';
+
+/** Where cmake-js puts the addon, relative to the package root. */
+export const ADDON_RELATIVE_PATH = join('build', 'Release', 'esmm_native.node');
+
+/** Codes the addon rejects with; anything else is reported as INTERNAL. */
+const NATIVE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'NO_DEVICE',
+  'OUT_OF_MEMORY',
+  'CUDA_ERROR',
+  'CUBLAS_ERROR',
+  'SHAPE',
+  'NO_BACKEND',
+  'USAGE',
+  'INTERNAL',
+]);
+
+const require = createRequire(import.meta.url);
+let cached: NativeBinding | undefined;
+
+/**
+ * The native addon (build/Release/esmm_native.node under the package root), loaded once.
+ * `ESMM_NATIVE_ADDON` names another build of it. Throws EsmmError('NO_BACKEND') listing every
+ * likely cause when it cannot be loaded.
+ */
+export function loadNative(): NativeBinding {
+  if (cached) return cached;
+  const file = process.env.ESMM_NATIVE_ADDON || join(packageRoot(), ADDON_RELATIVE_PATH);
+  let raw: NativeBinding;
+  try {
+    raw = require(file) as NativeBinding;
+  } catch (err) {
+    throw new EsmmError('NO_BACKEND', explainLoadFailure(file, err), { file, cause: err });
+  }
+  cached = wrapBinding(raw);
+  return cached;
+}
+
+function explainLoadFailure(file: string, err: unknown): string {
+  const fix = 'Fix: run `npm run build:native` in the package folder (needs cmake ≥ 3.18 and a C++17 compiler; nvcc for the CUDA backend).';
+  if (!existsSync(file)) return `native addon ${file}: not built. ${fix}`;
+  const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  const causes = [
+    /undefined symbol/.test(why) && 'it was linked against other kernel sources than the ones it needs (stale or partial build)',
+    /NODE_MODULE_VERSION|ELF|wrong ELF class|invalid ELF header|Exec format/.test(why) &&
+      'it was built on another machine, architecture or Node.js version',
+    /libcublas|libcudart|cannot open shared object/.test(why) &&
+      "a CUDA library it was linked with is not found at run time (set LD_LIBRARY_PATH to the CUDA toolkit's lib64, or rebuild on this machine)",
+  ].filter((c): c is string => typeof c === 'string');
+  const list = causes.length > 0 ? causes : ['the build is stale, partial, or from another machine'];
+  return `native addon ${file} could not be loaded: ${why}. Likely cause: ${list.join('; ')}. ${fix}`;
+}
+
+/** A JS error from the addon as an EsmmError with its code, thrown with the caller's stack. */
+function toEsmmError(err: unknown, callSite: { stack?: string }): EsmmError {
+  const message = err instanceof Error ? err.message : String(err);
+  const raw = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : 'INTERNAL';
+  const code: ErrorCode = NATIVE_CODES.has(raw as ErrorCode) ? (raw as ErrorCode) : 'INTERNAL';
+  const wrapped = new EsmmError(code, message, { cause: err });
+  const frames = (callSite.stack ?? '').split('\n').slice(1).join('\n');
+  wrapped.stack = `${wrapped.name} [${code}]: ${message}\n${frames}`;
+  return wrapped;
+}
+
+function wrapBinding(raw: NativeBinding): NativeBinding {
+  const sync = <A extends unknown[], R>(fn: (...args: A) => R) => {
+    const wrapped = (...args: A): R => {
+      const callSite: { stack?: string } = {};
+      Error.captureStackTrace(callSite, wrapped);
+      try {
+        return fn.apply(raw, args);
+      } catch (err) {
+        throw toEsmmError(err, callSite);
+      }
+    };
+    return wrapped;
+  };
+  const async = <P, R>(fn: (params: P) => Promise<R>) => {
+    const wrapped = async (params: P): Promise<R> => {
+      const callSite: { stack?: string } = {};
+      Error.captureStackTrace(callSite, wrapped);
+      try {
+        return await fn.call(raw, params);
+      } catch (err) {
+        throw toEsmmError(err, callSite);
+      }
+    };
+    return wrapped;
+  };
+  return {
+    info: sync(raw.info),
+    devices: sync(raw.devices),
+    computePatterns: async(raw.computePatterns),
+    benchmark: async(raw.benchmark),
+  };
+}

@@ -1,0 +1,16 @@
+export { CSV_COLUMNS, LABEL_COLUMNS, labelColumns, type CsvColumn, type ResultRow, type RowStatus } from './columns.js';
+export { AppendFile, dropPartialLastLine } from './append-file.js';
+export { ResultCsvWriter, formatRows, headerLine, openResultCsv, readResultCsv, type CsvRecord, type OpenedCsv } from './result-csv.js';
+export {
+  gitCommit,
+  nextRunNumber,
+  queryNvidiaSmi,
+  samplesPath,
+  sha256File,
+  sidecarPath,
+  type NvmlReading,
+} from './run-metadata.js';
+export { removeRunOutputs } from './remove-run-outputs.js';
+export { buildReport, type Report, type ReportGroup } from './build-report.js';
+export { renderPlots, type Plot } from './render-plots.js';
+export { writeReport, type WrittenReport } from './write-report.js';

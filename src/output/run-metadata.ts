@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Longest we wait for nvidia-smi; a hung driver must not hang the benchmark. */
+const NVIDIA_SMI_TIMEOUT_MS = 10_000;
+
+/** The commit of a git checkout at `root`, read from .git without running git; 'unknown' otherwise. */
+export function gitCommit(root: string): string {
+  try {
+    const gitDir = join(root, '.git');
+    if (!existsSync(gitDir)) return 'unknown';
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    if (/^[0-9a-f]{40}$/.test(head)) return head;
+    const ref = /^ref: (.+)$/.exec(head)?.[1];
+    if (!ref) return 'unknown';
+    const loose = join(gitDir, ref);
+    if (existsSync(loose)) return readFileSync(loose, 'utf8').trim();
+    const packed = join(gitDir, 'packed-refs');
+    if (existsSync(packed)) {
+      for (const line of readFileSync(packed, 'utf8').split('\n')) {
+        const [sha, name] = line.split(' ');
+        if (name === ref && sha && /^[0-9a-f]{40}$/.test(sha)) return sha;
+      }
+    }
+    return 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** One GPU as nvidia-smi reports it; a field the driver does not have is null. */
+export type NvmlReading = Record<string, string | number | null>;
+
+const NVML_FIELDS = [
+  'index',
+  'name',
+  'pci.bus_id',
+  'driver_version',
+  'clocks.sm',
+  'clocks.mem',
+  'clocks.max.sm',
+  'clocks.max.mem',
+  'power.limit',
+  'power.draw',
+  'temperature.gpu',
+  'clocks_event_reasons.active',
+] as const;
+
+function execText(cmd: string, args: string[]): Promise<string | null> {
+  return new Promise((resolvePromise) => {
+    execFile(cmd, args, { timeout: NVIDIA_SMI_TIMEOUT_MS }, (err, stdout) => resolvePromise(err ? null : stdout));
+  });
+}
+
+/**
+ * Clocks, power limit and throttle reasons of every GPU via nvidia-smi; null when there is
+ * no nvidia-smi or it fails (never an error: the run does not depend on it).
+ */
+export async function queryNvidiaSmi(): Promise<NvmlReading[] | null> {
+  let fields: readonly string[] = NVML_FIELDS;
+  let out = await execText('nvidia-smi', [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits']);
+  if (out === null) {
+    // Drivers before 530 call the throttle reasons by their older name.
+    fields = NVML_FIELDS.map((f) => (f === 'clocks_event_reasons.active' ? 'clocks_throttle_reasons.active' : f));
+    out = await execText('nvidia-smi', [`--query-gpu=${fields.join(',')}`, '--format=csv,noheader,nounits']);
+  }
+  if (out === null) return null;
+  const readings: NvmlReading[] = [];
+  for (const line of out.split('\n')) {
+    if (line.trim() === '') continue;
+    const values = line.split(',').map((v) => v.trim());
+    const reading: NvmlReading = {};
+    fields.forEach((field, i) => {
+      const v = values[i];
+      if (v === undefined || v === '' || /^\[?N\/A\]?$/i.test(v) || /not supported/i.test(v)) reading[field] = null;
+      else if (/^-?\d+(\.\d+)?$/.test(v) && field !== 'driver_version') reading[field] = Number(v);
+      else reading[field] = v;
+    });
+    readings.push(reading);
+  }
+  return readings;
+}
+
+/** sha256 of a file's bytes, streamed. */
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path, { highWaterMark: 4 << 20 })
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolvePromise(hash.digest('hex')));
+  });
+}
+
+/**
+ * The sidecar of run n of a CSV: `<csv>.json` for the first run, `<csv>.run-<n>.json` for each
+ * later (resumed) one, so no run's record is ever overwritten.
+ */
+export function sidecarPath(csvPath: string, run: number): string {
+  return run === 1 ? `${csvPath}.json` : `${csvPath}.run-${run}.json`;
+}
+
+/** The first run number whose sidecar does not exist yet. */
+export function nextRunNumber(csvPath: string): number {
+  let run = 1;
+  while (existsSync(sidecarPath(csvPath, run))) run++;
+  return run;
+}
+
+/** Every timed sample of every row goes here, one JSON object a line, beside the CSV. */
+export function samplesPath(csvPath: string): string {
+  return `${csvPath}.samples.jsonl`;
+}

@@ -1,0 +1,184 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
+import { EsmmError, describeError } from '../errors.js';
+import type { Orientation, TensorRef } from '../weights/types.js';
+import { type PatternKey, encodePatternFile, patternFileName, readPatternFile, writeFileAtomic } from './pattern-file.js';
+
+/** Environment variable naming a global pattern cache folder. */
+export const CACHE_DIR_ENV = 'ESMM_CACHE_DIR';
+export const DEFAULT_CACHE_FOLDER = '.esmm-cache';
+const INDEX_FILE = 'index.json';
+const INDEX_VERSION = 1;
+const SHA_RE = /^[0-9a-f]{64}$/;
+
+/** What the index remembers about one tensor file version: enough to skip re-hashing its data. */
+export interface IndexEntry {
+  contentSha: string;
+  k: number;
+  n: number;
+}
+
+/**
+ * Where patterns are cached: `--cache-dir`, else ESMM_CACHE_DIR, else `.esmm-cache/` next to
+ * the weights (in the folder given, or beside the file given).
+ */
+export function resolveCacheDir(params: { cacheDir?: string; root?: string; rootIsFile?: boolean; files?: string[] }): string {
+  if (params.cacheDir) return resolve(params.cacheDir);
+  const fromEnv = process.env[CACHE_DIR_ENV];
+  if (fromEnv) return resolve(fromEnv);
+  if (params.root !== undefined) {
+    return join(params.rootIsFile ? dirname(resolve(params.root)) : resolve(params.root), DEFAULT_CACHE_FOLDER);
+  }
+  return join(commonFolder((params.files ?? []).map((f) => resolve(f))), DEFAULT_CACHE_FOLDER);
+}
+
+function commonFolder(files: string[]): string {
+  if (files.length === 0) return process.cwd();
+  let common = dirname(files[0]);
+  for (const file of files) {
+    while (common !== dirname(common) && !(file === common || file.startsWith(common.endsWith('/') ? common : common + '/'))) {
+      common = dirname(common);
+    }
+  }
+  return common;
+}
+
+/**
+ * The on-disk pattern cache: one validated file per (content, K×N, orientation, tile config)
+ * and an index from (file path, size, mtime, inode, tensor name, orientation) to the content
+ * sha, so an unchanged tensor is found again without reading its data.
+ */
+export class PatternCache {
+  readonly dir: string;
+  private index = new Map<string, IndexEntry>();
+  /** (path, size, mtime, inode) → sha256 of the whole file, for the run record. */
+  private files = new Map<string, string>();
+  private dirty = false;
+  private writeFailed = false;
+  private readonly onWarning: (message: string) => void;
+  /** When true a failed write throws (the `cache` command); otherwise it warns once and goes on. */
+  private readonly strict: boolean;
+
+  private constructor(dir: string, strict: boolean, onWarning: (message: string) => void) {
+    this.dir = dir;
+    this.strict = strict;
+    this.onWarning = onWarning;
+  }
+
+  static async open(dir: string, options: { strict?: boolean; onWarning?: (message: string) => void } = {}): Promise<PatternCache> {
+    const cache = new PatternCache(resolve(dir), options.strict ?? false, options.onWarning ?? (() => {}));
+    const { entries, files } = await cache.readIndex();
+    cache.index = entries;
+    cache.files = files;
+    return cache;
+  }
+
+  private async readIndex(): Promise<{ entries: Map<string, IndexEntry>; files: Map<string, string> }> {
+    const entries = new Map<string, IndexEntry>();
+    const files = new Map<string, string>();
+    try {
+      const parsed = JSON.parse(await readFile(join(this.dir, INDEX_FILE), 'utf8')) as {
+        version?: number;
+        entries?: Record<string, IndexEntry>;
+        files?: Record<string, string>;
+      };
+      if (parsed.version !== INDEX_VERSION) return { entries, files };
+      for (const [key, e] of Object.entries(parsed.entries ?? {})) {
+        if (typeof e?.contentSha === 'string' && SHA_RE.test(e.contentSha) && Number.isInteger(e.k) && Number.isInteger(e.n)) {
+          entries.set(key, { contentSha: e.contentSha, k: e.k, n: e.n });
+        }
+      }
+      for (const [key, sha] of Object.entries(parsed.files ?? {})) {
+        if (typeof sha === 'string' && SHA_RE.test(sha)) files.set(key, sha);
+      }
+    } catch {
+      // A missing or unreadable index only costs re-hashing; the pattern files are checked anyway.
+    }
+    return { entries, files };
+  }
+
+  /** The cheap identity of a file as stored now. */
+  async fileKey(file: string): Promise<string> {
+    const st = await stat(file, { bigint: true });
+    return JSON.stringify([resolve(file), String(st.size), String(st.mtimeNs), String(st.ino)]);
+  }
+
+  lookupFileSha(fileKey: string): string | undefined {
+    return this.files.get(fileKey);
+  }
+
+  rememberFileSha(fileKey: string, sha: string): void {
+    if (this.files.get(fileKey) === sha) return;
+    this.files.set(fileKey, sha);
+    this.dirty = true;
+  }
+
+  /** The cheap identity of a tensor as stored now; changes whenever its file is rewritten. */
+  async tensorKey(ref: TensorRef, orientation: Orientation): Promise<string> {
+    const st = await stat(ref.file, { bigint: true });
+    return JSON.stringify([resolve(ref.file), String(st.size), String(st.mtimeNs), String(st.ino), ref.name, orientation]);
+  }
+
+  lookup(tensorKey: string): IndexEntry | undefined {
+    return this.index.get(tensorKey);
+  }
+
+  remember(tensorKey: string, entry: IndexEntry): void {
+    const old = this.index.get(tensorKey);
+    if (old && old.contentSha === entry.contentSha && old.k === entry.k && old.n === entry.n) return;
+    this.index.set(tensorKey, entry);
+    this.dirty = true;
+  }
+
+  pathFor(key: PatternKey): string {
+    return join(this.dir, patternFileName(key));
+  }
+
+  /** Valid cached patterns, or why there are none ('missing', 'pattern checksum mismatch', …). */
+  async load(key: PatternKey): Promise<{ patterns: Uint8Array } | { invalid: string }> {
+    try {
+      return await readPatternFile(this.pathFor(key), key);
+    } catch (err) {
+      return { invalid: describeError(err) };
+    }
+  }
+
+  async store(key: PatternKey, patterns: Uint8Array): Promise<boolean> {
+    if (this.writeFailed) return false;
+    try {
+      await writeFileAtomic(this.pathFor(key), encodePatternFile(key, patterns));
+      return true;
+    } catch (err) {
+      this.failedWrite(err);
+      return false;
+    }
+  }
+
+  /** Merges this process's entries into the index file on disk (atomic replace). */
+  async saveIndex(): Promise<void> {
+    if (!this.dirty || this.writeFailed) return;
+    const onDisk = await this.readIndex();
+    for (const [key, entry] of this.index) onDisk.entries.set(key, entry);
+    for (const [key, sha] of this.files) onDisk.files.set(key, sha);
+    const body = JSON.stringify({
+      version: INDEX_VERSION,
+      entries: Object.fromEntries(onDisk.entries),
+      files: Object.fromEntries(onDisk.files),
+    });
+    try {
+      await writeFileAtomic(join(this.dir, INDEX_FILE), body);
+      this.dirty = false;
+    } catch (err) {
+      this.failedWrite(err);
+    }
+  }
+
+  private failedWrite(err: unknown): void {
+    if (this.strict) throw new EsmmError('CACHE', `cannot write pattern cache ${this.dir}: ${describeError(err)}`, { cause: err });
+    if (!this.writeFailed) {
+      this.onWarning(`pattern cache ${this.dir} is not writable (${describeError(err)}); patterns are computed in memory`);
+    }
+    this.writeFailed = true;
+  }
+}

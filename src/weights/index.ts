@@ -1,0 +1,12 @@
+export type { Orientation, SkipRecord, SourceDtype, TensorRef, WalkResult } from './types.js';
+export { walkWeights, WEIGHT_GLOBS, type WalkParams } from './walk-weights.js';
+export { readTensorF32, locateTensor } from './read-tensor-f32.js';
+export { tensorSparsity } from './tensor-sparsity.js';
+export { scanTensorSparsity } from './scan-tensor-sparsity.js';
+export { fractionsOf, type SparsityCounts, type SparsityFractions } from './sparsity-counter.js';
+export { parseLabels } from './parse-labels.js';
+export { loadLabelRules, type LabelRule } from './label-rules.js';
+export { readSafetensorsHeader, MAX_HEADER_BYTES, type SafetensorsHeader } from './read-safetensors-header.js';
+export { listFileTensors } from './list-file-tensors.js';
+export { ALLOWED_GLOBALS } from './unpickle.js';
+export type { TensorLocation } from './tensor-location.js';

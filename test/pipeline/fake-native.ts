@@ -1,0 +1,70 @@
+import type { BenchmarkParams, BenchmarkResult, NativeBinding, PatternParams } from '../../src/native/types.js';
+
+/** B (or A) patterns by the DESIGN.md definition, straight from the text. */
+export function patternsTs(p: Pick<PatternParams, 'data' | 'rows' | 'cols' | 'operand'>): Uint8Array {
+  const { data, rows, cols } = p;
+  if (p.operand === 'B') {
+    const k = rows;
+    const n = cols;
+    const slices = Math.ceil(k / 8);
+    const out = new Uint8Array(Math.ceil(n / 32) * slices);
+    for (let kk = 0; kk < k; kk++) {
+      for (let c = 0; c < n; c++) {
+        const v = data[kk * n + c];
+        if (v !== 0) out[Math.floor(c / 32) * slices + (kk >> 3)] |= 1 << (kk & 7);
+      }
+    }
+    return out;
+  }
+  const m = rows;
+  const k = cols;
+  const slices = Math.ceil(k / 8);
+  const out = new Uint8Array(Math.ceil(m / 32) * slices);
+  for (let r = 0; r < m; r++) {
+    for (let kk = 0; kk < k; kk++) if (data[r * k + kk] !== 0) out[Math.floor(r / 32) * slices + (kk >> 3)] |= 1 << (kk & 7);
+  }
+  return out;
+}
+
+/**
+ * A CPU-only stand-in for the addon with fixed timings, for tests of the pipeline's own
+ * logic (what it plans, writes and resumes), and a log of every call.
+ */
+export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null } = {}): NativeBinding & {
+  calls: BenchmarkParams[];
+  patternCalls: number;
+} {
+  const calls: BenchmarkParams[] = [];
+  const binding = {
+    calls,
+    patternCalls: 0,
+    info: () => ({ addonVersion: 'fake', backends: ['cpu'], kernels: { cpu: ['reference', 'esmm'] }, cpuThreads: 1 }),
+    devices: () => [],
+    computePatterns: async (p: PatternParams) => {
+      binding.patternCalls++;
+      return patternsTs(p);
+    },
+    benchmark: async (p: BenchmarkParams): Promise<BenchmarkResult> => {
+      calls.push(p);
+      const err = opts.failOn?.(p);
+      if (err) throw err;
+      const time = (ms: number) => ({ median: ms, min: ms * 0.9, max: ms * 1.2, samples: Array.from({ length: p.runs }, () => ms) });
+      return {
+        backend: 'cpu',
+        device: 'cpu (fake)',
+        aPatterns: time(0.5),
+        skippedSliceFraction: 0.25,
+        reference: 'cpu-fp64',
+        kernels: p.kernels.map((id) => ({
+          id,
+          ok: true,
+          variant: id === 'esmm' ? 'fake-esmm' : 'fake-ref',
+          time: time(id === 'esmm' ? 2 : 4),
+          relErrFrobenius: 1e-7,
+          maxAbsErrRel: 2e-7,
+        })),
+      };
+    },
+  };
+  return binding;
+}
