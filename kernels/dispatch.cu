@@ -13,6 +13,10 @@ const Variant kVariants[] = {
     {"tiled-ffma-64x128", launchTiledFfma64x128, noWorkspace},
     {"tiled-ffma-128x64", launchTiledFfma128x64, noWorkspace},
     {"decode", launchDecode, decodeWorkspaceBytes},
+    {"tf32x3-128x128", launchTf32x3_128x128, noWorkspace},
+    {"tf32x3-128x64", launchTf32x3_128x64, noWorkspace},
+    {"tf32x3-64x128", launchTf32x3_64x128, noWorkspace},
+    {"tf32x3-128x128-direct", launchTf32x3_128x128Direct, noWorkspace},
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 
@@ -20,7 +24,7 @@ constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 // 128×128 grid would leave SMs idle.
 const Variant& pick(int M, int N, int K) {
   (void)K;
-  if (M <= 32) return kVariants[3];
+  if (M <= 128) return kVariants[3];
   const long long blocks128 = static_cast<long long>((M + 127) / 128) * ((N + 127) / 128);
   if (blocks128 < 132) return kVariants[1];
   return kVariants[0];

@@ -5,63 +5,56 @@
 namespace esmm {
 namespace {
 
-// A patterns: one thread per (slice, group of 8 rows); the 4 row groups of a tile meet in shared
-// memory. A warp reads 32 consecutive slices of one row: 1 KB contiguous, two 16-byte loads per
-// lane per row, all 16 of a thread's loads issued before the first test so the 64 MB of a
-// 4096×4096 A stream at full bandwidth.
-constexpr int kAPatSlices = 128;  // slices per block
-constexpr int kAPatRowGroups = 4;  // 4 × 8 rows = one 32-row tile
+// A patterns: a thread tests one 4-column group of 16 rows (one half tile); lane pairs join into a
+// slice byte and the two halves meet in shared memory. A warp's load instruction reads 512
+// contiguous bytes of one row, and a thread's 16 loads are all issued before the first test, so
+// the 64 MB of a 4096×4096 A stream at full bandwidth.
+constexpr int kAPatSlices = 128;               // slices per block
+constexpr int kAPatCols = kAPatSlices * 2;     // 4-column groups per block
+constexpr int kAPatHalves = 2;                 // 2 × 16 rows = one 32-row tile
+constexpr int kAPatRows = kTile / kAPatHalves;
+
+__device__ __forceinline__ uint32_t nonzeroBits(float4 v) {
+  // `!= 0` is true for NaN: NaN counts as nonzero.
+  return (v.x != 0.f ? 1u : 0u) | (v.y != 0.f ? 2u : 0u) | (v.z != 0.f ? 4u : 0u) | (v.w != 0.f ? 8u : 0u);
+}
 
 template <bool kVec>
-__global__ void __launch_bounds__(kAPatSlices* kAPatRowGroups)
+__global__ void __launch_bounds__(kAPatCols* kAPatHalves)
     aPatternKernel(const float* __restrict__ A, int M, int K, int lda, uint8_t* __restrict__ aPat) {
-  __shared__ uint8_t partial[kAPatRowGroups][kAPatSlices];
-  const int local = threadIdx.x % kAPatSlices;
-  const int group = threadIdx.x / kAPatSlices;
-  const int s = blockIdx.x * kAPatSlices + local;
-  const int nks = kSlicesOf(K);
+  __shared__ uint8_t partial[kAPatHalves][kAPatSlices];
+  const int c = threadIdx.x % kAPatCols;
+  const int half = threadIdx.x / kAPatCols;
+  const int k = (blockIdx.x * kAPatCols + c) * 4;
   const int tile = blockIdx.y;
-  const int r0 = tile * kTile + group * 8;
-  uint32_t bits = 0;
-  if (s < nks) {
-    const int k0 = s * kBK;
-    if (kVec && k0 + kBK <= K) {
-      float4 v[8][2];
+  const int r0 = tile * kTile + half * kAPatRows;
+  float4 v[kAPatRows];
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        const int r = r0 + i;
-        if (r < M) {
-          const float4* p = reinterpret_cast<const float4*>(A + static_cast<size_t>(r) * lda + k0);
-          v[i][0] = __ldcs(p);
-          v[i][1] = __ldcs(p + 1);
-        } else {
-          v[i][0] = v[i][1] = make_float4(0.f, 0.f, 0.f, 0.f);
-        }
-      }
-#pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        // `!= 0` is true for NaN: NaN counts as nonzero.
-        bits |= (v[i][0].x != 0.f ? 1u : 0u) | (v[i][0].y != 0.f ? 2u : 0u) | (v[i][0].z != 0.f ? 4u : 0u) |
-                (v[i][0].w != 0.f ? 8u : 0u) | (v[i][1].x != 0.f ? 16u : 0u) | (v[i][1].y != 0.f ? 32u : 0u) |
-                (v[i][1].z != 0.f ? 64u : 0u) | (v[i][1].w != 0.f ? 128u : 0u);
-      }
-    } else {
-      const int kn = min(kBK, K - k0);
-      for (int i = 0; i < 8; ++i) {
-        const int r = r0 + i;
-        if (r >= M) break;
-        const float* row = A + static_cast<size_t>(r) * lda + k0;
-        for (int j = 0; j < kn; ++j) bits |= (row[j] != 0.f ? 1u : 0u) << j;
+  for (int i = 0; i < kAPatRows; ++i) {
+    const int r = r0 + i;
+    v[i] = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (r < M && k < K) {
+      const float* src = A + static_cast<size_t>(r) * lda + k;
+      if (kVec && k + 4 <= K) {
+        v[i] = __ldcs(reinterpret_cast<const float4*>(src));
+      } else {
+        v[i].x = src[0];
+        if (k + 1 < K) v[i].y = src[1];
+        if (k + 2 < K) v[i].z = src[2];
+        if (k + 3 < K) v[i].w = src[3];
       }
     }
   }
-  partial[group][local] = static_cast<uint8_t>(bits);
-  __syncthreads();
-  if (group == 0 && s < nks) {
-    uint32_t all = 0;
+  uint32_t bits = 0;
 #pragma unroll
-    for (int g = 0; g < kAPatRowGroups; ++g) all |= partial[g][local];
-    aPat[static_cast<size_t>(tile) * nks + s] = static_cast<uint8_t>(all);
+  for (int i = 0; i < kAPatRows; ++i) bits |= nonzeroBits(v[i]);
+  const uint32_t upper = __shfl_down_sync(0xFFFFFFFFu, bits, 1);
+  if ((c & 1) == 0) partial[half][c >> 1] = static_cast<uint8_t>(bits | (upper << 4));
+  __syncthreads();
+  const int nks = kSlicesOf(K);
+  const int s = blockIdx.x * kAPatSlices + static_cast<int>(threadIdx.x);
+  if (threadIdx.x < kAPatSlices && s < nks) {
+    aPat[static_cast<size_t>(tile) * nks + s] = static_cast<uint8_t>(partial[0][threadIdx.x] | partial[1][threadIdx.x]);
   }
 }
 
@@ -97,7 +90,7 @@ cudaError_t launchAPatterns(const float* A, int M, int K, int lda, uint8_t* aPat
   if (M < 1 || K < 1 || lda < K) return cudaErrorInvalidValue;
   const dim3 grid(ceilDiv(kSlicesOf(K), kAPatSlices), tilesOf(M));
   if (grid.y > 65535u) return cudaErrorInvalidValue;
-  const dim3 block(kAPatSlices * kAPatRowGroups);
+  const dim3 block(kAPatCols * kAPatHalves);
   if (rowsVec4Aligned(A, lda)) {
     aPatternKernel<true><<<grid, block, 0, stream>>>(A, M, K, lda, aPat);
   } else {

@@ -13,12 +13,22 @@
 namespace esmm::native {
 namespace {
 
+// Written before every cold sample so the operands come from memory, not the caches: larger
+// than the last-level cache of common server CPUs.
+constexpr size_t kCpuFlushBytes = size_t(64) << 20;
+
 template <typename F>
-Samples timeRuns(int warmup, int runs, F&& body) {
+Samples timeRuns(int warmup, int runs, std::vector<uint8_t>* flush, F&& body) {
   for (int i = 0; i < warmup; ++i) body();
   Samples s;
   s.ms.reserve(static_cast<size_t>(runs));
   for (int i = 0; i < runs; ++i) {
+    if (flush != nullptr) {
+      std::fill(flush->begin(), flush->end(), static_cast<uint8_t>(i));
+      // A read the compiler cannot drop keeps the writes.
+      static volatile uint8_t sink;
+      sink = (*flush)[static_cast<size_t>(i) % flush->size()];
+    }
     const auto t0 = std::chrono::steady_clock::now();
     body();
     const auto t1 = std::chrono::steady_clock::now();
@@ -82,7 +92,9 @@ BenchOutcome runCpuBenchmark(const BenchJob& job) {
     out.backend = Backend::Cpu;
     out.device = "cpu (" + std::to_string(threads) + " threads)";
     out.reference = "cpu-fp64";
-    out.aPatterns = timeRuns(job.warmup, job.runs, [&] { cpu::aPatterns(A, M, K, K, aPat.data()); });
+    std::vector<uint8_t> flushBuffer(job.coldL2 ? kCpuFlushBytes : 0);
+    std::vector<uint8_t>* flush = job.coldL2 ? &flushBuffer : nullptr;
+    out.aPatterns = timeRuns(job.warmup, job.runs, flush, [&] { cpu::aPatterns(A, M, K, K, aPat.data()); });
     out.skippedSliceFraction = cpu::skippedSliceFraction(aPat.data(), bPat.data(), M, N, K);
 
     std::vector<double> c64(mn);
@@ -96,10 +108,10 @@ BenchOutcome runCpuBenchmark(const BenchJob& job) {
       std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
       if (id == "reference") {
         r.variant = "cpu-f32-rowblock";
-        r.time = timeRuns(job.warmup, job.runs, [&] { cpu::gemmReference32(A, B, c.data(), M, N, K, K, N, N, threads); });
+        r.time = timeRuns(job.warmup, job.runs, flush, [&] { cpu::gemmReference32(A, B, c.data(), M, N, K, K, N, N, threads); });
       } else {
         r.variant = "cpu-esmm-32x32";
-        r.time = timeRuns(job.warmup, job.runs,
+        r.time = timeRuns(job.warmup, job.runs, flush,
                           [&] { cpu::esmm(A, B, c.data(), M, N, K, K, N, N, aPat.data(), bPat.data(), threads); });
       }
       const Accuracy acc = compare(c.data(), c64.data(), mn, threads);

@@ -24,8 +24,13 @@ inline const char* sourceName(const char* file) {
   const char* code = "CUDA_ERROR";
   if (e == cudaErrorMemoryAllocation) code = "OUT_OF_MEMORY";
   if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver) code = "NO_DEVICE";
+  std::string hint;
+  if (e == cudaErrorNoKernelImageForDevice || e == cudaErrorUnsupportedPtxVersion) {
+    hint = "; the kernels were built for CUDA architectures " ESMM_CUDA_ARCHS
+           ": rebuild with ESMM_CUDA_ARCH=<this GPU's, e.g. 80 or 90> npm run build:native";
+  }
   throw NativeError(code, std::string("CUDA error ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ") in " +
-                              expr + " at " + sourceName(file) + ":" + std::to_string(line));
+                              expr + " at " + sourceName(file) + ":" + std::to_string(line) + hint);
 }
 
 #define ESMM_CUDA_CHECK(expr)                                                         \

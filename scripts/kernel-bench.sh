@@ -30,10 +30,15 @@ for step in $STEPS; do
     tail -3 "$LOG/sanitize.log"
     ;;
   ncu)
-    ncu --clock-control none -k 'regex:tiledFfma|decode|sumSplits|aPattern|sgemm|xmma|gemm' \
-      --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__bytes_read.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,lts__t_bytes.sum,launch__registers_per_thread,launch__occupancy_limit_registers \
-      --csv "$BIN" --ncu >"$LOG/ncu.csv" 2>"$LOG/ncu.err" || status=1
+    # NCU_VARIANTS: variant ids to profile beside cuBLAS (default: the dispatcher's picks).
+    vargs=()
+    for v in ${NCU_VARIANTS:-}; do vargs+=(--variant "$v"); done
+    ncu --clock-control none -k 'regex:tf32x3|tiledFfma|decode|sumSplits|aPattern|gemm' \
+      --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
+      --metrics gpu__time_duration.sum,dram__bytes_read.sum,lts__t_bytes.sum,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,sm__inst_executed.sum \
+      "$BIN" --ncu "${vargs[@]}" >"$LOG/ncu.txt" 2>"$LOG/ncu.err" || status=1
     tail -2 "$LOG/ncu.err"
+    grep -E "^  [a-zA-Z_].*\(|gpu__time_duration" "$LOG/ncu.txt" | sed -E 's/<.*>//' | paste - - | awk '{print $1, $(NF)}' | head -60
     ;;
   esac
 done

@@ -2,10 +2,11 @@
 // float64 reference on random shapes, then times ESMM, cuBLAS SGEMM and the A-pattern kernel at
 // the target points with CUDA events, L2 flushed before every sample.
 //
-//   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--reps N] [--seed S]
+//   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--variant ID]...
+//           [--reps N] [--seed S]
 //
 // --small checks a few small shapes only (for compute-sanitizer).
-// --ncu runs only the 4096³ points, three launches each, no flush (ncu flushes by itself), so
+// --ncu runs only the 4096³ points, one launch each, no flush and no reference (ncu flushes by itself), so
 // ncu's gpu__time_duration can be read beside the event medians of a normal run.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -191,7 +192,8 @@ class Bench {
   const cudaDeviceProp& prop() const { return prop_; }
   cudaStream_t stream() const { return stream_; }
 
-  Problem make(int M, int N, int K, int padA, int padB, int padC, int off, Mode mode, double d, uint64_t seed) {
+  Problem make(int M, int N, int K, int padA, int padB, int padC, int off, Mode mode, double d, uint64_t seed,
+               bool reference = true) {
     Problem p{M, N, K, K + padA, N + padB, N + padC, off, off, off};
     p.A = DeviceBuffer<float>(static_cast<size_t>(M) * p.lda + off);
     p.B = DeviceBuffer<float>(static_cast<size_t>(K) * p.ldb + off);
@@ -208,6 +210,10 @@ class Bench {
                                          esmm::gen::Fill::ColTiles, d, stream_));
     CUDA_CHECK(esmm::launchAPatterns(p.a(), M, K, p.lda, p.aPat.get(), stream_));
     CUDA_CHECK(esmm::launchBPatterns(p.b(), K, N, p.ldb, p.bPat.get(), stream_));
+    if (!reference) {
+      CUDA_CHECK(cudaStreamSynchronize(stream_));
+      return p;
+    }
     // float64 reference: cublasDgemm on exact double copies (column-major view: Cᵀ = Bᵀ·Aᵀ).
     DeviceBuffer<double> A64(static_cast<size_t>(M) * K), B64(static_cast<size_t>(K) * N);
     p.C64 = DeviceBuffer<double>(static_cast<size_t>(M) * N);
@@ -383,7 +389,8 @@ struct Row {
   double d, esmmMs, esmmMin, esmmMax, cublasMs, speedup, target, errEsmm, errCublas, apatMs;
 };
 
-void runPerf(Bench& bench, int reps, bool ncu, bool allVariants) {
+// `only`: variant ids to time (empty: all, or the dispatcher's pick when !allVariants).
+void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, const std::vector<std::string>& only) {
   std::vector<Point> points = {
       {"joint", 4096, 4096, 4096, Mode::Joint, 1.0, 0.95},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.5, 2.5},
       {"joint", 4096, 4096, 4096, Mode::Joint, 0.25, 4.0},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.125, 6.0},
@@ -397,23 +404,27 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants) {
     points.push_back({"ffn", 4096, 11008, 4096, Mode::Joint, 0.5, 0});
   }
   const int warm = ncu ? 0 : 3;
-  const int n = ncu ? 3 : reps;
+  const int n = ncu ? 1 : reps;
   const bool flush = !ncu;
   Workspace ws;
   std::vector<Row> rows;
   uint64_t seed = 7;
   for (const Point& pt : points) {
-    Problem p = bench.make(pt.M, pt.N, pt.K, 0, 0, 0, 0, pt.mode, pt.d, seed++);
+    Problem p = bench.make(pt.M, pt.N, pt.K, 0, 0, 0, 0, pt.mode, pt.d, seed++, !ncu);
     bench.poison(p);
     bench.sgemm(p);
-    const Check cb = bench.compare(p);
+    const Check cb = ncu ? Check{} : bench.compare(p);
     const auto tc = bench.time([&] { bench.sgemm(p); }, warm, n, flush);
     const auto ta = bench.time(
         [&] { CUDA_CHECK(esmm::launchAPatterns(p.a(), p.M, p.K, p.lda, p.aPat.get(), bench.stream())); }, warm, n,
         flush);
     std::vector<const esmm::Variant*> vars;
     const esmm::Variant* chosen = esmm::findVariant(esmm::esmmVariantName(pt.M, pt.N, pt.K));
-    if (allVariants) {
+    if (!only.empty()) {
+      for (const std::string& name : only) {
+        if (const esmm::Variant* v = esmm::findVariant(name.c_str())) vars.push_back(v);
+      }
+    } else if (allVariants) {
       for (int v = 0; v < esmm::variantCount(); ++v) vars.push_back(&esmm::variantAt(v));
     } else {
       vars.push_back(chosen);
@@ -424,7 +435,7 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants) {
       const esmm::EsmmArgs a = p.args();
       bench.poison(p);
       CUDA_CHECK(var->launch(a, w, bytes, bench.stream()));
-      const Check ce = bench.compare(p);
+      const Check ce = ncu ? Check{} : bench.compare(p);
       if (!ce.ok(kTol)) {
         std::printf("FAIL %s %s M=%d d=%.3f relFro=%.2e nonFinite=%lld: not timed\n", pt.label, var->name, pt.M, pt.d,
                     ce.relFro, ce.nonFinite);
@@ -456,6 +467,7 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants) {
 int main(int argc, char** argv) {
   bool checkOnly = false, perfOnly = false, ncu = false, quick = false, allVariants = true, small = false;
   int reps = 30;
+  std::vector<std::string> only;
   uint64_t seed = 12345;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -465,11 +477,12 @@ int main(int argc, char** argv) {
     else if (a == "--quick") quick = true;
     else if (a == "--small") small = checkOnly = true;
     else if (a == "--dispatch-only") allVariants = false;
+    else if (a == "--variant" && i + 1 < argc) only.push_back(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::max(20, std::atoi(argv[++i]));
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else {
-      std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--reps N] "
-                           "[--seed S]\n");
+      std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--variant ID]... "
+                           "[--reps N] [--seed S]\n");
       return 2;
     }
   }
@@ -477,7 +490,7 @@ int main(int argc, char** argv) {
     Bench bench;
     int failures = 0;
     if (!perfOnly && !ncu) failures = runChecks(bench, seed, quick, small);
-    if (!checkOnly) runPerf(bench, reps, ncu, allVariants && !ncu);
+    if (!checkOnly) runPerf(bench, reps, ncu, allVariants && !ncu, only);
     return failures == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -116,6 +116,8 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
   const runnable = [...new Set(mapped.filter((k) => !('skip' in k)).map((k) => k.kernel))];
   const unrunnable = mapped.filter((k): k is { kernel: string; skip: string } => 'skip' in k);
   const baseline = BASELINE_KERNEL[backend];
+  /** Rows of one point come in the order the kernels were asked for. */
+  const kernelOrder = mapped.map((k) => k.kernel);
   const deviceList = backend === 'cuda' ? native.devices() : [];
   const deviceName =
     backend === 'cuda' ? (deviceList.find((d) => d.index === (params.device ?? 0))?.name ?? `cuda:${params.device ?? 0}`) : 'cpu';
@@ -131,7 +133,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
   const sidecar = sidecarPath(csvPath, run);
   const samplesFile = samplesPath(csvPath);
   dropPartialLastLine(samplesFile);
-  const samples = new AppendFile(samplesFile);
+  const samples = new AppendFile(samplesFile, false);
 
   const cfg: RowConfig = {
     orientation: params.orientation,
@@ -288,7 +290,8 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
   const progress = (label: string, rows: ResultRow[]): void => {
     finished += rows.length;
     if (bar) {
-      bar.update(finished, { tensor: label });
+      // One terminal line: a long path would wrap and break the bar's redraw.
+      bar.update(finished, { tensor: label.length > 60 ? '…' + label.slice(-59) : label });
     } else if (showProgress) {
       const parts = rows.map((r) =>
         r.status === 'ok'
@@ -412,6 +415,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
             for (const kernel of toRun) rows.push(emptyRow(facts, itemCfg, { m, kernel, aSource: item.aSource }, status, reason));
           }
         }
+        rows.sort((x, y) => kernelOrder.indexOf(x.kernel ?? '') - kernelOrder.indexOf(y.kernel ?? ''));
         writeRows(rows);
         progress(`${label} m=${m}`, rows);
       }

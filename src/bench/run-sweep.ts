@@ -88,7 +88,7 @@ export async function runSweep(
   const run = Math.max(nextRunNumber(csvPath), maxRun + 1);
   const sidecar = sidecarPath(csvPath, run);
   dropPartialLastLine(samplesPath(csvPath));
-  const samples = new AppendFile(samplesPath(csvPath));
+  const samples = new AppendFile(samplesPath(csvPath), false);
   const startedAt = new Date().toISOString();
   const wall0 = performance.now();
   const nvmlBefore = backend === 'cuda' ? await nvidiaSmi() : null;

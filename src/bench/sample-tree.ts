@@ -21,8 +21,8 @@ export interface SampleTreeSpec {
 
 /** LLM-shaped (Llama-2-7B proportions, 4096/11008) at full size for a GPU, scaled down for the CPU. */
 export const SAMPLE_TREES: Record<'cpu' | 'cuda', SampleTreeSpec> = {
-  cuda: { hidden: 4096, intermediate: 11008, layers: 1, sparsities: [0.5, 0.75], groups: [16], perms: ['col'], seed: 1 },
-  cpu: { hidden: 256, intermediate: 688, layers: 1, sparsities: [0.5, 0.75], groups: [16], perms: ['col'], seed: 1 },
+  cuda: { hidden: 4096, intermediate: 11008, layers: 1, sparsities: [0.5, 0.75, 0.9], groups: [16], perms: ['col'], seed: 1 },
+  cpu: { hidden: 256, intermediate: 688, layers: 1, sparsities: [0.5, 0.75, 0.9], groups: [16], perms: ['col'], seed: 1 },
 };
 
 /** Deterministic 32-bit PRNG (mulberry32): the same tree on every machine. */

@@ -4,6 +4,7 @@ import { getHFHubCachePath } from '@huggingface/hub';
 import type { Command } from 'commander';
 import { z } from 'zod';
 
+import { compileRegexes, selectTensor } from '../bench/plan.js';
 import { runPipeline } from '../bench/run-pipeline.js';
 import type { PipelineDeps, PipelineSummary } from '../bench/types.js';
 import { UsageError } from '../errors.js';
@@ -22,6 +23,7 @@ import {
   resolveCachedSnapshot,
   type HubAccess,
   type ModelPlan,
+  type TensorSelector,
 } from '../hub/index.js';
 import { loadNative } from '../native/index.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
@@ -34,7 +36,7 @@ const HfOptionsSchema = z.object({
   dryRun: z.boolean().default(false),
   json: z.boolean().default(false),
   manifest: z.string().min(1).optional(),
-  hubUrl: z.string().url().optional(),
+  hubUrl: z.url().optional(),
   hfCache: z.string().min(1).optional(),
   verify: z.boolean().default(false),
 });
@@ -82,30 +84,40 @@ export async function hfCommand(model: string | undefined, raw: Record<string, u
   const offline = hf.offline || envTrue(env['HF_HUB_OFFLINE']);
   const token = env['HF_TOKEN'];
   if (token !== undefined && token !== '' && !token.startsWith('hf_')) throw new UsageError('HF_TOKEN must start with hf_');
+  const hubUrl = hf.hubUrl ?? env['HF_ENDPOINT'];
   const hub: HubAccess = {
-    ...((hf.hubUrl ?? env['HF_ENDPOINT']) && { hubUrl: (hf.hubUrl ?? env['HF_ENDPOINT'])!.replace(/\/+$/, '') }),
+    ...(hubUrl && { hubUrl: hubUrl.replace(/\/+$/, '') }),
     ...(token && { accessToken: token }),
     ...(deps.fetch && { fetch: deps.fetch }),
   };
 
+  // The run's --filter / --exclude, applied while planning so unwanted shards are never fetched.
+  const filters = compileRegexes(opts.filter, '--filter');
+  const excludes = compileRegexes(opts.exclude, '--exclude');
+  const select: TensorSelector | undefined =
+    filters.length + excludes.length === 0
+      ? undefined
+      : (t) => selectTensor({ name: t.name, file: t.file, labels: t.labels, shape: [], dtype: '', format: 'safetensors' }, filters, excludes);
+  const narrow = { ...(manifest && { manifest }), ...(select && { select }) };
+
   let plan: ModelPlan;
   if (hf.local !== undefined) {
     const dir = resolve(hf.local);
-    plan = await planFromDir({ dir, repo: spec?.repo ?? basename(dir), revision: spec?.revision ?? 'local', source: 'local', ...(manifest && { manifest }) });
+    plan = await planFromDir({ dir, repo: spec?.repo ?? basename(dir), revision: spec?.revision ?? 'local', source: 'local', ...narrow });
   } else if (offline) {
     const cached = await resolveCachedSnapshot({ cacheDir, repo: spec!.repo, revision });
-    plan = await planFromDir({ dir: cached.dir, repo: spec!.repo, revision, commit: cached.commit, source: 'cache', ...(manifest && { manifest }) });
+    plan = await planFromDir({ dir: cached.dir, repo: spec!.repo, revision, commit: cached.commit, source: 'cache', ...narrow });
   } else {
-    plan = await planFromHub({ repo: spec!.repo, revision, cacheDir, hub, ...(manifest && { manifest }) });
+    plan = await planFromHub({ repo: spec!.repo, revision, cacheDir, hub, ...narrow });
   }
   out(hf.json ? JSON.stringify(plan, null, 2) + '\n' : formatPlan(plan));
   if (hf.dryRun) return { plan };
   if (plan.tensors.length === 0) throw new UsageError(`hf: nothing to benchmark in ${plan.repo} (${plan.warnings.join('; ')})`);
 
   if (plan.source === 'hub') {
-    const progress = opts.progress ? createDownloadProgress({ totalBytes: plan.downloadBytes }) : undefined;
+    const progress = opts.progress && plan.downloadBytes > 0 ? createDownloadProgress({ totalBytes: plan.downloadBytes }) : undefined;
     const snapshot = await fetchPlanFiles({ plan, cacheDir, hub, verifyCached: hf.verify, ...(progress && { progress }) });
-    plan = await planFromDir({ dir: snapshot, repo: plan.repo, revision, commit: plan.commit!, source: 'cache', ...(manifest && { manifest }) });
+    plan = await planFromDir({ dir: snapshot, repo: plan.repo, revision, commit: plan.commit!, source: 'cache', ...narrow });
   }
 
   const { tensors, skipped } = planToTensorRefs(plan);
@@ -116,6 +128,9 @@ export async function hfCommand(model: string | undefined, raw: Record<string, u
   const params = pipelineParamsFromOptions(opts, backend, {
     tensors,
     skipped,
+    // Already applied by the plan, on the repo-relative file names the user sees there.
+    filter: [],
+    exclude: [],
     argv: process.argv,
     cacheDir: resolveCacheDir({ ...(opts.cacheDir !== undefined && { cacheDir: opts.cacheDir }), root: patternRoot }),
   });

@@ -11,6 +11,7 @@ import {
   loadLabelRules,
   locateTensor,
   scanTensorSparsity,
+  ScanPool,
   walkWeights,
   type LabelRule,
   type SkipRecord,
@@ -134,8 +135,11 @@ function csvText(result: ScanResult): string {
   return stringify(rows);
 }
 
-async function scanOne(ref: TensorRef): Promise<ScanRow> {
-  const counts = await scanTensorSparsity(await locateTensor(ref));
+/** Below this much tensor data, starting worker threads costs more than it saves. */
+const POOL_MIN_BYTES = 64 * 1024 * 1024;
+
+async function scanOne(ref: TensorRef, pool: ScanPool | undefined): Promise<ScanRow> {
+  const counts = await scanTensorSparsity(await locateTensor(ref), pool ? { pool } : {});
   return {
     file: ref.file,
     name: ref.name,
@@ -177,18 +181,34 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
   const tensors: ScanRow[] = [];
   let failed = 0;
   let bytes = 0;
-  for (const ref of walk.tensors) {
-    try {
-      const row = await scanOne(ref);
-      tensors.push(row);
-      bytes += row.numel * (BYTES[row.dtype] ?? 0);
-      if (!opts.json) io.out(humanLine(row));
-    } catch (err) {
-      failed++;
-      const reason = describeError(err);
-      skipped.push({ file: ref.file, name: ref.name, shape: ref.shape, dtype: ref.dtype, labels: ref.labels, code: errorCode(err), reason });
-      io.err(`failed ${reason}`);
+  const refs = walk.tensors;
+  const total = refs.reduce((a, r) => a + r.shape[0] * r.shape[1] * (BYTES[r.dtype] ?? 0), 0);
+  const pool = total >= POOL_MIN_BYTES ? new ScanPool() : undefined;
+  // A few tensors in flight keep every worker busy; results are still reported in walk order.
+  const window = pool ? 2 * pool.size : 1;
+  const inflight: Promise<ScanRow | { error: unknown }>[] = [];
+  const start = (i: number): void => {
+    inflight[i] = scanOne(refs[i], pool).catch((error: unknown) => ({ error }));
+  };
+  try {
+    for (let i = 0; i < Math.min(window, refs.length); i++) start(i);
+    for (let i = 0; i < refs.length; i++) {
+      const got = await inflight[i];
+      if (i + window < refs.length) start(i + window);
+      const ref = refs[i];
+      if ('error' in got) {
+        failed++;
+        const reason = describeError(got.error);
+        skipped.push({ file: ref.file, name: ref.name, shape: ref.shape, dtype: ref.dtype, labels: ref.labels, code: errorCode(got.error), reason });
+        io.err(`failed ${reason}`);
+      } else {
+        tensors.push(got);
+        bytes += got.numel * (BYTES[got.dtype] ?? 0);
+        if (!opts.json) io.out(humanLine(got));
+      }
     }
+  } finally {
+    await pool?.close();
   }
   const seconds = (performance.now() - started) / 1000;
   const summary: ScanSummary = { tensors: tensors.length, skipped: walk.skipped.length, failed, bytes, seconds };

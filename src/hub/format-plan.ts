@@ -8,7 +8,8 @@ export function formatPlan(plan: ModelPlan): string {
   lines.push(`model     ${plan.repo}@${plan.revision}${commit} (${plan.source}${plan.root ? `: ${plan.root}` : ''})`);
   lines.push(`rules     ${plan.architecture} from ${plan.rules}; weights stored as ${plan.orientation === 'raw' ? '[in, out] (orientation raw)' : '[out, in] (orientation linear)'}`);
   const files = plan.files.filter((f) => f.linearTensors > 0).length;
-  lines.push(`tensors   ${plan.tensors.length} linear layers in ${files} file(s); ${plan.otherTensors} other tensors ignored`);
+  const left = plan.filteredOut > 0 ? ` (${plan.filteredOut} more left out by --filter/--exclude)` : '';
+  lines.push(`tensors   ${plan.tensors.length} linear layers in ${files} file(s)${left}; ${plan.otherTensors} other tensors ignored`);
   const groups = new Map<string, { count: number; shape: string; dtype: string; orientation: string }>();
   for (const t of plan.tensors) {
     const key = `${t.labels['module'] ?? t.name}|${t.shape.join('x')}|${t.dtype}|${t.orientation}`;

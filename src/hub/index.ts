@@ -14,7 +14,7 @@ export {
 export type { Manifest, LoadedManifest } from './manifest.js';
 export { parseRepoSpec, assertSafeRepoId, assertSafeRevision, DEFAULT_REVISION, COMMIT_SHA_RE } from './repo-spec.js';
 export type { RepoSpec } from './repo-spec.js';
-export type { ModelPlan, PlannedTensor, PlannedFile, PlannedSkip, PlanSource, HeaderMap } from './plan-types.js';
+export type { ModelPlan, PlannedTensor, PlannedFile, PlannedSkip, PlanSource, HeaderMap, TensorSelector } from './plan-types.js';
 export { planFromHub, resolveCommit } from './plan-from-hub.js';
 export type { HubAccess, PlanFromHubParams } from './plan-from-hub.js';
 export { planFromDir, CONFIG_FILE } from './plan-from-dir.js';

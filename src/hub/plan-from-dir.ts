@@ -5,9 +5,9 @@ import { assertSafeShardFilename, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } fro
 
 import { BadFileError, EsmmError } from '../errors.js';
 import type { ModelConfigJson } from './architectures.js';
-import { assemblePlan } from './assemble-plan.js';
+import { assemblePlan, planLabels } from './assemble-plan.js';
 import type { LoadedManifest } from './manifest.js';
-import type { HeaderMap, ModelPlan, PlannedFile } from './plan-types.js';
+import type { HeaderMap, ModelPlan, PlannedFile, TensorSelector } from './plan-types.js';
 import { readSafetensorsHeaderFile } from './read-safetensors-header-file.js';
 import { resolveRules } from './resolve-rules.js';
 
@@ -21,6 +21,8 @@ export interface PlanFromDirParams {
   commit?: string;
   source: 'cache' | 'local';
   manifest?: LoadedManifest;
+  /** Keeps only the linear layers the run wants; only their shards must exist. */
+  select?: TensorSelector;
 }
 
 async function fileSize(path: string): Promise<number | undefined> {
@@ -77,6 +79,8 @@ export async function planFromDir(p: PlanFromDirParams): Promise<ModelPlan> {
   const extraFiles: PlannedFile[] = configSize === undefined ? [] : [{ path: CONFIG_FILE, size: configSize, linearTensors: 0 }];
   const headers: Record<string, HeaderMap> = {};
   let otherTensors = 0;
+  let partial = false;
+  let unreadLinear = 0;
 
   const indexPath = join(p.dir, SAFETENSORS_INDEX_FILE);
   const indexSize = await fileSize(indexPath);
@@ -84,13 +88,26 @@ export async function planFromDir(p: PlanFromDirParams): Promise<ModelPlan> {
     extraFiles.push({ path: SAFETENSORS_INDEX_FILE, size: indexSize, linearTensors: 0 });
     const weightMap = await readWeightMap(indexPath);
     const res = arch.linear.map((r) => new RegExp(r.pattern));
+    const labels = planLabels({ ...p, arch });
     const needed = new Set<string>();
-    for (const [name, file] of Object.entries(weightMap)) if (res.some((re) => re.test(name))) needed.add(file);
+    const linear = new Set<string>();
+    for (const [name, file] of Object.entries(weightMap)) {
+      const m = res.map((re) => re.exec(name)).find((x) => x !== null);
+      if (!m) continue;
+      linear.add(file);
+      if (p.select && !p.select({ name, file, labels: { ...(m.groups as Record<string, string> | undefined), ...labels } })) continue;
+      needed.add(file);
+    }
+    partial = linear.size > needed.size;
     const missing: string[] = [];
     for (const file of needed) if ((await fileSize(join(p.dir, file))) === undefined) missing.push(file);
     if (missing.length > 0) throw new EsmmError(missingCode, `${where} lacks ${missing.join(', ')}${hint}`);
     for (const file of needed) headers[file] = await readSafetensorsHeaderFile(join(p.dir, file));
-    otherTensors = Object.values(weightMap).filter((f) => !needed.has(f)).length;
+    for (const [name, file] of Object.entries(weightMap)) {
+      if (needed.has(file)) continue;
+      if (res.some((re) => re.test(name))) unreadLinear++;
+      else otherTensors++;
+    }
   } else if ((await fileSize(join(p.dir, SAFETENSORS_FILE))) !== undefined) {
     headers[SAFETENSORS_FILE] = await readSafetensorsHeaderFile(join(p.dir, SAFETENSORS_FILE));
   } else {
@@ -111,8 +128,11 @@ export async function planFromDir(p: PlanFromDirParams): Promise<ModelPlan> {
     arch,
     rules,
     ...(p.manifest && { manifest: p.manifest }),
+    ...(p.select && { select: p.select }),
     headers,
     otherTensors,
+    unreadLinear,
+    partial,
     extraFiles,
     fileInfo,
   });

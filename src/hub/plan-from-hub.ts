@@ -3,12 +3,13 @@ import { join } from 'node:path';
 
 import { downloadFile, modelInfo, parseSafetensorsMetadata, pathsInfo } from '@huggingface/hub';
 
+import { EsmmError } from '../errors.js';
 import type { ModelConfigJson } from './architectures.js';
 import { assemblePlan } from './assemble-plan.js';
 import { hubError } from './hub-error.js';
 import type { LoadedManifest } from './manifest.js';
 import { CONFIG_FILE } from './plan-from-dir.js';
-import type { HeaderMap, ModelPlan, PlannedFile } from './plan-types.js';
+import type { HeaderMap, ModelPlan, PlannedFile, TensorSelector } from './plan-types.js';
 import { repoCacheFolder } from './resolve-cached-snapshot.js';
 import { COMMIT_SHA_RE } from './repo-spec.js';
 import { resolveRules } from './resolve-rules.js';
@@ -29,6 +30,8 @@ export interface PlanFromHubParams {
   /** HF cache root, to tell which files are already there. */
   cacheDir: string;
   hub: HubAccess;
+  /** Keeps only the linear layers the run wants; shards holding none of them are not fetched. */
+  select?: TensorSelector;
 }
 
 function access(hub: HubAccess): HubAccess {
@@ -75,6 +78,12 @@ export async function planFromHub(p: PlanFromHubParams): Promise<ModelPlan> {
   try {
     meta = await parseSafetensorsMetadata({ repo: p.repo, revision: commit, ...hub });
   } catch (err) {
+    if (err instanceof Error && /does not seem to contain safetensors/.test(err.message)) {
+      throw new EsmmError(
+        'UNSUPPORTED',
+        `cannot plan ${at}: it has neither model.safetensors nor model.safetensors.index.json (a .bin-only checkpoint); download it and use \`esmm-bench run <folder>\``,
+      );
+    }
     throw hubError(err, `reading the safetensors headers of ${at}`);
   }
   const headers: Record<string, HeaderMap> = {};
@@ -125,6 +134,7 @@ export async function planFromHub(p: PlanFromHubParams): Promise<ModelPlan> {
     arch,
     rules,
     ...(p.manifest && { manifest: p.manifest }),
+    ...(p.select && { select: p.select }),
     headers,
     extraFiles,
     fileInfo,

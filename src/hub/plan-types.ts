@@ -47,6 +47,9 @@ export interface PlannedFile {
 
 export type PlanSource = 'hub' | 'cache' | 'local';
 
+/** Decides from a tensor's name, file and labels (not its data) whether the run wants it. */
+export type TensorSelector = (t: { name: string; file: string; labels: Record<string, string> }) => boolean;
+
 export interface ModelPlan {
   repo: string;
   /** Revision asked for (branch, tag or sha). */
@@ -63,6 +66,8 @@ export interface ModelPlan {
   /** Labels on every row (model, revision, arch, manifest labels). */
   labels: Record<string, string>;
   tensors: PlannedTensor[];
+  /** Linear layers the selector (--filter / --exclude) left out; their shards are not fetched. */
+  filteredOut: number;
   skipped: PlannedSkip[];
   /** Tensors in the checkpoint that are not linear layers. */
   otherTensors: number;

@@ -45,16 +45,13 @@ export function loadNative(): NativeBinding {
 function explainLoadFailure(file: string, err: unknown): string {
   const fix = 'Fix: run `npm run build:native` in the package folder (needs cmake ≥ 3.18 and a C++17 compiler; nvcc for the CUDA backend).';
   if (!existsSync(file)) return `native addon ${file}: not built. ${fix}`;
-  const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  const why = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
   const causes = [
-    /undefined symbol/.test(why) && 'it was linked against other kernel sources than the ones it needs (stale or partial build)',
-    /NODE_MODULE_VERSION|ELF|wrong ELF class|invalid ELF header|Exec format/.test(why) &&
-      'it was built on another machine, architecture or Node.js version',
-    /libcublas|libcudart|cannot open shared object/.test(why) &&
-      "a CUDA library it was linked with is not found at run time (set LD_LIBRARY_PATH to the CUDA toolkit's lib64, or rebuild on this machine)",
-  ].filter((c): c is string => typeof c === 'string');
-  const list = causes.length > 0 ? causes : ['the build is stale, partial, or from another machine'];
-  return `native addon ${file} could not be loaded: ${why}. Likely cause: ${list.join('; ')}. ${fix}`;
+    'a stale or partial build (e.g. an undefined symbol)',
+    'a build from another machine, CPU architecture or Node.js version (wrong ELF class, file too short, NODE_MODULE_VERSION)',
+    "a CUDA library it links (cuBLAS) missing at run time: set LD_LIBRARY_PATH to the CUDA toolkit's lib64, or rebuild here",
+  ];
+  return `native addon ${file} could not be loaded: ${why}. Possible causes: ${causes.join('; ')}. ${fix}`;
 }
 
 /** A JS error from the addon as an EsmmError with its code, thrown with the caller's stack. */

@@ -110,7 +110,7 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     lines.push(
       `| ${[...labelKeys, 'kernel', 'm', 'count', 'compute median', 'compute min', 'compute max', 'total median', 'total min', 'total max'].join(' | ')} |`,
     );
-    lines.push(`|${[...labelKeys, 'kernel', 'm'].map(() => '---').concat(Array(7).fill('---:')).join('|')}|`);
+    lines.push(`|${[...labelKeys, 'kernel'].map(() => '---').concat(Array(8).fill('---:')).join('|')}|`);
     for (const g of result) {
       lines.push(
         `| ${[

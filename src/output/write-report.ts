@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 import { buildReport } from './build-report.js';
-import { renderPlots } from './render-plots.js';
 import { readResultCsv } from './result-csv.js';
 
 export interface WrittenReport {
@@ -22,6 +21,8 @@ export async function writeReport(params: { csv: string; outDir: string; plots?:
   if (params.plots !== false) {
     const backends = new Set(records.map((r) => r.backend));
     const note = backends.has('cpu') ? 'cpu backend: CPU timings, not GPU' : [...new Set(records.map((r) => r.device))].join(', ');
+    // vega and resvg take seconds to load: only commands that plot pay for them.
+    const { renderPlots } = await import('./render-plots.js');
     for (const plot of await renderPlots(records, note)) {
       const svg = join(params.outDir, `${plot.name}.svg`);
       const png = join(params.outDir, `${plot.name}.png`);

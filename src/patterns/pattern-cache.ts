@@ -11,6 +11,20 @@ export const DEFAULT_CACHE_FOLDER = '.esmm-cache';
 const INDEX_FILE = 'index.json';
 const INDEX_VERSION = 1;
 const SHA_RE = /^[0-9a-f]{64}$/;
+/**
+ * A file modified this recently may be rewritten again within the file system's timestamp
+ * granularity without its mtime changing ("racy git"): such files are hashed, not indexed.
+ */
+const RACY_WINDOW_NS = 2_000_000_000n;
+
+function isRacy(key: string): boolean {
+  try {
+    const mtimeNs = BigInt((JSON.parse(key) as string[])[2]);
+    return BigInt(Date.now()) * 1_000_000n - mtimeNs < RACY_WINDOW_NS;
+  } catch {
+    return true;
+  }
+}
 
 /** What the index remembers about one tensor file version: enough to skip re-hashing its data. */
 export interface IndexEntry {
@@ -109,6 +123,7 @@ export class PatternCache {
   }
 
   rememberFileSha(fileKey: string, sha: string): void {
+    if (isRacy(fileKey)) return;
     if (this.files.get(fileKey) === sha) return;
     this.files.set(fileKey, sha);
     this.dirty = true;
@@ -125,6 +140,7 @@ export class PatternCache {
   }
 
   remember(tensorKey: string, entry: IndexEntry): void {
+    if (isRacy(tensorKey)) return;
     const old = this.index.get(tensorKey);
     if (old && old.contentSha === entry.contentSha && old.k === entry.k && old.n === entry.n) return;
     this.index.set(tensorKey, entry);

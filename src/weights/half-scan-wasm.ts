@@ -259,6 +259,7 @@ const moduleBytes = new Uint8Array([
 /** The slice of the WebAssembly API used here (the project's TypeScript lib has no DOM types). */
 interface WasmMemory {
   buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
@@ -275,11 +276,17 @@ export interface HalfScanKernels {
 }
 
 let compiled: object | null | undefined;
+let instance: HalfScanKernels | undefined;
 
 /** Largest column count one rows16 call of 8 rows can count without lane overflow. */
 export const HALF_SCAN_MAX_COLS = 65528;
 
-/** Kernels over a fresh memory of at least `bytes`, or null where WebAssembly SIMD is missing. */
+/**
+ * The kernels over a memory of at least `bytes`, or null where WebAssembly SIMD is missing.
+ * One instance per thread is reused (growing its memory when needed), so the engine's
+ * optimised code and the memory mapping are paid for once; read `memory.buffer` after this
+ * call, since growing replaces it.
+ */
 export function halfScanKernels(bytes: number): HalfScanKernels | null {
   if (compiled === undefined) {
     try {
@@ -289,7 +296,13 @@ export function halfScanKernels(bytes: number): HalfScanKernels | null {
     }
   }
   if (compiled === null || !wasm) return null;
-  const memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) });
-  const { exports } = new wasm.Instance(compiled, { env: { memory } });
-  return { memory, ...(exports as unknown as Omit<HalfScanKernels, 'memory'>) };
+  const pages = Math.ceil(bytes / 65536);
+  if (!instance) {
+    const memory = new wasm.Memory({ initial: pages });
+    const { exports } = new wasm.Instance(compiled, { env: { memory } });
+    instance = { memory, ...(exports as unknown as Omit<HalfScanKernels, 'memory'>) };
+  }
+  const have = instance.memory.buffer.byteLength / 65536;
+  if (have < pages) instance.memory.grow(pages - have);
+  return instance;
 }

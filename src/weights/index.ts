@@ -2,7 +2,8 @@ export type { Orientation, SkipRecord, SourceDtype, TensorRef, WalkResult } from
 export { walkWeights, WEIGHT_GLOBS, type WalkParams } from './walk-weights.js';
 export { readTensorF32, locateTensor } from './read-tensor-f32.js';
 export { tensorSparsity } from './tensor-sparsity.js';
-export { scanTensorSparsity } from './scan-tensor-sparsity.js';
+export { scanTensorSparsity, type ScanTensorOptions } from './scan-tensor-sparsity.js';
+export { ScanPool } from './scan-pool.js';
 export { fractionsOf, type SparsityCounts, type SparsityFractions } from './sparsity-counter.js';
 export { parseLabels } from './parse-labels.js';
 export { loadLabelRules, type LabelRule } from './label-rules.js';

@@ -25,8 +25,8 @@ const ruleSchema = z
   .strict()
   .refine((r) => r.value === undefined || r.label !== undefined, { message: '"value" needs a "label"' });
 
-/** `{ "rules": [...] }` or a bare array of rules. */
-const fileSchema = z.union([z.array(ruleSchema), z.object({ rules: z.array(ruleSchema) }).strict()]);
+/** `{ "rules": [...] }`; a bare array of rules is accepted as the same. */
+const fileSchema = z.object({ rules: z.array(ruleSchema) }).strict();
 
 /** Reads and validates a JSON label-rules file; a bad file is a BadFileError naming it. */
 export async function loadLabelRules(file: string): Promise<LabelRule[]> {
@@ -42,14 +42,13 @@ export async function loadLabelRules(file: string): Promise<LabelRule[]> {
   } catch (err) {
     throw new BadFileError(file, `label rules are not valid JSON (${(err as Error).message})`);
   }
-  const parsed = fileSchema.safeParse(json);
+  const parsed = fileSchema.safeParse(Array.isArray(json) ? { rules: json } : json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length ? issue.path.join('.') : 'top level';
     throw new BadFileError(file, `label rules invalid at ${where}: ${issue.message}`);
   }
-  const rules = Array.isArray(parsed.data) ? parsed.data : parsed.data.rules;
-  return rules.map((r, i) => {
+  return parsed.data.rules.map((r, i) => {
     let regex: RegExp;
     try {
       regex = new RegExp(r.regex, r.flags);

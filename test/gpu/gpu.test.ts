@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 import { EsmmError } from '../../src/errors.js';
 import { hasCuda, loadNative } from '../../src/native/index.js';
-import type { BenchmarkParams, BenchmarkResult, KernelResult } from '../../src/native/types.js';
+import type { BenchmarkParams, BenchmarkResult, KernelResult, SyntheticMode } from '../../src/native/types.js';
 import { randomMatrix, rng } from '../native/reference.js';
 
 const native = loadNative();
@@ -28,14 +28,26 @@ function tolerance(k: number): number {
   return k <= 16384 ? 1e-5 : 3e-5;
 }
 
+/** Worst errors seen per test, printed as test diagnostics so the logs carry the numbers. */
+const worst = { esmm: 0, cublas: 0, vsCublas: 0 };
+
+function report(t: { diagnostic: (msg: string) => void }): void {
+  t.diagnostic(`worst rel err vs float64: esmm ${worst.esmm.toExponential(2)}, cublas ${worst.cublas.toExponential(2)}; ` +
+    `worst max err esmm vs cublas ${worst.vsCublas.toExponential(2)}`);
+  Object.assign(worst, { esmm: 0, cublas: 0, vsCublas: 0 });
+}
+
 function check(res: BenchmarkResult, k: number, what: string): void {
   const esmm = res.kernels.find((r) => r.id === 'esmm') as KernelResult;
+  worst.esmm = Math.max(worst.esmm, esmm.relErrFrobenius ?? Infinity);
   assert.equal(esmm.ok, true, `${what}: esmm failed: ${esmm.error}`);
   assert.ok(esmm.relErrFrobenius! <= tolerance(k), `${what}: esmm rel err ${esmm.relErrFrobenius}`);
   assert.ok(esmm.time!.samples.length > 0);
   const cublas = res.kernels.find((r) => r.id === 'cublas');
   if (cublas) {
     assert.equal(cublas.ok, true, `${what}: cublas failed: ${cublas.error}`);
+    worst.cublas = Math.max(worst.cublas, cublas.relErrFrobenius!);
+    worst.vsCublas = Math.max(worst.vsCublas, esmm.maxAbsErrRelVsCublas!);
     assert.ok(
       esmm.relErrFrobenius! <= 3 * cublas.relErrFrobenius! + 1e-6,
       `${what}: esmm ${esmm.relErrFrobenius} vs cublas ${cublas.relErrFrobenius}`,
@@ -67,28 +79,42 @@ describe('esmm on the gpu equals the float64 reference and cuBLAS', { skip }, ()
   const shapes: Array<[number, number, number]> = [[1, 1, 1], [1, 7, 33], [31, 33, 65], [64, 64, 128], [127, 255, 129]];
   for (let i = 0; i < 8; i++) shapes.push([1 + Math.floor(rand() * 5000), 1 + Math.floor(rand() * 5000), 1 + Math.floor(rand() * 5000)]);
 
-  it('given A and B (real-data path), block-sparse at several densities', async () => {
+  it('given A and B (real-data path), block-sparse at several densities', async (t) => {
     for (const [i, [m, k, n]] of shapes.entries()) {
       const zero = [0, 0.5, 0.9, 1][i % 4]!;
       const a = randomMatrix(m, k, i, { groupZeroFraction: zero === 1 ? 0.3 : zero, tileAxis: 'rows' });
       const b = randomMatrix(k, n, i + 100, { groupZeroFraction: zero, tileAxis: 'cols' });
       check(await run({ m, k, n, a, b }), k, `real ${m}×${k}×${n} zero=${zero}`);
     }
+    report(t);
   });
 
-  it('synthetic joint and b-only data at densities 0…1', async () => {
+  it('synthetic joint and b-only data at densities 0…1', async (t) => {
     for (const [i, [m, k, n]] of shapes.entries()) {
       for (const mode of ['joint', 'b-only'] as const) {
         const density = [0, 0.125, 0.25, 0.5, 1][(i + (mode === 'joint' ? 0 : 2)) % 5]!;
         check(await run({ m, k, n, seed: i, synthetic: { mode, density } }), k, `${mode} d=${density} ${m}×${k}×${n}`);
       }
     }
+    report(t);
   });
 
-  it('long K (up to 65536) for thin and decode-sized shapes', async () => {
+  it('long K (up to 65536) for thin and decode-sized shapes', async (t) => {
     const long: Array<[number, number, number]> = [[16, 65536, 4096], [1, 65536, 33], [128, 28672, 512], [3, 14336, 4097]];
     for (const [m, k, n] of long) {
       for (const density of [1, 0.5]) check(await run({ m, k, n, synthetic: { mode: 'b-only', density } }), k, `${m}×${k}×${n} d=${density}`);
+    }
+    report(t);
+  });
+
+  it('the GPU generator builds the same synthetic matrices as the CPU one', async () => {
+    const cases: Array<[number, number, number, SyntheticMode, number]> = [[70, 300, 90, 'joint', 0.3], [33, 1000, 65, 'b-only', 0.2]];
+    for (const [m, k, n, mode, density] of cases) {
+      const p: Omit<BenchmarkParams, 'backend'> = { m, k, n, seed: 11, synthetic: { mode, density }, kernels: ['esmm'], warmup: 0, runs: 1, l2: 'hot' };
+      const [gpu, cpu] = [await native.benchmark({ ...p, backend: 'cuda' }), await native.benchmark({ ...p, backend: 'cpu' })];
+      // Same data ⇒ same patterns (GPU pattern kernel vs CPU reference) ⇒ the same skipped fraction.
+      assert.equal(gpu.skippedSliceFraction, cpu.skippedSliceFraction);
+      assert.ok(gpu.skippedSliceFraction > 0 && gpu.skippedSliceFraction < 1);
     }
   });
 

@@ -14,12 +14,15 @@ export interface FakeRepo {
   id: string;
   commit: string;
   files: Map<string, FakeFile>;
+  /** A gated repo: its API and resolve endpoints answer 401 unless this token is sent. */
+  token?: string;
 }
 
 export interface RecordedRequest {
   method: string;
   path: string;
   range?: string;
+  authorization?: string;
 }
 
 export interface FakeHub {
@@ -121,8 +124,18 @@ export async function startFakeHub(repos: FakeRepo[]): Promise<FakeHub> {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const range = req.headers.range;
-      requests.push({ method: req.method ?? 'GET', path: decodeURIComponent(url.pathname), ...(typeof range === 'string' && { range }) });
+      const authorization = req.headers.authorization;
+      requests.push({
+        method: req.method ?? 'GET',
+        path: decodeURIComponent(url.pathname),
+        ...(typeof range === 'string' && { range }),
+        ...(authorization !== undefined && { authorization }),
+      });
       const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
+      const target = byId.get(parts[0] === 'api' ? `${parts[2]}/${parts[3]}` : `${parts[0]}/${parts[1]}`);
+      if (target?.token !== undefined && authorization !== `Bearer ${target.token}`) {
+        return sendJson(res, 401, { error: `Access to model ${target.id} is restricted. You must have access to it and be authenticated to access it.` });
+      }
 
       // GET /api/models/{org}/{name}/revision/{rev}
       if (parts[0] === 'api' && parts[1] === 'models' && parts[4] === 'revision') {

@@ -120,11 +120,19 @@ describe('hub: plan from headers, fetch into the HF cache', () => {
       ['model.safetensors.index.json', { data: Buffer.from(JSON.stringify({ weight_map: { 'model.layers.0.self_attn.q_proj.weight': shard } })), lfs: false }],
     ]),
   });
+  const binOnly: FakeRepo = {
+    id: 'esmm-test/bin-only',
+    commit: 'e'.repeat(40),
+    files: new Map([
+      ['config.json', { data: readFileSync(join(SINGLE_DIR, 'config.json')), lfs: false }],
+      ['pytorch_model.bin', { data: Buffer.from('not read'), lfs: true }],
+    ]),
+  };
   const dotsRepo = unsafeRepo('../../../escape.safetensors');
   const absRepo = unsafeRepo('/tmp/escape.safetensors');
 
   before(async () => {
-    hub = await startFakeHub([single, sharded, partial, dotsRepo, absRepo]);
+    hub = await startFakeHub([single, sharded, partial, dotsRepo, absRepo, binOnly]);
   });
   after(async () => {
     await hub.close();
@@ -252,6 +260,42 @@ describe('hub: plan from headers, fetch into the HF cache', () => {
     }
   });
 
+  test('a download an earlier run left unfinished continues from its last byte', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const plan = await planFromHub({ repo: single.id, revision: 'main', cacheDir: dir, hub: { hubUrl: hub.url } });
+      const data = single.files.get('model.safetensors')!.data;
+      const blobs = join(dir, 'models--esmm-test--tinystories', 'blobs');
+      mkdirSync(blobs, { recursive: true });
+      writeFileSync(join(blobs, `${sha256(data)}.incomplete`), data.subarray(0, 1_000_000));
+      const n = hub.requests.length;
+      const snapshot = await fetchPlanFiles({ plan, cacheDir: dir, hub: { hubUrl: hub.url } });
+      const bodies = hub.requests.slice(n).filter((r) => r.path === `/cdn/${single.id}/model.safetensors` && r.range !== 'bytes=0-0');
+      assert.deepEqual(bodies.map((r) => r.range), ['bytes=1000000-']);
+      assert.ok(readFileSync(join(snapshot, 'model.safetensors')).equals(data));
+      assert.deepEqual(readdirSync(blobs).filter((f) => f.includes('.')), []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('a leftover that does not belong to the file fails the check and is not reused', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const plan = await planFromHub({ repo: single.id, revision: 'main', cacheDir: dir, hub: { hubUrl: hub.url } });
+      const data = single.files.get('model.safetensors')!.data;
+      const blobs = join(dir, 'models--esmm-test--tinystories', 'blobs');
+      mkdirSync(blobs, { recursive: true });
+      writeFileSync(join(blobs, `${sha256(data)}.incomplete`), Buffer.alloc(4096, 7));
+      await assert.rejects(fetchPlanFiles({ plan, cacheDir: dir, hub: { hubUrl: hub.url } }), (err: Error & { code?: string }) => err.code === 'INTEGRITY');
+      assert.deepEqual(readdirSync(blobs).filter((f) => f.startsWith(sha256(data))), []);
+      const snapshot = await fetchPlanFiles({ plan, cacheDir: dir, hub: { hubUrl: hub.url } });
+      assert.ok(readFileSync(join(snapshot, 'model.safetensors')).equals(data));
+    } finally {
+      cleanup();
+    }
+  });
+
   test('a corrupted download is refused and removed from the cache; a clean retry then succeeds', async () => {
     const { dir, cleanup } = tempDir();
     try {
@@ -346,6 +390,18 @@ describe('hub: plan from headers, fetch into the HF cache', () => {
       }
       assert.ok(!existsSync(join(dir, '..', 'escape.safetensors')));
       assert.deepEqual(readdirSync(dir).sort(), ['esmm-test_unsafe-abs', 'esmm-test_unsafe-dots']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('a checkpoint without safetensors is refused with what to do instead', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      await assert.rejects(
+        planFromHub({ repo: binOnly.id, revision: 'main', cacheDir: dir, hub: { hubUrl: hub.url } }),
+        (err: Error & { code?: string }) => err.code === 'UNSUPPORTED' && /esmm-test\/bin-only@e{40}: it has neither model\.safetensors/.test(err.message),
+      );
     } finally {
       cleanup();
     }

@@ -1,0 +1,44 @@
+/**
+ * Writes a generated, magnitude-pruned LLM-shaped weight tree in the research layout, e.g. the
+ * 40-tensor tree of the host-overhead measurement (docs/performance.md):
+ *
+ *   node --import tsx scripts/generate-sample-tree.ts --out /tmp/llm-tree --layers 2 --sparsities 0.5,0.75,0.9
+ *
+ * Defaults are Llama-2-7B's shapes (hidden 4096, intermediate 11008), BF16 files.
+ */
+import { parseArgs } from 'node:util';
+
+import { SAMPLE_TREES, ensureSampleTree } from '../src/bench/sample-tree.js';
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    hidden: { type: 'string', default: String(SAMPLE_TREES.cuda.hidden) },
+    intermediate: { type: 'string', default: String(SAMPLE_TREES.cuda.intermediate) },
+    layers: { type: 'string', default: '1' },
+    sparsities: { type: 'string', default: SAMPLE_TREES.cuda.sparsities.join(',') },
+    groups: { type: 'string', default: '16' },
+    perms: { type: 'string', default: 'col' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+if (!values.out) {
+  process.stderr.write('usage: generate-sample-tree.ts --out DIR [--hidden 4096] [--intermediate 11008] [--layers 1] [--sparsities 0.5,0.75,0.9] [--groups 16] [--perms col,row]\n');
+  process.exit(2);
+}
+const list = (s: string): number[] => s.split(',').map(Number);
+const t0 = Date.now();
+const made = await ensureSampleTree(
+  values.out,
+  {
+    hidden: Number(values.hidden),
+    intermediate: Number(values.intermediate),
+    layers: Number(values.layers),
+    sparsities: list(values.sparsities),
+    groups: list(values.groups),
+    perms: values.perms.split(',') as Array<'col' | 'row'>,
+    seed: Number(values.seed),
+  },
+  (line) => process.stderr.write(line + '\n'),
+);
+process.stdout.write(`${made ? 'generated' : 'already present'}: ${values.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);

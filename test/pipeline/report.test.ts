@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, it } from 'node:test';
+
+import { emptyRow, type RowConfig } from '../../src/bench/result-rows.js';
+import { reportCommand } from '../../src/commands/report.js';
+import type { ResultRow } from '../../src/output/columns.js';
+import { formatRows, headerLine } from '../../src/output/result-csv.js';
+import { tempDir } from '../helpers.js';
+
+const tmp = tempDir();
+after(() => tmp.cleanup());
+
+const cfg: RowConfig = { orientation: 'linear', backend: 'cuda', device: 'NVIDIA H100 80GB HBM3', runs: 20, warmup: 5, l2: 'cold', seed: 1, run: 1 };
+
+function row(layer: string, sparsity: string, kernel: string, m: number, computeMs: number, baseMs: number, aMs = 0.01): ResultRow {
+  const r = emptyRow(
+    { file: `t/magnitude/grp_8/col_perm/sparsity_${sparsity}/${layer}_permuted.pt`, name: '', labels: { pruner: 'magnitude', group: '8', perm: 'col', sparsity, layer }, shape: [4096, 4096], dtype: 'F32', k: 4096, n: 4096, elementSparsity: Number(sparsity), blockSparsity: Number(sparsity) / 2 },
+    cfg,
+    { m, kernel, aSource: 'random' },
+    'ok',
+    null,
+  );
+  const total = kernel === 'esmm' ? computeMs + aMs : computeMs;
+  Object.assign(r, {
+    compute_ms_median: computeMs,
+    compute_ms_min: computeMs,
+    compute_ms_max: computeMs,
+    a_pattern_ms: kernel === 'esmm' ? aMs : null,
+    total_ms: total,
+    speedup_compute: baseMs / computeMs,
+    speedup_total: baseMs / total,
+    rel_err_frobenius: 1e-7,
+  });
+  return r;
+}
+
+it('report: exact markdown per label group, and SVG + PNG plots', async () => {
+  const rows: ResultRow[] = [
+    row('q_proj', '0.5', 'cublas', 4096, 2.5, 2.5),
+    row('q_proj', '0.5', 'esmm', 4096, 2.0, 2.5, 0.5),
+    row('k_proj', '0.5', 'cublas', 4096, 2.5, 2.5),
+    row('k_proj', '0.5', 'esmm', 4096, 1.0, 2.5, 0.25),
+    row('up_proj', '0.5', 'cublas', 4096, 3.0, 3.0),
+    row('up_proj', '0.5', 'esmm', 4096, 1.5, 3.0, 0.5),
+    row('q_proj', '0.9', 'cublas', 4096, 2.5, 2.5),
+    row('q_proj', '0.9', 'esmm', 4096, 0.5, 2.5, 0),
+  ];
+  const failed = emptyRow({ file: 't/bad.pt', name: '', labels: {} }, cfg, { m: null, kernel: null, aSource: null }, 'skipped', 'BAD_FILE: t/bad.pt: truncated');
+  const csv = join(tmp.dir, 'known.csv');
+  writeFileSync(csv, headerLine() + formatRows([...rows, failed]));
+  const outDir = join(tmp.dir, 'rep');
+  const report = await reportCommand(csv, { outDir });
+  assert.equal(
+    report.markdown,
+    [
+      '# esmm-bench report: known.csv',
+      '',
+      '9 rows: 8 ok, 0 failed, 1 skipped.',
+      'Backend: cuda; device: NVIDIA H100 80GB HBM3.',
+      '',
+      '## Speedup vs cuBLAS SGEMM, per label group',
+      '',
+      '| pruner | group | perm | sparsity | kernel | m | count | compute median | compute min | compute max | total median | total min | total max |',
+      '|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| magnitude | 8 | col | 0.5 | esmm | 4096 | 3 | 2.00 | 1.25 | 2.50 | 1.50 | 1.00 | 2.00 |',
+      '| magnitude | 8 | col | 0.9 | esmm | 4096 | 1 | 5.00 | 5.00 | 5.00 | 5.00 | 5.00 | 5.00 |',
+      '',
+      '## Rows not ok',
+      '',
+      '| status | file | tensor | m | kernel | reason |',
+      '|---|---|---|---:|---|---|',
+      '| skipped | t/bad.pt |  |  |  | BAD_FILE: t/bad.pt: truncated |',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(readFileSync(join(outDir, 'report.md'), 'utf8'), report.markdown);
+  assert.deepEqual(
+    report.files.map((f) => f.slice(outDir.length + 1)),
+    ['report.md', 'speedup-vs-block-sparsity.svg', 'speedup-vs-block-sparsity.png', 'speedup-per-layer.svg', 'speedup-per-layer.png'],
+  );
+  const svg = readFileSync(join(outDir, 'speedup-per-layer.svg'), 'utf8');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /up_proj/);
+  assert.deepEqual([...readFileSync(join(outDir, 'speedup-vs-block-sparsity.png')).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+});

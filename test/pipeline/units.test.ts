@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+import { parse } from 'csv-parse/sync';
+
+import { mapKernel, pairATensor, selectTensor } from '../../src/bench/plan.js';
+import { runPipeline } from '../../src/bench/run-pipeline.js';
+import { stdevRel } from '../../src/bench/result-rows.js';
+import { dropPartialLastLine } from '../../src/output/append-file.js';
+import { orientWeight } from '../../src/patterns/orient-weight.js';
+import { resolveCacheDir } from '../../src/patterns/pattern-cache.js';
+import type { TensorRef } from '../../src/weights/types.js';
+import { tempDir } from '../helpers.js';
+import { fakeNative } from './fake-native.js';
+import { randomMatrix, writeSafetensorsF32 } from './fixtures.js';
+
+const tmp = tempDir();
+after(() => tmp.cleanup());
+
+const ref = (name: string, labels: Record<string, string>, shape = [8, 4]): TensorRef => ({
+  file: `w/${name}.pt`,
+  name,
+  shape,
+  dtype: 'F32',
+  format: 'pt',
+  labels,
+});
+
+describe('pipeline pieces', () => {
+  it('drops only a half-written last line', () => {
+    const f = join(tmp.dir, 'x.csv');
+    writeFileSync(f, 'h1,h2\n1,2\n3,');
+    assert.equal(dropPartialLastLine(f), 2);
+    assert.equal(readFileSync(f, 'utf8'), 'h1,h2\n1,2\n');
+    assert.equal(dropPartialLastLine(f), 0);
+    writeFileSync(f, 'h1,h');
+    assert.equal(dropPartialLastLine(f), 4);
+    assert.equal(readFileSync(f, 'utf8'), '');
+  });
+
+  it('orients W [out, in] as B = Wᵀ (linear) or B = W (raw)', () => {
+    const w = Float32Array.from([1, 2, 3, 4, 5, 6]); // 2×3
+    assert.deepEqual(orientWeight(w, 2, 3, 'linear'), { b: Float32Array.from([1, 4, 2, 5, 3, 6]), k: 3, n: 2 });
+    const raw = orientWeight(w, 2, 3, 'raw');
+    assert.equal(raw.b, w);
+    assert.deepEqual([raw.k, raw.n], [2, 3]);
+    const big = randomMatrix(130, 70, 4);
+    const t = orientWeight(big, 130, 70, 'linear').b;
+    for (const [r, c] of [[0, 0], [129, 69], [64, 3], [5, 65]]) assert.equal(t[c * 130 + r], big[r * 70 + c]);
+  });
+
+  it('filters: every --filter must match the name, file or a key=value label; any --exclude drops', () => {
+    const q = ref('model.layers.0.self_attn.q_proj', { sparsity: '0.5', perm: 'col' });
+    assert.equal(selectTensor(q, [/q_proj/], []), true);
+    assert.equal(selectTensor(q, [/q_proj/, /^sparsity=0\.5$/], []), true);
+    assert.equal(selectTensor(q, [/q_proj/, /^sparsity=0\.9$/], []), false);
+    assert.equal(selectTensor(q, [], [/perm=col/]), false);
+    assert.equal(selectTensor(q, [], []), true);
+  });
+
+  it('maps kernels per backend: cublas is the CPU reference on cpu; tensor-core rows have no CPU twin', () => {
+    assert.deepEqual(mapKernel('cublas', 'cpu'), { kernel: 'reference' });
+    assert.deepEqual(mapKernel('esmm', 'cuda'), { kernel: 'esmm' });
+    assert.deepEqual(mapKernel('cublas-tf32', 'cuda'), { kernel: 'cublas-tf32' });
+    assert.ok('skip' in mapKernel('cublas-tf32', 'cpu'));
+  });
+
+  it('pairs an A with matching K, preferring shared labels', () => {
+    const b = ref('k_proj', { layer: '3', sparsity: '0.5' }, [64, 32]);
+    const a1 = ref('q_a', { layer: '1' }, [16, 32]);
+    const a2 = ref('q_b', { layer: '3' }, [24, 32]);
+    const a3 = ref('q_c', { layer: '3' }, [24, 64]);
+    assert.equal(pairATensor(b, 32, [a1, a2, a3])?.name, 'q_b');
+    assert.equal(pairATensor(b, 64, [a1, a2, a3])?.name, 'q_c');
+    assert.equal(pairATensor(b, 7, [a1, a2, a3]), undefined);
+  });
+
+  it('relative stdev of samples', () => {
+    assert.equal(stdevRel([2, 2, 2]), 0);
+    assert.ok(Math.abs(stdevRel([1, 3])! - Math.SQRT2 / 2) < 1e-12);
+  });
+
+  it('cache folder: --cache-dir, then ESMM_CACHE_DIR, then .esmm-cache next to the weights', () => {
+    assert.equal(resolveCacheDir({ cacheDir: '/c', root: '/w' }), '/c');
+    assert.equal(resolveCacheDir({ root: '/w/tree' }), '/w/tree/.esmm-cache');
+    assert.equal(resolveCacheDir({ root: '/w/tree/model.safetensors', rootIsFile: true }), '/w/tree/.esmm-cache');
+    assert.equal(resolveCacheDir({ files: ['/w/a/x.pt', '/w/b/y.pt'] }), '/w/.esmm-cache');
+    process.env.ESMM_CACHE_DIR = '/global';
+    try {
+      assert.equal(resolveCacheDir({ root: '/w/tree' }), '/global');
+    } finally {
+      delete process.env.ESMM_CACHE_DIR;
+    }
+  });
+
+  it('--kernels esmm alone still runs the baseline in the same call, for the speedup', async () => {
+    const file = join(tmp.dir, 'one.safetensors');
+    writeSafetensorsF32(file, { w: { shape: [32, 16], data: randomMatrix(32, 16, 1, 0.5) } });
+    const native = fakeNative();
+    const out = join(tmp.dir, 'only-esmm.csv');
+    await runPipeline(
+      { tensors: [{ file, name: 'w', shape: [32, 16], dtype: 'F32', format: 'safetensors', labels: {} }], orientation: 'raw', ms: [2], kernels: ['esmm'], backend: 'cpu', runs: 2, warmup: 0, l2: 'cold', seed: 1, out, resume: false, cacheDir: join(tmp.dir, 'oc'), argv: [], progress: false },
+      { native },
+    );
+    assert.deepEqual(native.calls[0].kernels, ['reference', 'esmm']);
+    assert.deepEqual([native.calls[0].k, native.calls[0].n], [32, 16]);
+    const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
+    assert.deepEqual(rows.map((r) => [r.kernel, r.orientation, r.speedup_compute]), [['esmm', 'raw', '2']]);
+  });
+});
