@@ -16,7 +16,6 @@ const Variant kVariants[] = {
     {"tf32x3-128x128", launchTf32x3_128x128, noWorkspace},
     {"tf32x3-128x64", launchTf32x3_128x64, noWorkspace},
     {"tf32x3-64x128", launchTf32x3_64x128, noWorkspace},
-    {"tf32x3-128x128-direct", launchTf32x3_128x128Direct, noWorkspace},
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 

@@ -10,20 +10,205 @@
 // never enter the product (their values are never read, so even an Inf facing a zero column is
 // skipped exactly as the CPU reference skips it).
 //
-// The tensor cores add into their float32 accumulator without round-to-nearest; to keep that error
-// from growing with K, each group's products are summed in a fresh accumulator that is added to the
-// running sum on the FP32 pipes.
+// The tensor cores add into their float32 accumulator without round-to-nearest (measured: summing
+// all of K = 65536 in the MMA accumulator gave a relative error of 2.7e-4); so the MMAs add into a
+// short-lived accumulator that is added to the running sum on the FP32 pipes every kFlushSteps
+// k-steps (64 products per element), which keeps the error near 5e-7 at any K.
 #include "block_tile.cuh"
 #include "variants.cuh"
 
 namespace esmm {
 namespace {
 
-using tile::TiledConfig;
+// Shared-memory layout of one stage (kGroup slices):
+//  A: per slice, BM rows of 12 floats (8 k + 4 pad), filled by 16-byte cp.async along A's rows;
+//     a row stride of 12 words puts the fragment reads of 8 rows × 4 consecutive k in 32 banks.
+//  B: per slice, 9 rows of BN + 8 floats (stride ≡ 8 mod 32: 4 consecutive k × 8 columns hit 32
+//     banks); row 8 is never written.
+// The pad column 8 of A and the row 8 of B are zeroed once: a compacted position past the warp's
+// set bits points there, so every fragment read is an unconditional load of a zero.
+template <int kWarpsM, int kWarpsN, int kGroup, int kStages>
+struct MmaConfig {
+  using Pat = tile::TiledConfig<kWarpsM, kWarpsN, kGroup, kStages, 0>;  // pattern buffers
+  static constexpr int BM = 32 * kWarpsM;
+  static constexpr int BN = 32 * kWarpsN;
+  static constexpr int kWarps = kWarpsM * kWarpsN;
+  static constexpr int kThreads = 32 * kWarps;
+  static constexpr int kARow = 12;
+  static constexpr int kASliceFloats = BM * kARow;
+  static constexpr int kBStride = BN + 8;
+  static constexpr int kBSliceFloats = (kBK + 1) * kBStride;
+  static constexpr int kStageFloats = kGroup * (kASliceFloats + kBSliceFloats);
+  // Per warp, its joint byte of every listed slice in list order, so a group's mask is one load.
+  static constexpr size_t kJointListOffset = Pat::kPatternBytes;
+  static constexpr size_t kStageOffset = kJointListOffset + static_cast<size_t>(kWarps) * tile::kChunkSlices;
+  static constexpr size_t kSmemBytes = kStageOffset + static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
+  // 16-byte copy jobs of one stage: A rows have 2 per slice, B rows BN/4.
+  static constexpr int kAJobs = kGroup * BM * 2;
+  static constexpr int kBJobs = kGroup * kBK * (BN / 4);
+  static_assert(kThreads % (BM * 2) == 0 && kThreads % (2 * BN) == 0,
+                "a thread copies the same A row half and the same B row chunk in every slice");
+  static_assert(kGroup == 4, "a group's joint bytes are read as one 32-bit word");
+  static_assert(kStageOffset % 16 == 0, "stage buffers must start 16-byte aligned for cp.async 16");
+  static_assert(kGroup * kASliceFloats < 65536 && kGroup * kBSliceFloats < 65536, "k offsets are packed in 16 bits");
+  static_assert(kStages >= 2, "cp.async pipelining needs at least two stages");
+};
 
-// Row padding 8: with a row stride ≡ 8 (mod 32) words, the fragment reads of 4 consecutive k × 8
-// rows (or columns) fall in 32 distinct banks.
-constexpr int kPadMma = 8;
+// The cp.async copies of one stage. A thread always copies the same 16-byte half of the same A
+// row and the same 16-byte chunk of the same B row position, in slice q(it) of the stage; what
+// does not depend on the slice is computed once.
+template <class Cfg, int kGroup, bool kVecA, bool kVecB>
+struct GroupLoader {
+  static constexpr int kAPerSlice = Cfg::BM * 2;
+  static constexpr int kBPerSlice = 2 * Cfg::BN;
+  const float* aRow;  // A row of this thread (row 0 when past M; then nothing is read)
+  const float* bCol;  // B + kk*ldb + column of this thread (column clamped)
+  int aDst, bDst;     // float offsets inside a slice
+  int aShift, bShift; // bit of the list entry that says the tile is needed
+  int aHalf;          // 0 or 4: which half of the slice's 8 k
+  int bKk;            // row of the slice
+  int aRowBytes;      // 16 when the row exists, else 0
+  int bColBytes;      // bytes of the chunk inside N (0..16)
+  int cols;           // columns of the chunk inside N, for the 4-byte path
+
+  __device__ GroupLoader(const EsmmArgs& p, int m0, int n0) {
+    const int ja = threadIdx.x % kAPerSlice;
+    const int r = ja >> 1;
+    aHalf = (ja & 1) * 4;
+    const int row = m0 + r;
+    aRowBytes = row < p.M ? 16 : 0;
+    aRow = p.A + static_cast<size_t>(row < p.M ? row : 0) * p.lda;
+    aDst = r * Cfg::kARow + aHalf;
+    aShift = 16 + (r >> 5);
+    const int jb = threadIdx.x % kBPerSlice;
+    constexpr int kPerRow = Cfg::BN / 4;
+    bKk = jb / kPerRow;
+    const int c = (jb % kPerRow) * 4;
+    const int col = n0 + c;
+    cols = max(0, min(4, p.N - col));
+    bColBytes = 4 * cols;
+    bCol = p.B + static_cast<size_t>(bKk) * p.ldb + (cols > 0 ? col : 0);
+    bDst = bKk * Cfg::kBStride + c;
+    bShift = 24 + (c >> 5);
+  }
+
+  __device__ __forceinline__ void issue(const EsmmArgs& p, int c0, int n, int gi, const uint32_t* listS,
+                                        float* st) const {
+    float* As = st;
+    float* Bs = st + kGroup * Cfg::kASliceFloats;
+#pragma unroll
+    for (int it = 0; it < Cfg::kAJobs / Cfg::kThreads; ++it) {
+      const int q = threadIdx.x / kAPerSlice + it * (Cfg::kThreads / kAPerSlice);
+      const int e = gi * kGroup + q;
+      if (e < n) {
+        const uint32_t entry = listS[e];
+        if ((entry >> aShift) & 1u) {
+          const int k = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK + aHalf;
+          float* dst = As + q * Cfg::kASliceFloats + aDst;
+          if constexpr (kVecA) {
+            const int bytes = k + 4 <= p.K ? aRowBytes : (aRowBytes > 0 ? 4 * max(0, p.K - k) : 0);
+            cpAsync16(dst, bytes > 0 ? aRow + k : p.A, bytes);
+          } else {
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+              const bool valid = aRowBytes > 0 && k + u < p.K;
+              cpAsync4(dst + u, valid ? aRow + k + u : p.A, valid);
+            }
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int it = 0; it < Cfg::kBJobs / Cfg::kThreads; ++it) {
+      const int q = threadIdx.x / kBPerSlice + it * (Cfg::kThreads / kBPerSlice);
+      const int e = gi * kGroup + q;
+      if (e < n) {
+        const uint32_t entry = listS[e];
+        if ((entry >> bShift) & 1u) {
+          const int k0 = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK;
+          const bool rowOk = k0 + bKk < p.K;
+          float* dst = Bs + q * Cfg::kBSliceFloats + bDst;
+          const float* src = bCol + static_cast<size_t>(k0) * p.ldb;
+          if constexpr (kVecB) {
+            const int bytes = rowOk ? bColBytes : 0;
+            cpAsync16(dst, bytes > 0 ? src : p.B, bytes);
+          } else {
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+              const bool valid = rowOk && u < cols;
+              cpAsync4(dst + u, valid ? src + u : p.B, valid);
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+// Issues the copies of stage group gi (list entries gi*kGroup ...) into stage buffer st.
+template <class Cfg, int kGroup, bool kVecA, bool kVecB>
+__device__ __forceinline__ void loadGroup(const EsmmArgs& p, int m0, int n0, int c0, int n, int gi,
+                                          const uint32_t* listS, float* st) {
+  float* As = st;
+  float* Bs = st + kGroup * Cfg::kASliceFloats;
+#pragma unroll
+  for (int it = 0; it < Cfg::kAJobs / Cfg::kThreads; ++it) {
+    const int j = threadIdx.x + it * Cfg::kThreads;
+    const int q = j / (Cfg::BM * 2);
+    const int r = (j >> 1) % Cfg::BM;
+    const int half = j & 1;
+    const int e = gi * kGroup + q;
+    if (e < n) {
+      const uint32_t entry = listS[e];
+      if ((entry >> (16 + (r >> 5))) & 1u) {
+        const int k = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK + half * 4;
+        const int row = m0 + r;
+        float* dst = As + q * Cfg::kASliceFloats + r * Cfg::kARow + half * 4;
+        const float* rowPtr = p.A + static_cast<size_t>(row < p.M ? row : 0) * p.lda;
+        if constexpr (kVecA) {
+          const int bytes = row < p.M ? 4 * max(0, min(4, p.K - k)) : 0;
+          cpAsync16(dst, bytes > 0 ? rowPtr + k : p.A, bytes);
+        } else {
+#pragma unroll
+          for (int u = 0; u < 4; ++u) {
+            const bool valid = row < p.M && k + u < p.K;
+            cpAsync4(dst + u, valid ? rowPtr + k + u : p.A, valid);
+          }
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int it = 0; it < Cfg::kBJobs / Cfg::kThreads; ++it) {
+    const int j = threadIdx.x + it * Cfg::kThreads;
+    constexpr int kPerRow = Cfg::BN / 4;
+    const int q = j / (kBK * kPerRow);
+    const int kk = (j / kPerRow) % kBK;
+    const int c = (j % kPerRow) * 4;
+    const int e = gi * kGroup + q;
+    if (e < n) {
+      const uint32_t entry = listS[e];
+      if ((entry >> (24 + (c >> 5))) & 1u) {
+        const int k = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK + kk;
+        const int col = n0 + c;
+        float* dst = Bs + q * Cfg::kBSliceFloats + kk * Cfg::kBStride + c;
+        const float* rowPtr = p.B + static_cast<size_t>(k < p.K ? k : 0) * p.ldb;
+        if constexpr (kVecB) {
+          const int bytes = k < p.K ? 4 * max(0, min(4, p.N - col)) : 0;
+          cpAsync16(dst, bytes > 0 ? rowPtr + col : p.B, bytes);
+        } else {
+#pragma unroll
+          for (int u = 0; u < 4; ++u) {
+            const bool valid = k < p.K && col + u < p.N;
+            cpAsync4(dst + u, valid ? rowPtr + col + u : p.B, valid);
+          }
+        }
+      }
+    }
+  }
+}
+
+constexpr int kFlushSteps = 8;
 
 __device__ __forceinline__ void mmaTf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   // Not volatile: the compiler may interleave independent MMAs with the loads around them.
@@ -42,21 +227,33 @@ __device__ __forceinline__ void splitTf32(float x, uint32_t& hi, uint32_t& lo) {
   lo = __float_as_uint(x - __uint_as_float(h));
 }
 
-template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kFreshAcc, bool kVecB>
+template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA, bool kVecB>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kernel(EsmmArgs p, bool vecC) {
-  using Cfg = TiledConfig<kWarpsM, kWarpsN, kGroup, kStages, kPadMma>;
+  using Cfg = MmaConfig<kWarpsM, kWarpsN, kGroup, kStages>;
+  using Pat = typename Cfg::Pat;
   extern __shared__ __align__(16) unsigned char smem[];
   uint8_t* jointS = smem;
-  uint16_t* flagsS = reinterpret_cast<uint16_t*>(smem + Cfg::kFlagsOffset);
-  uint32_t* listS = reinterpret_cast<uint32_t*>(smem + Cfg::kListOffset);
-  int* countS = reinterpret_cast<int*>(smem + Cfg::kCountOffset);
-  float* stageBase = reinterpret_cast<float*>(smem + Cfg::kPatternBytes);
+  uint16_t* flagsS = reinterpret_cast<uint16_t*>(smem + Pat::kFlagsOffset);
+  uint32_t* listS = reinterpret_cast<uint32_t*>(smem + Pat::kListOffset);
+  int* countS = reinterpret_cast<int*>(smem + Pat::kCountOffset);
+  uint8_t* jointL = smem + Cfg::kJointListOffset;
+  float* stageBase = reinterpret_cast<float*>(smem + Cfg::kStageOffset);
+  // Zero the A pad columns and B's row 8 of every stage (never written by the copies).
+  for (int i = threadIdx.x; i < kStages * kGroup * Cfg::BM; i += Cfg::kThreads) {
+    float* row = stageBase + (i / (kGroup * Cfg::BM)) * Cfg::kStageFloats +
+                 ((i / Cfg::BM) % kGroup) * Cfg::kASliceFloats + (i % Cfg::BM) * Cfg::kARow + kBK;
+    *reinterpret_cast<float4*>(row) = make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  for (int i = threadIdx.x; i < kStages * kGroup * Cfg::BN; i += Cfg::kThreads) {
+    stageBase[(i / (kGroup * Cfg::BN)) * Cfg::kStageFloats + kGroup * Cfg::kASliceFloats +
+              ((i / Cfg::BN) % kGroup) * Cfg::kBSliceFloats + kBK * Cfg::kBStride + i % Cfg::BN] = 0.f;
+  }
 
   const int m0 = blockIdx.y * Cfg::BM;
   const int n0 = blockIdx.x * Cfg::BN;
   const int warp = threadIdx.x >> 5;
   const int lane = threadIdx.x & 31;
-  uint32_t* kList = reinterpret_cast<uint32_t*>(smem + Cfg::kKListOffset) + warp * 32;
+  uint32_t* kList = reinterpret_cast<uint32_t*>(smem + Pat::kKListOffset) + warp * 32;
   const int wm = (warp / kWarpsN) * 32;
   const int wn = (warp % kWarpsN) * 32;
   const int g = lane >> 2;  // MMA fragment row / column group
@@ -70,28 +267,36 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
 #pragma unroll
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.f;
 
+  const GroupLoader<Cfg, kGroup, kVecA, kVecB> loader(p, m0, n0);
+  // Products since the running sum last took them in (see the file comment).
+  float part[2][4][4];
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) part[i][j][r] = 0.f;
+  int pending = 0;  // k-steps in part
+
   const int nks = kSlicesOf(p.K);
   for (int c0 = 0; c0 < nks; c0 += tile::kChunkSlices) {
     const int cn = min(tile::kChunkSlices, nks - c0);
-    tile::buildChunkPatterns<Cfg, kWarpsM, kWarpsN>(p, m0 / 32, n0 / 32, c0, cn, jointS, flagsS);
+    tile::buildChunkPatterns<Pat, kWarpsM, kWarpsN>(p, m0 / 32, n0 / 32, c0, cn, jointS, flagsS);
     __syncthreads();
     tile::compactChunk(cn, flagsS, listS, countS);
     __syncthreads();
     const int n = *countS;
     const int nGroups = ceilDiv(n, kGroup);
+    // Joint bytes in list order per warp (zero past the list's end).
+    for (int idx = threadIdx.x; idx < Cfg::kWarps * nGroups * kGroup; idx += Cfg::kThreads) {
+      const int w = idx / (nGroups * kGroup);
+      const int e = idx % (nGroups * kGroup);
+      jointL[w * tile::kChunkSlices + e] = e < n ? jointS[(listS[e] & 0xFFFFu) * Cfg::kWarps + w] : 0;
+    }
+    __syncthreads();
 
     auto issueGroup = [&](int gi) {
-      float* st = stageBase + (gi % kStages) * Cfg::kStageFloats;
-#pragma unroll
-      for (int q = 0; q < kGroup; ++q) {
-        const int e = gi * kGroup + q;
-        if (e < n) {
-          const uint32_t entry = listS[e];
-          tile::loadSlice<Cfg, kVecB>(p, m0, n0, c0 + static_cast<int>(entry & 0xFFFFu), (entry >> 16) & 0xFFu,
-                                      entry >> 24, st + q * Cfg::kASliceFloats,
-                                      st + kGroup * Cfg::kASliceFloats + q * Cfg::kBSliceFloats);
-        }
-      }
+      loader.issue(p, c0, n, gi, listS, stageBase + (gi % kStages) * Cfg::kStageFloats);
     };
 
 #pragma unroll
@@ -106,60 +311,47 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
       if (gi + kStages - 1 < nGroups) issueGroup(gi + kStages - 1);
       cpAsyncCommit();
 
-      uint32_t mask = 0;
-#pragma unroll
-      for (int q = 0; q < kGroup; ++q) {
-        const int e = gi * kGroup + q;
-        if (e < n) mask |= static_cast<uint32_t>(jointS[(listS[e] & 0xFFFFu) * Cfg::kWarps + warp]) << (8 * q);
-      }
+      const uint32_t mask = *reinterpret_cast<const uint32_t*>(jointL + warp * tile::kChunkSlices + gi * kGroup);
       if (mask == 0) continue;  // warp-level skip
 
       // Lane l holds bit l of the mask: a set bit records its k's shared-memory offsets (A in the
-      // low half, B in the high half) at its rank among the set bits.
+      // low half, B in the high half) at its rank among the set bits; positions past the last set
+      // bit point at the zero column / row.
+      const int cnt = __popc(mask);
       if ((mask >> lane) & 1u) {
         const int q = lane >> 3, kk = lane & 7;
-        const uint32_t offA = q * Cfg::kASliceFloats + kk * Cfg::kAStride;
+        const uint32_t offA = q * Cfg::kASliceFloats + kk;
         const uint32_t offB = q * Cfg::kBSliceFloats + kk * Cfg::kBStride;
         kList[__popc(mask & ((1u << lane) - 1u))] = offA | (offB << 16);
       }
+      if (lane >= cnt) kList[lane] = static_cast<uint32_t>(kBK) | (static_cast<uint32_t>(kBK * Cfg::kBStride) << 16);
       __syncwarp();
-      const int cnt = __popc(mask);
-      const float* As = stageBase + (gi % kStages) * Cfg::kStageFloats + wm + g;
+      const float* As = stageBase + (gi % kStages) * Cfg::kStageFloats + (wm + g) * Cfg::kARow;
       const float* Bs = stageBase + (gi % kStages) * Cfg::kStageFloats + kGroup * Cfg::kASliceFloats + wn + g;
 
       // Raw fragment values of one k-step (8 compacted k): A (row g, k t), (row g+8, k t), (row g,
       // k t+4), (row g+8, k t+4) per 16-row tile; B (k t, column g), (k t+4, column g) per 8 columns.
       float ra[2][4], rb[4][2];
       auto loadStep = [&](int base) {
-        const bool v0 = base + t < cnt;
-        const bool v1 = base + t + 4 < cnt;
-        const uint32_t o0 = v0 ? kList[base + t] : 0u;
-        const uint32_t o1 = v1 ? kList[base + t + 4] : 0u;
+        const uint32_t o0 = kList[base + t];
+        const uint32_t o1 = kList[base + t + 4];
         const float* a0 = As + (o0 & 0xFFFFu);
         const float* a1 = As + (o1 & 0xFFFFu);
         const float* b0 = Bs + (o0 >> 16);
         const float* b1 = Bs + (o1 >> 16);
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
-          ra[i][0] = v0 ? a0[16 * i] : 0.f;
-          ra[i][1] = v0 ? a0[16 * i + 8] : 0.f;
-          ra[i][2] = v1 ? a1[16 * i] : 0.f;
-          ra[i][3] = v1 ? a1[16 * i + 8] : 0.f;
+          ra[i][0] = a0[(16 * i) * Cfg::kARow];
+          ra[i][1] = a0[(16 * i + 8) * Cfg::kARow];
+          ra[i][2] = a1[(16 * i) * Cfg::kARow];
+          ra[i][3] = a1[(16 * i + 8) * Cfg::kARow];
         }
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
-          rb[j][0] = v0 ? b0[8 * j] : 0.f;
-          rb[j][1] = v1 ? b1[8 * j] : 0.f;
+          rb[j][0] = b0[8 * j];
+          rb[j][1] = b1[8 * j];
         }
       };
-
-      float part[2][4][4];
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-#pragma unroll
-          for (int r = 0; r < 4; ++r) part[i][j][r] = kFreshAcc ? 0.f : acc[i][j][r];
 
       loadStep(0);
       for (int base = 0; base < cnt; base += 8) {
@@ -187,19 +379,33 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
         for (int i = 0; i < 2; ++i)
 #pragma unroll
           for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bHi[j]);
+        ++pending;
       }
+      if (pending >= kFlushSteps) {
 #pragma unroll
-      for (int i = 0; i < 2; ++i)
+        for (int i = 0; i < 2; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j)
+          for (int j = 0; j < 4; ++j)
 #pragma unroll
-          for (int r = 0; r < 4; ++r) acc[i][j][r] = kFreshAcc ? acc[i][j][r] + part[i][j][r] : part[i][j][r];
+            for (int r = 0; r < 4; ++r) {
+              acc[i][j][r] += part[i][j][r];
+              part[i][j][r] = 0.f;
+            }
+        pending = 0;
+      }
       __syncwarp();  // kList is rewritten by the next group
     }
     cpAsyncWait<0>();
     // The next chunk rewrites the pattern buffers and the stages.
     __syncthreads();
   }
+
+#pragma unroll
+  for (int i = 0; i < 2; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[i][j][r] += part[i][j][r];
 
   // C fragment: (row g, columns 2t, 2t+1), (row g+8, same columns).
 #pragma unroll
@@ -225,15 +431,16 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
   }
 }
 
-template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kFreshAcc>
-cudaError_t launchTf32x3(const EsmmArgs& p, cudaStream_t stream) {
-  using Cfg = TiledConfig<kWarpsM, kWarpsN, kGroup, kStages, kPadMma>;
+template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA>
+cudaError_t launchTf32x3Vec(const EsmmArgs& p, cudaStream_t stream) {
+  using Cfg = MmaConfig<kWarpsM, kWarpsN, kGroup, kStages>;
   if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
   const dim3 grid(ceilDiv(p.N, Cfg::BN), ceilDiv(p.M, Cfg::BM));
   if (grid.y > 65535u) return cudaErrorInvalidValue;
   const bool vecC = rowsVec4Aligned(p.C, p.ldc);
-  auto kernel = rowsVec4Aligned(p.B, p.ldb) ? tf32x3Kernel<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, kFreshAcc, true>
-                                            : tf32x3Kernel<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, kFreshAcc, false>;
+  auto kernel = rowsVec4Aligned(p.B, p.ldb)
+                    ? tf32x3Kernel<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, kVecA, true>
+                    : tf32x3Kernel<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, kVecA, false>;
   if (const cudaError_t e =
           cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(Cfg::kSmemBytes));
       e != cudaSuccess) {
@@ -243,22 +450,25 @@ cudaError_t launchTf32x3(const EsmmArgs& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
+template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks>
+cudaError_t launchTf32x3(const EsmmArgs& p, cudaStream_t stream) {
+  return rowsVec4Aligned(p.A, p.lda) ? launchTf32x3Vec<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, true>(p, stream)
+                                     : launchTf32x3Vec<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, false>(p, stream);
+}
+
 }  // namespace
 
 cudaError_t launchTf32x3_128x128(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTf32x3<4, 4, 4, 4, 1, true>(args, stream);
+  return launchTf32x3<4, 4, 4, 4, 1>(args, stream);
 }
 
 cudaError_t launchTf32x3_128x64(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTf32x3<4, 2, 4, 3, 2, true>(args, stream);
+  return launchTf32x3<4, 2, 4, 3, 2>(args, stream);
 }
 
 cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTf32x3<2, 4, 4, 3, 2, true>(args, stream);
+  return launchTf32x3<2, 4, 4, 3, 2>(args, stream);
 }
 
-cudaError_t launchTf32x3_128x128Direct(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTf32x3<4, 4, 4, 4, 1, false>(args, stream);
-}
 
 }  // namespace esmm

@@ -34,9 +34,6 @@ cudaError_t launchTiledFfma128x64(const EsmmArgs& args, void* workspace, size_t 
 cudaError_t launchTf32x3_128x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3_128x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-// Accumulates every MMA straight into the running sum (no per-group fresh accumulator).
-cudaError_t launchTf32x3_128x128Direct(const EsmmArgs& args, void* workspace, size_t workspaceBytes,
-                                       cudaStream_t stream);
 
 size_t decodeWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);

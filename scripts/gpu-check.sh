@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU and the CUDA toolkit: builds the addon with the CUDA backend,
-# prints what it sees, runs the GPU test suite, and runs compute-sanitizer (memcheck) over a few
-# shapes. Logs go to the folder given as $1 (default out/gpu-check). Uses the compiled
-# TypeScript in dist/ (compiled first when TypeScript is installed).
+# prints what it sees, runs the GPU test suite, and runs compute-sanitizer (memcheck, racecheck,
+# initcheck) over a few shapes. Logs go to the folder given as $1 (default out/gpu-check). Uses
+# the compiled TypeScript in dist/ (compiled first when TypeScript is installed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs="${1:-out/gpu-check}"
@@ -20,12 +20,25 @@ node dist/src/cli.js doctor 2>&1 | tee "$logs/doctor.txt"
 node --test --test-concurrency=1 dist/test/gpu/ > "$logs/gpu-tests.log" 2>&1 || { echo "gpu-check: GPU tests failed"; status=1; }
 grep -E "^# (tests|pass|fail|skipped)|not ok|SKIP" "$logs/gpu-tests.log"
 
+# memcheck over every kernel; racecheck (shared-memory hazards) and initcheck (reads of
+# uninitialised device memory) over ESMM and the pattern kernels only, as cuBLAS is not ours.
+sanitize() {
+  local tool=$1
+  shift
+  if compute-sanitizer --tool "$tool" --error-exitcode 9 node dist/scripts/gpu-sanitize.js "$@" > "$logs/$tool.log" 2>&1; then
+    echo "gpu-check: $tool clean: $(grep -h 'ERROR SUMMARY\|RACECHECK SUMMARY' "$logs/$tool.log" | tail -n 1)"
+  else
+    echo "gpu-check: $tool FAILED (see $logs/$tool.log)"
+    grep -m 20 -E "=========|FAILED|DIFFER" "$logs/$tool.log"
+    status=1
+  fi
+}
 if command -v compute-sanitizer > /dev/null; then
-  compute-sanitizer --tool memcheck --error-exitcode 9 node dist/scripts/gpu-sanitize.js > "$logs/memcheck.log" 2>&1 ||
-    { echo "gpu-check: compute-sanitizer memcheck failed"; status=1; }
-  tail -n 20 "$logs/memcheck.log"
+  sanitize memcheck
+  sanitize racecheck esmm
+  sanitize initcheck esmm
 else
-  echo "gpu-check: compute-sanitizer not found; memcheck not run" | tee "$logs/memcheck.log"
+  echo "gpu-check: compute-sanitizer not found; sanitizers not run"
   status=1
 fi
 exit $status

@@ -1,11 +1,12 @@
 /**
  * A few small shapes through every GPU entry point, for compute-sanitizer (scripts/gpu-check.sh).
- * Exits 1 when a kernel fails its check, so a wrong result and a memory error both fail the run.
+ * Arguments name the kernels to run (default: every cuda kernel the addon has). Exits 1 when a
+ * kernel fails its check, so a wrong result and a sanitizer error both fail the run.
  */
 import { loadNative } from '../src/native/index.js';
 
 const native = loadNative();
-const kernels = native.info().kernels.cuda ?? [];
+const kernels = process.argv.length > 2 ? process.argv.slice(2) : (native.info().kernels.cuda ?? []);
 const shapes: Array<[number, number, number, 'joint' | 'b-only', number]> = [
   [1, 1, 1, 'joint', 1],
   [33, 17, 65, 'joint', 0.5],

@@ -23,7 +23,10 @@ for step in $STEPS; do
     grep -E "^FAIL|^checks|error" "$LOG/check.log" | head -20
     ;;
   perf)
-    "$BIN" --perf-only --reps 30 >"$LOG/perf.log" 2>&1 || status=1
+    # PERF_VARIANTS: variant ids to time (default: all).
+    pargs=()
+    for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
+    "$BIN" --perf-only --reps 30 "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
     ;;
   sanitize)
     compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" --small >"$LOG/sanitize.log" 2>&1 || status=1

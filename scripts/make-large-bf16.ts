@@ -79,16 +79,16 @@ async function main(): Promise<void> {
   const outPath = positionals[0];
   if (!outPath) throw new Error('usage: make-large-bf16.ts OUT.safetensors [--gib 1] [--seed 1]');
   const budget = Number(values.gib) * 1024 ** 3;
+  // Whole layers in order until the next matrix would pass the budget.
   const specs: Spec[] = [];
   let bytes = 0;
-  for (let layer = 0; bytes < budget; layer++) {
+  fill: for (let layer = 0; ; layer++) {
     for (const s of layerSpecs(layer)) {
       const b = s.shape.reduce((x, y) => x * y, 1) * 2;
-      if (bytes + b > budget && s.shape.length === 2) break;
+      if (bytes + b > budget) break fill;
       specs.push(s);
       bytes += b;
     }
-    if (specs.length % 9 !== 0) break;
   }
   const header: Record<string, unknown> = { __metadata__: { format: 'pt', generator: 'esmm-bench make-large-bf16' } };
   let offset = 0;

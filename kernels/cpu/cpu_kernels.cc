@@ -14,21 +14,56 @@ constexpr int kColBlock = 512;
 
 inline size_t at(int r, int c, int ld) { return static_cast<size_t>(r) * static_cast<size_t>(ld) + c; }
 
-template <typename Acc>
-void gemmRows(const float* A, const float* B, Acc* C, int rowBegin, int rowEnd, int N, int K, int lda, int ldb,
-              int ldc) {
+void gemmRows64(const float* A, const float* B, double* C, int rowBegin, int rowEnd, int N, int K, int lda, int ldb,
+                int ldc) {
   for (int i = rowBegin; i < rowEnd; ++i) {
-    Acc* c = C + at(i, 0, ldc);
-    std::fill(c, c + N, Acc(0));
+    double* c = C + at(i, 0, ldc);
+    std::fill(c, c + N, 0.0);
     for (int j0 = 0; j0 < N; j0 += kColBlock) {
       const int j1 = std::min(N, j0 + kColBlock);
       for (int k = 0; k < K; ++k) {
-        const Acc a = static_cast<Acc>(A[at(i, k, lda)]);
+        const double a = A[at(i, k, lda)];
         const float* b = B + at(k, 0, ldb);
-        for (int j = j0; j < j1; ++j) c[j] += a * static_cast<Acc>(b[j]);
+        for (int j = j0; j < j1; ++j) c[j] += a * static_cast<double>(b[j]);
       }
     }
   }
+}
+
+// One task per 32×32 block of C, accumulated in a local tile as a GPU warp would. With kSkip the
+// joint pattern drops whole slices and single k; without it every k is computed, so the dense
+// float32 baseline and ESMM differ only by the skipping.
+template <bool kSkip>
+void tiledGemm(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
+               const uint8_t* aPat, const uint8_t* bPat, int threads) {
+  const int slices = numKSlices(K);
+  const int mTiles = numTiles(M);
+  const int nTiles = numTiles(N);
+  parallelFor(static_cast<long>(mTiles) * nTiles, threads, [&](long begin, long end) {
+    float acc[kTile][kTile];
+    for (long task = begin; task < end; ++task) {
+      const int mt = static_cast<int>(task / nTiles);
+      const int nt = static_cast<int>(task % nTiles);
+      const int r0 = mt * kTile, rows = std::min(kTile, M - r0);
+      const int c0 = nt * kTile, cols = std::min(kTile, N - c0);
+      for (auto& row : acc) std::fill(row, row + kTile, 0.0f);
+      for (int s = 0; s < slices; ++s) {
+        const unsigned joint =
+            kSkip ? aPat[static_cast<size_t>(mt) * slices + s] & bPat[static_cast<size_t>(nt) * slices + s] : 0xFFu;
+        if (joint == 0) continue;
+        for (int j = 0; j < kBK && s * kBK + j < K; ++j) {
+          if (!(joint & (1u << j))) continue;
+          const int k = s * kBK + j;
+          const float* b = B + at(k, c0, ldb);
+          for (int r = 0; r < rows; ++r) {
+            const float a = A[at(r0 + r, k, lda)];
+            for (int c = 0; c < cols; ++c) acc[r][c] += a * b[c];
+          }
+        }
+      }
+      for (int r = 0; r < rows; ++r) std::copy(acc[r], acc[r] + cols, C + at(r0 + r, c0, ldc));
+    }
+  });
 }
 
 }  // namespace
@@ -77,49 +112,18 @@ void bPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat) {
 void gemmReference64(const float* A, const float* B, double* C, int M, int N, int K, int lda, int ldb, int ldc,
                      int threads) {
   parallelFor(M, threads, [&](long b, long e) {
-    gemmRows<double>(A, B, C, static_cast<int>(b), static_cast<int>(e), N, K, lda, ldb, ldc);
+    gemmRows64(A, B, C, static_cast<int>(b), static_cast<int>(e), N, K, lda, ldb, ldc);
   });
 }
 
 void gemmReference32(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
                      int threads) {
-  parallelFor(M, threads, [&](long b, long e) {
-    gemmRows<float>(A, B, C, static_cast<int>(b), static_cast<int>(e), N, K, lda, ldb, ldc);
-  });
+  tiledGemm<false>(A, B, C, M, N, K, lda, ldb, ldc, nullptr, nullptr, threads);
 }
 
 void esmm(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
           const uint8_t* aPat, const uint8_t* bPat, int threads) {
-  const int slices = numKSlices(K);
-  const int mTiles = numTiles(M);
-  const int nTiles = numTiles(N);
-  // One task per 32×32 block of C, accumulated in a local tile like a GPU warp would.
-  parallelFor(static_cast<long>(mTiles) * nTiles, threads, [&](long begin, long end) {
-    float acc[kTile][kTile];
-    for (long task = begin; task < end; ++task) {
-      const int mt = static_cast<int>(task / nTiles);
-      const int nt = static_cast<int>(task % nTiles);
-      const int r0 = mt * kTile, rows = std::min(kTile, M - r0);
-      const int c0 = nt * kTile, cols = std::min(kTile, N - c0);
-      for (auto& row : acc) std::fill(row, row + kTile, 0.0f);
-      const uint8_t* ap = aPat + static_cast<size_t>(mt) * slices;
-      const uint8_t* bp = bPat + static_cast<size_t>(nt) * slices;
-      for (int s = 0; s < slices; ++s) {
-        const unsigned joint = ap[s] & bp[s];
-        if (joint == 0) continue;
-        for (int j = 0; j < kBK; ++j) {
-          if (!(joint & (1u << j))) continue;
-          const int k = s * kBK + j;
-          const float* b = B + at(k, c0, ldb);
-          for (int r = 0; r < rows; ++r) {
-            const float a = A[at(r0 + r, k, lda)];
-            for (int c = 0; c < cols; ++c) acc[r][c] += a * b[c];
-          }
-        }
-      }
-      for (int r = 0; r < rows; ++r) std::copy(acc[r], acc[r] + cols, C + at(r0 + r, c0, ldc));
-    }
-  });
+  tiledGemm<true>(A, B, C, M, N, K, lda, ldb, ldc, aPat, bPat, threads);
 }
 
 void generate(float* out, int rows, int cols, uint64_t seed, uint64_t stream, uint64_t groupStream, gen::Fill fill,

@@ -13,7 +13,8 @@ void bPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat);
 // C64 = A·B accumulated in double (the verification reference).
 void gemmReference64(const float* A, const float* B, double* C, int M, int N, int K, int lda, int ldb, int ldc,
                      int threads);
-// C = A·B accumulated in float32: the CPU baseline ESMM is timed against ('reference').
+// C = A·B accumulated in float32 over the same 32×32 tiles as esmm() but without skipping: the
+// CPU baseline ESMM is timed against ('reference').
 void gemmReference32(const float* A, const float* B, float* C, int M, int N, int K, int lda, int ldb, int ldc,
                      int threads);
 // Float32 ESMM on the CPU: skips every (32-row tile, 32-col tile, slice) whose joint pattern is 0

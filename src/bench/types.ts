@@ -47,7 +47,10 @@ export interface PipelineSummary {
   run?: number;
   backend?: 'cpu' | 'cuda';
   stageMs?: StageTimes;
-  /** (load + convert + pattern + write + hash) / wall time. */
+  /**
+   * (wall − native_ms) / wall: the share of the run spent outside the native benchmark calls.
+   * Stage busy times are larger than this when they overlap a benchmark (one-tensor lookahead).
+   */
   hostOverheadFraction?: number;
 }
 
@@ -63,7 +66,7 @@ export interface PipelineDeps {
   isTTY?: boolean;
 }
 
-/** Host-side time per stage of a run, milliseconds (recorded in the sidecar). */
+/** Busy time per stage of a run, milliseconds (recorded in the sidecar); native_ms is the benchmark calls. */
 export interface StageTimes {
   load_ms: number;
   convert_ms: number;

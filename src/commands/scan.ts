@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 import { describeError, errorCode, UsageError } from '../errors.js';
 import {
+  dtypeBytes,
   fractionsOf,
   loadLabelRules,
   locateTensor,
@@ -52,6 +53,7 @@ const optionsSchema = z.object({
   labels: z.string().min(1).optional(),
   json: z.boolean().optional(),
   csv: z.string().min(1).optional(),
+  threads: z.coerce.number().int('--threads must be a whole number').min(1, '--threads must be at least 1').max(64).optional(),
 });
 export type ScanOptions = z.infer<typeof optionsSchema>;
 
@@ -60,7 +62,6 @@ export interface ScanIo {
   err: (line: string) => void;
 }
 
-const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 const labelText = (labels: Record<string, string>): string =>
   Object.entries(labels)
@@ -182,8 +183,9 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
   let failed = 0;
   let bytes = 0;
   const refs = walk.tensors;
-  const total = refs.reduce((a, r) => a + r.shape[0] * r.shape[1] * (BYTES[r.dtype] ?? 0), 0);
-  const pool = total >= POOL_MIN_BYTES ? new ScanPool() : undefined;
+  const total = refs.reduce((a, r) => a + r.shape[0] * r.shape[1] * (dtypeBytes(r.dtype) ?? 0), 0);
+  const threads = opts.threads ?? 1;
+  const pool = total >= POOL_MIN_BYTES && threads > 1 ? new ScanPool(threads) : undefined;
   // A few tensors in flight keep every worker busy; results are still reported in walk order.
   const window = pool ? 2 * pool.size : 1;
   const inflight: Promise<ScanRow | { error: unknown }>[] = [];
@@ -203,7 +205,7 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
         io.err(`failed ${reason}`);
       } else {
         tensors.push(got);
-        bytes += got.numel * (BYTES[got.dtype] ?? 0);
+        bytes += got.numel * (dtypeBytes(got.dtype) ?? 0);
         if (!opts.json) io.out(humanLine(got));
       }
     }
@@ -239,6 +241,7 @@ export function registerScan(program: Command, io: ScanIo = stdio): void {
     .option('--labels <rules.json>', 'extra path-label rules (JSON: [{ "regex": "...", "label": "...", "value": "..." }])')
     .option('--json', 'print one JSON document instead of lines')
     .option('--csv <file>', 'also write every tensor and skip as CSV')
+    .option('--threads <n>', `worker threads for scans over ${POOL_MIN_BYTES >> 20} MiB (default 1: this thread only; workers pay off on multi-GB checkpoints, see docs/scan-throughput.md)`)
     .action(async (path: string, opts: ScanOptions) => {
       const { code } = await scanCommand(path, opts, io);
       process.exitCode = code;

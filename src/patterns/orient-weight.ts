@@ -20,13 +20,14 @@ export function orientWeight(data: Float32Array, rows: number, cols: number, ori
   }
   if (orientation === 'raw') return { b: data, k: rows, n: cols };
   const out = new Float32Array(rows * cols);
-  for (let r0 = 0; r0 < rows; r0 += TRANSPOSE_TILE) {
-    const r1 = Math.min(rows, r0 + TRANSPOSE_TILE);
-    for (let c0 = 0; c0 < cols; c0 += TRANSPOSE_TILE) {
-      const c1 = Math.min(cols, c0 + TRANSPOSE_TILE);
-      for (let r = r0; r < r1; r++) {
-        const src = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = data[src + c];
+  // Tiled so both the strided reads and the sequential writes stay in cache.
+  for (let c0 = 0; c0 < cols; c0 += TRANSPOSE_TILE) {
+    const c1 = Math.min(cols, c0 + TRANSPOSE_TILE);
+    for (let r0 = 0; r0 < rows; r0 += TRANSPOSE_TILE) {
+      const r1 = Math.min(rows, r0 + TRANSPOSE_TILE);
+      for (let c = c0; c < c1; c++) {
+        let dst = c * rows + r0;
+        for (let src = r0 * cols + c, end = r1 * cols; src < end; src += cols) out[dst++] = data[src];
       }
     }
   }

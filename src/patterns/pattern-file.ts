@@ -9,7 +9,7 @@ import { BK, TILE, bPatternBytes } from './pattern-layout.js';
  * On-disk pattern file: a fixed little-endian header, then the B pattern bytes.
  *   0  magic "ESMMPAT\0"      8  u32 format version   12 u32 BK     16 u32 tile width
  *  20  u32 K                 24  u32 N               28 u8 orientation (0 linear, 1 raw), 3 reserved
- *  32  u64 pattern bytes     40  sha256 of B's float32 bytes as oriented
+ *  32  u64 pattern bytes     40  sha256 of the tensor's float32 bytes as stored (row-major)
  *  72  sha256 of the pattern bytes                    104 pattern bytes
  */
 export const PATTERN_MAGIC = Buffer.from('ESMMPAT\0', 'latin1');
@@ -18,7 +18,10 @@ export const PATTERN_FORMAT_VERSION = 1;
 export const PATTERN_HEADER_BYTES = 104;
 
 export interface PatternKey {
-  /** sha256 (hex) of B's float32 bytes as oriented. */
+  /**
+   * sha256 (hex) of the weight's float32 bytes as stored (row-major [rows, cols]); with
+   * K, N and the orientation it names B exactly, and hashing it needs no transpose.
+   */
   contentSha: string;
   k: number;
   n: number;

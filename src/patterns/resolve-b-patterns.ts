@@ -36,19 +36,22 @@ export interface ResolvedBPatterns {
 /** B patterns for one tensor: from the cache when a valid file exists, else computed and stored. */
 export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<ResolvedBPatterns> {
   const [rows, cols] = p.ref.shape;
+  const { k, n } = p.orientation === 'raw' ? { k: rows, n: cols } : { k: cols, n: rows };
   let loadMs = 0;
   let convertMs = 0;
   let patternMs = 0;
-  let oriented: OrientedB | null = null;
 
-  const load = async (): Promise<OrientedB> => {
+  const load = async (): Promise<Float32Array> => {
     const t0 = performance.now();
     const data = await p.readTensor(p.ref);
-    const t1 = performance.now();
-    const result = orientWeight(data, rows, cols, p.orientation);
-    loadMs += t1 - t0;
-    convertMs += performance.now() - t1;
-    return result;
+    loadMs += performance.now() - t0;
+    return data;
+  };
+  const orient = (data: Float32Array): OrientedB => {
+    const t0 = performance.now();
+    const oriented = orientWeight(data, rows, cols, p.orientation);
+    convertMs += performance.now() - t0;
+    return oriented;
   };
 
   const t0 = performance.now();
@@ -57,47 +60,50 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
   patternMs += performance.now() - t0;
 
   let cacheMiss: string | undefined;
-  if (known && p.cache) {
-    const key: PatternKey = { contentSha: known.contentSha, k: known.k, n: known.n, orientation: p.orientation };
+  if (known && p.cache && known.k === k && known.n === n) {
+    const key: PatternKey = { contentSha: known.contentSha, k, n, orientation: p.orientation };
     const t = performance.now();
     const hit = await p.cache.load(key);
     patternMs += performance.now() - t;
     if ('patterns' in hit) {
-      if (p.needData) oriented = await load();
+      const oriented = p.needData ? orient(await load()) : null;
       return { patterns: hit.patterns, source: 'cache', key, oriented, loadMs, convertMs, patternMs };
     }
     cacheMiss = hit.invalid;
   }
 
-  oriented = await load();
+  const data = await load();
   const t1 = performance.now();
-  const key: PatternKey = { contentSha: sha256Hex(oriented.b), k: oriented.k, n: oriented.n, orientation: p.orientation };
+  const key: PatternKey = { contentSha: sha256Hex(data), k, n, orientation: p.orientation };
+  let patterns: Uint8Array | undefined;
   if (p.cache && tensorKey !== null) {
-    p.cache.remember(tensorKey, { contentSha: key.contentSha, k: key.k, n: key.n });
-    // The same content may already be cached under another file name or an older index entry.
+    p.cache.remember(tensorKey, { contentSha: key.contentSha, k, n });
+    // The same content may already be cached (a copied file, an index entry lost).
     const hit = await p.cache.load(key);
-    if ('patterns' in hit) {
-      patternMs += performance.now() - t1;
-      return { patterns: hit.patterns, source: 'cache', key, oriented, loadMs, convertMs, patternMs };
-    }
-    cacheMiss = hit.invalid;
+    if ('patterns' in hit) patterns = hit.patterns;
+    else cacheMiss = hit.invalid;
   }
-  const patterns = await p.native.computePatterns({
-    data: oriented.b,
-    rows: oriented.k,
-    cols: oriented.n,
-    operand: 'B',
-    backend: p.backend,
-    ...(p.device !== undefined ? { device: p.device } : {}),
-  });
-  if (p.cache) await p.cache.store(key, patterns);
+  const source = patterns ? 'cache' : 'computed';
+  if (!patterns) {
+    // B = Wᵀ's patterns (32-column tiles of B) are W's A-layout patterns (32-row tiles of W),
+    // byte for byte (kernels/patterns.h), so no transpose is needed to compute them.
+    patterns = await p.native.computePatterns({
+      data,
+      rows,
+      cols,
+      operand: p.orientation === 'raw' ? 'B' : 'A',
+      backend: p.backend,
+      ...(p.device !== undefined ? { device: p.device } : {}),
+    });
+    if (p.cache) await p.cache.store(key, patterns);
+  }
   patternMs += performance.now() - t1;
   return {
     patterns,
-    source: 'computed',
-    ...(cacheMiss !== undefined ? { cacheMiss } : {}),
+    source,
+    ...(cacheMiss !== undefined && source === 'computed' ? { cacheMiss } : {}),
     key,
-    oriented: p.needData ? oriented : null,
+    oriented: p.needData ? orient(data) : null,
     loadMs,
     convertMs,
     patternMs,

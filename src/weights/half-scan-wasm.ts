@@ -4,11 +4,13 @@
  * module is a few hundred bytes assembled here, so there is no build step and nothing binary
  * is checked in. Memory is imported so tensor bytes can be read straight into it.
  *
- *   rows16(p, rows, groups, q) → zeros   rows of `groups`×8 halves at p; q[g] |= |row group g|
- *   flush8(q, lin, groups) → zeroRawBlocks   end of an 8-row band: count 32-column groups of q
- *                                            that are all zero, OR q into lin, clear q
- *   flush32(lin, groups) → zeroLinBlocks     end of a 32-row band: count zero groups, clear
- * rows × groups must stay ≤ 65535 per rows16 call (16-bit lane counters).
+ *   band16(p, rows, rowBytes, groups, lin, out) → zeros
+ *       one band of ≤ 8 rows of `groups`×8 halves at p, rows rowBytes apart: ORs each 8-column
+ *       group's magnitudes into lin[g] (16 bytes each) and stores at `out` the number of
+ *       32-column groups that are all zero in the band (zero raw blocks)
+ *   flush32(lin, groups) → zeroLinBlocks
+ *       end of a 32-row band: counts the all-zero groups of lin and clears it
+ * rows × groups must stay ≤ 65535 per band16 call (16-bit lane counters).
  */
 
 const I32 = 0x7f;
@@ -90,121 +92,101 @@ function func(locals: [number, number][], body: number[]): number[] {
   return [...uleb(code.length), ...code];
 }
 
-// rows16(p0, rows1, groups2, q3) locals: g4 qp5 | v6 acc7 mask8 zero9 t10
-const rows16 = func(
+// band16(p0, k1, rowBytes2, groups3, lin4, out5) locals: g6 r7 ptr8 rawZeros9 |
+// v10 zacc11 mask12 zero13 orv14 rawOr15 t16. Walks each 8-column group down the band's rows,
+// so the band's OR stays in a register instead of a memory round trip per row.
+const band16 = func(
   [
-    [2, I32],
-    [5, V128],
+    [4, I32],
+    [7, V128],
   ],
   [
     ...i32c(0x7fff),
     ...i16x8splat,
-    ...set(8),
-    ...BLOCK,
-    ...LOOP,
-    ...get(1),
-    EQZ,
-    ...brIf(1),
-    ...i32c(0),
-    ...set(4),
-    ...get(3),
-    ...set(5),
-    ...forLess(4, 2, [
+    ...set(12),
+    ...forLess(6, 3, [
+      ...get(13),
+      ...set(14),
       ...get(0),
-      ...v128load,
-      ...get(8),
-      ...v128and,
-      ...set(6),
-      ...get(7),
-      ...get(6),
-      ...get(9),
-      ...i16x8eq,
-      ...i16x8sub,
+      ...set(8),
+      ...i32c(0),
       ...set(7),
-      ...get(5),
-      ...get(5),
+      ...forLess(7, 1, [
+        ...get(8),
+        ...v128load,
+        ...get(12),
+        ...v128and,
+        ...set(10),
+        ...get(11),
+        ...get(10),
+        ...get(13),
+        ...i16x8eq,
+        ...i16x8sub,
+        ...set(11),
+        ...get(14),
+        ...get(10),
+        ...v128or,
+        ...set(14),
+        ...get(8),
+        ...get(2),
+        ADD,
+        ...set(8),
+        ...inc(7, 1),
+      ]),
+      ...get(4),
+      ...get(4),
       ...v128load,
+      ...get(14),
+      ...v128or,
+      ...v128store,
+      ...get(15),
+      ...get(14),
+      ...v128or,
+      ...set(15),
       ...get(6),
-      ...v128or,
-      ...v128store,
-      ...inc(0, 16),
-      ...inc(5, 16),
-      ...inc(4, 1),
-    ]),
-    ...get(1),
-    ...i32c(1),
-    SUB,
-    ...set(1),
-    ...br(0),
-    END,
-    END,
-    ...get(7),
-    ...extaddU,
-    ...set(10),
-    ...get(10),
-    ...lane(0),
-    ...get(10),
-    ...lane(1),
-    ADD,
-    ...get(10),
-    ...lane(2),
-    ADD,
-    ...get(10),
-    ...lane(3),
-    ADD,
-  ],
-);
-
-// flush8(q0, lin1, groups2) locals: g3 zeros4 | t5 rawOr6 zero7
-const flush8 = func(
-  [
-    [2, I32],
-    [3, V128],
-  ],
-  [
-    ...forLess(3, 2, [
-      ...get(0),
-      ...v128load,
-      ...set(5),
-      ...get(0),
-      ...get(7),
-      ...v128store,
-      ...get(1),
-      ...get(1),
-      ...v128load,
-      ...get(5),
-      ...v128or,
-      ...v128store,
-      ...get(6),
-      ...get(5),
-      ...v128or,
-      ...set(6),
-      ...get(3),
       ...i32c(3),
       AND,
       ...i32c(3),
       EQ,
-      ...get(3),
+      ...get(6),
       ...i32c(1),
       ADD,
-      ...get(2),
+      ...get(3),
       EQ,
       OR,
       ...IF,
-      ...get(4),
-      ...get(6),
+      ...get(9),
+      ...get(15),
       ...anyTrue,
       EQZ,
       ADD,
-      ...set(4),
-      ...get(7),
-      ...set(6),
+      ...set(9),
+      ...get(13),
+      ...set(15),
       END,
       ...inc(0, 16),
-      ...inc(1, 16),
-      ...inc(3, 1),
+      ...inc(4, 16),
+      ...inc(6, 1),
     ]),
-    ...get(4),
+    ...get(5),
+    ...get(9),
+    0x36,
+    2,
+    0,
+    ...get(11),
+    ...extaddU,
+    ...set(16),
+    ...get(16),
+    ...lane(0),
+    ...get(16),
+    ...lane(1),
+    ADD,
+    ...get(16),
+    ...lane(2),
+    ADD,
+    ...get(16),
+    ...lane(3),
+    ADD,
   ],
 );
 
@@ -238,22 +220,20 @@ const moduleBytes = new Uint8Array([
   ...section(
     1,
     vec([
-      [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([[I32]])],
-      [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])],
+      [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])],
       [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])],
     ]),
   ),
   ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x01]])),
-  ...section(3, vec([[0], [1], [2]])),
+  ...section(3, vec([[0], [1]])),
   ...section(
     7,
     vec([
-      [...str('rows16'), 0x00, 0],
-      [...str('flush8'), 0x00, 1],
-      [...str('flush32'), 0x00, 2],
+      [...str('band16'), 0x00, 0],
+      [...str('flush32'), 0x00, 1],
     ]),
   ),
-  ...section(10, vec([rows16, flush8, flush32])),
+  ...section(10, vec([band16, flush32])),
 ]);
 
 /** The slice of the WebAssembly API used here (the project's TypeScript lib has no DOM types). */
@@ -270,24 +250,23 @@ const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 export interface HalfScanKernels {
   memory: WasmMemory;
-  rows16(p: number, rows: number, groups: number, q: number): number;
-  flush8(q: number, lin: number, groups: number): number;
+  band16(p: number, rows: number, rowBytes: number, groups: number, lin: number, out: number): number;
   flush32(lin: number, groups: number): number;
 }
 
 let compiled: object | null | undefined;
-let instance: HalfScanKernels | undefined;
+/** Instances not in use; reusing them keeps memory mappings and warmed-up code. */
+const free: HalfScanKernels[] = [];
 
-/** Largest column count one rows16 call of 8 rows can count without lane overflow. */
+/** Largest column count one band16 call of 8 rows can count without lane overflow. */
 export const HALF_SCAN_MAX_COLS = 65528;
 
 /**
- * The kernels over a memory of at least `bytes`, or null where WebAssembly SIMD is missing.
- * One instance per thread is reused (growing its memory when needed), so the engine's
- * optimised code and the memory mapping are paid for once; read `memory.buffer` after this
- * call, since growing replaces it.
+ * Kernels over a memory of at least `bytes`, or null where WebAssembly SIMD is missing.
+ * Hand them back with releaseHalfScanKernels; read `memory.buffer` after this call, since
+ * growing the memory replaces it.
  */
-export function halfScanKernels(bytes: number): HalfScanKernels | null {
+export function acquireHalfScanKernels(bytes: number): HalfScanKernels | null {
   if (compiled === undefined) {
     try {
       compiled = wasm ? new wasm.Module(moduleBytes) : null;
@@ -297,12 +276,17 @@ export function halfScanKernels(bytes: number): HalfScanKernels | null {
   }
   if (compiled === null || !wasm) return null;
   const pages = Math.ceil(bytes / 65536);
-  if (!instance) {
+  let k = free.pop();
+  if (!k) {
     const memory = new wasm.Memory({ initial: pages });
     const { exports } = new wasm.Instance(compiled, { env: { memory } });
-    instance = { memory, ...(exports as unknown as Omit<HalfScanKernels, 'memory'>) };
+    k = { memory, ...(exports as unknown as Omit<HalfScanKernels, 'memory'>) };
   }
-  const have = instance.memory.buffer.byteLength / 65536;
-  if (have < pages) instance.memory.grow(pages - have);
-  return instance;
+  const have = k.memory.buffer.byteLength / 65536;
+  if (have < pages) k.memory.grow(pages - have);
+  return k;
+}
+
+export function releaseHalfScanKernels(k: HalfScanKernels): void {
+  free.push(k);
 }

@@ -10,4 +10,5 @@ export { loadLabelRules, type LabelRule } from './label-rules.js';
 export { readSafetensorsHeader, MAX_HEADER_BYTES, type SafetensorsHeader } from './read-safetensors-header.js';
 export { listFileTensors } from './list-file-tensors.js';
 export { ALLOWED_GLOBALS } from './unpickle.js';
+export { dtypeBytes, isFloatDtype, FLOAT_DTYPES } from './dtypes.js';
 export type { TensorLocation } from './tensor-location.js';

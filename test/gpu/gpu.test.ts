@@ -20,13 +20,10 @@ const haveCublas = info.kernels.cuda?.includes('cublas') ?? false;
 const KERNELS = haveCublas ? ['cublas', 'esmm'] : ['esmm'];
 
 /**
- * Float32 accumulation over K terms has a relative error that grows like √K·2⁻²⁴ (about 1.1e-5
- * at K = 65536), so the 1e-5 bound holds up to K = 16384 and the longest K gets 3e-5; in both
- * cases ESMM must also be about as accurate as cuBLAS SGEMM on the same data.
+ * ‖C − C64‖_F / ‖C64‖_F bound for every shape, K = 65536 included (measured on H100: ESMM ≤ 1.2e-6,
+ * cuBLAS SGEMM ≤ 7e-7 over this suite); ESMM must also stay about as accurate as cuBLAS.
  */
-function tolerance(k: number): number {
-  return k <= 16384 ? 1e-5 : 3e-5;
-}
+const TOLERANCE = 1e-5;
 
 /** Worst errors seen per test, printed as test diagnostics so the logs carry the numbers. */
 const worst = { esmm: 0, cublas: 0, vsCublas: 0 };
@@ -37,11 +34,11 @@ function report(t: { diagnostic: (msg: string) => void }): void {
   Object.assign(worst, { esmm: 0, cublas: 0, vsCublas: 0 });
 }
 
-function check(res: BenchmarkResult, k: number, what: string): void {
+function check(res: BenchmarkResult, what: string): void {
   const esmm = res.kernels.find((r) => r.id === 'esmm') as KernelResult;
   worst.esmm = Math.max(worst.esmm, esmm.relErrFrobenius ?? Infinity);
   assert.equal(esmm.ok, true, `${what}: esmm failed: ${esmm.error}`);
-  assert.ok(esmm.relErrFrobenius! <= tolerance(k), `${what}: esmm rel err ${esmm.relErrFrobenius}`);
+  assert.ok(esmm.relErrFrobenius! <= TOLERANCE, `${what}: esmm rel err ${esmm.relErrFrobenius}`);
   assert.ok(esmm.time!.samples.length > 0);
   const cublas = res.kernels.find((r) => r.id === 'cublas');
   if (cublas) {
@@ -52,7 +49,7 @@ function check(res: BenchmarkResult, k: number, what: string): void {
       esmm.relErrFrobenius! <= 3 * cublas.relErrFrobenius! + 1e-6,
       `${what}: esmm ${esmm.relErrFrobenius} vs cublas ${cublas.relErrFrobenius}`,
     );
-    assert.ok(esmm.maxAbsErrRelVsCublas! <= 10 * tolerance(k), `${what}: vs cublas ${esmm.maxAbsErrRelVsCublas}`);
+    assert.ok(esmm.maxAbsErrRelVsCublas! <= TOLERANCE, `${what}: vs cublas ${esmm.maxAbsErrRelVsCublas}`);
   }
 }
 
@@ -84,7 +81,7 @@ describe('esmm on the gpu equals the float64 reference and cuBLAS', { skip }, ()
       const zero = [0, 0.5, 0.9, 1][i % 4]!;
       const a = randomMatrix(m, k, i, { groupZeroFraction: zero === 1 ? 0.3 : zero, tileAxis: 'rows' });
       const b = randomMatrix(k, n, i + 100, { groupZeroFraction: zero, tileAxis: 'cols' });
-      check(await run({ m, k, n, a, b }), k, `real ${m}×${k}×${n} zero=${zero}`);
+      check(await run({ m, k, n, a, b }), `real ${m}×${k}×${n} zero=${zero}`);
     }
     report(t);
   });
@@ -93,7 +90,7 @@ describe('esmm on the gpu equals the float64 reference and cuBLAS', { skip }, ()
     for (const [i, [m, k, n]] of shapes.entries()) {
       for (const mode of ['joint', 'b-only'] as const) {
         const density = [0, 0.125, 0.25, 0.5, 1][(i + (mode === 'joint' ? 0 : 2)) % 5]!;
-        check(await run({ m, k, n, seed: i, synthetic: { mode, density } }), k, `${mode} d=${density} ${m}×${k}×${n}`);
+        check(await run({ m, k, n, seed: i, synthetic: { mode, density } }), `${mode} d=${density} ${m}×${k}×${n}`);
       }
     }
     report(t);
@@ -102,7 +99,9 @@ describe('esmm on the gpu equals the float64 reference and cuBLAS', { skip }, ()
   it('long K (up to 65536) for thin and decode-sized shapes', async (t) => {
     const long: Array<[number, number, number]> = [[16, 65536, 4096], [1, 65536, 33], [128, 28672, 512], [3, 14336, 4097]];
     for (const [m, k, n] of long) {
-      for (const density of [1, 0.5]) check(await run({ m, k, n, synthetic: { mode: 'b-only', density } }), k, `${m}×${k}×${n} d=${density}`);
+      for (const [mode, density] of [['b-only', 1], ['b-only', 0.5], ['joint', 0.25]] as const) {
+        check(await run({ m, k, n, synthetic: { mode, density } }), `${mode} ${m}×${k}×${n} d=${density}`);
+      }
     }
     report(t);
   });
@@ -131,12 +130,13 @@ describe('esmm on the gpu equals the float64 reference and cuBLAS', { skip }, ()
 });
 
 describe('recoverable errors leave the backend working', { skip }, () => {
-  const ok = async () => check(await run({ m: 65, k: 70, n: 99, synthetic: { mode: 'joint', density: 0.5 } }), 70, 'after error');
+  const ok = async () => check(await run({ m: 65, k: 70, n: 99, synthetic: { mode: 'joint', density: 0.5 } }), 'after error');
 
   it('an absurd size rejects with OUT_OF_MEMORY, then a call works', async (t) => {
     const side = 46340; // each matrix just under 2³¹ elements
-    // A, B, C in float32 and float64 plus bf16 copies of A and B.
-    const needed = side * side * (3 * 4 + 3 * 8 + 2 * 2);
+    const kernels = ['cublas', 'cublas-bf16', 'esmm'].filter((id) => info.kernels.cuda!.includes(id));
+    // A, B, C in float32 and float64, plus bf16 copies of A and B when that baseline runs.
+    const needed = side * side * (3 * 4 + 3 * 8 + (kernels.includes('cublas-bf16') ? 2 * 2 : 0));
     const total = native.devices()[0]!.totalMemoryBytes;
     if (total >= needed) {
       t.skip(`device has ${total} bytes, this size needs ${needed}`);
@@ -145,8 +145,7 @@ describe('recoverable errors leave the backend working', { skip }, () => {
     await assert.rejects(
       native.benchmark({
         backend: 'cuda', m: side, k: side, n: side, seed: 1, synthetic: { mode: 'joint', density: 1 },
-        kernels: ['cublas', 'cublas-bf16', 'esmm'].filter((id) => info.kernels.cuda!.includes(id)),
-        warmup: 0, runs: 1, l2: 'cold',
+        kernels, warmup: 0, runs: 1, l2: 'cold',
       }),
       (err: unknown) => err instanceof EsmmError && err.code === 'OUT_OF_MEMORY' && /needs [\d.]+ GiB/.test(err.message),
     );

@@ -75,17 +75,24 @@ describe('pattern cache', () => {
     assert.equal(second.reads, 0);
   });
 
-  it('stores exactly the DESIGN.md patterns of B = Wᵀ with a checked header', async () => {
+  it('stores exactly the DESIGN.md patterns of B = Wᵀ (and of B = W for raw) with a checked header', async () => {
     await cacheCommand(tree, { cacheDir, backend: 'cpu' });
     const w = randomMatrix(37, 19, 2, 0.3);
     const { b, k, n: cols } = orientWeight(w, 37, 19, 'linear');
-    const key = { contentSha: sha256Hex(b), k, n: cols, orientation: 'linear' as const };
+    const key = { contentSha: sha256Hex(w), k, n: cols, orientation: 'linear' as const };
     const file = readFileSync(join(cacheDir, patFiles(cacheDir).find((f) => f.startsWith(key.contentSha))!));
     assert.equal(file.length, PATTERN_HEADER_BYTES + bPatternBytes(19, 37));
     const decoded = decodePatternFile(file, key);
     assert.ok('patterns' in decoded);
     assert.deepEqual([...decoded.patterns], [...patternsTs({ data: b, rows: k, cols, operand: 'B' })]);
     assert.deepEqual(decodePatternFile(file, { ...key, orientation: 'raw' }), { invalid: 'different orientation' });
+    const rawDir = join(tmp.dir, `raw${n}`);
+    await cacheCommand(tree, { cacheDir: rawDir, backend: 'cpu', orientation: 'raw' });
+    const rawKey = { contentSha: sha256Hex(w), k: 37, n: 19, orientation: 'raw' as const };
+    const rawFile = readFileSync(join(rawDir, patFiles(rawDir).find((f) => f.startsWith(rawKey.contentSha))!));
+    const rawDecoded = decodePatternFile(rawFile, rawKey);
+    assert.ok('patterns' in rawDecoded);
+    assert.deepEqual([...rawDecoded.patterns], [...patternsTs({ data: w, rows: 37, cols: 19, operand: 'B' })]);
     assert.deepEqual(decodePatternFile(file, { ...key, contentSha: 'ab'.repeat(32) }), { invalid: 'tensor content changed' });
     const oldVersion = Buffer.from(file);
     oldVersion.writeUInt32LE(0, 8);
@@ -105,8 +112,7 @@ describe('pattern cache', () => {
     assert.deepEqual([s.computed, s.reused], [1, 2]);
     const e = s.entries.find((x) => x.tensor === 'l2.weight')!;
     assert.equal(e.status, 'computed');
-    const { b } = orientWeight(changed, 96, 40, 'linear');
-    assert.ok(patFiles(cacheDir).some((f) => f.startsWith(sha256Hex(b))));
+    assert.ok(patFiles(cacheDir).some((f) => f.startsWith(sha256Hex(changed))));
   });
 
   it('a corrupt or truncated cache file is detected and recomputed, never used', async () => {
@@ -141,9 +147,8 @@ describe('pattern cache', () => {
     writeSafetensorsF32(file, { 'l2.weight': { shape: [96, 40], data: changed } });
     utimesSync(file, t, t);
     const s = await cacheCommand(tree, { cacheDir, backend: 'cpu' });
-    const { b } = orientWeight(changed, 96, 40, 'linear');
     assert.equal(s.entries.find((e) => e.tensor === 'l2.weight')!.status, 'computed');
-    assert.ok(patFiles(cacheDir).some((f) => f.startsWith(sha256Hex(b))));
+    assert.ok(patFiles(cacheDir).some((f) => f.startsWith(sha256Hex(changed))));
   });
 
   it('ESMM_CACHE_DIR is the cache when no --cache-dir is given; a bad file is skipped', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { halfScanKernels } from '../../src/weights/half-scan-wasm.js';
+import { acquireHalfScanKernels, releaseHalfScanKernels } from '../../src/weights/half-scan-wasm.js';
 import { fractionsOf, locateTensor, readTensorF32, ScanPool, scanTensorSparsity, tensorSparsity } from '../../src/weights/index.js';
 import { tempDir } from '../helpers.js';
 import { bf16Bits, f32Bytes, mapToU16, u16Bytes, writeSafetensors } from './fixtures.js';
@@ -108,7 +108,9 @@ describe('tensorSparsity', () => {
 
 describe('scanTensorSparsity (raw-word streaming)', () => {
   it('has WebAssembly SIMD here, so the fast path is what the tests below cover', () => {
-    assert.ok(halfScanKernels(65536));
+    const k = acquireHalfScanKernels(65536);
+    assert.ok(k);
+    releaseHalfScanKernels(k);
   });
 
   // Shapes hit: the SIMD path (cols % 8 == 0), the scalar path (odd cols), several 512 KiB
