@@ -331,8 +331,9 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
 
       // Raw fragment values of one k-step (8 compacted k): A (row g, k t), (row g+8, k t), (row g,
       // k t+4), (row g+8, k t+4) per 16-row tile; B (k t, column g), (k t+4, column g) per 8 columns.
-      float ra[2][4], rb[4][2];
-      auto loadStep = [&](int base) {
+      using Frag = float[2][4];
+      using FragB = float[4][2];
+      auto loadStep = [&](int base, Frag& ra, FragB& rb) {
         const uint32_t o0 = kList[base + t];
         const uint32_t o1 = kList[base + t + 4];
         const float* a0 = As + (o0 & 0xFFFFu);
@@ -352,9 +353,9 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
           rb[j][1] = b1[8 * j];
         }
       };
-
-      loadStep(0);
-      for (int base = 0; base < cnt; base += 8) {
+      // One k-step: split, then small terms first; the 8 tiles' MMAs are independent, so each
+      // chain of 3 is interleaved.
+      auto mmaStep = [&](const Frag& ra, const FragB& rb) {
         uint32_t aHi[2][4], aLo[2][4], bHi[4][2], bLo[4][2];
 #pragma unroll
         for (int i = 0; i < 2; ++i)
@@ -364,9 +365,6 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
         for (int j = 0; j < 4; ++j)
 #pragma unroll
           for (int r = 0; r < 2; ++r) splitTf32(rb[j][r], bHi[j][r], bLo[j][r]);
-        // The next step's shared-memory reads overlap this step's MMAs.
-        if (base + 8 < cnt) loadStep(base + 8);
-        // Small terms first; the 8 tiles' MMAs are independent, so each chain of 3 is interleaved.
 #pragma unroll
         for (int i = 0; i < 2; ++i)
 #pragma unroll
@@ -380,6 +378,20 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
 #pragma unroll
           for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bHi[j]);
         ++pending;
+      };
+
+      // Two register sets in turn: the next step's shared-memory reads overlap this step's MMAs
+      // without copies between iterations.
+      float ra0[2][4], rb0[4][2], ra1[2][4], rb1[4][2];
+      loadStep(0, ra0, rb0);
+      for (int base = 0; base < cnt; base += 16) {
+        const bool second = base + 8 < cnt;
+        if (second) loadStep(base + 8, ra1, rb1);
+        mmaStep(ra0, rb0);
+        if (second) {
+          if (base + 16 < cnt) loadStep(base + 16, ra0, rb0);
+          mmaStep(ra1, rb1);
+        }
       }
       if (pending >= kFlushSteps) {
 #pragma unroll
@@ -460,10 +472,6 @@ cudaError_t launchTf32x3(const EsmmArgs& p, cudaStream_t stream) {
 
 cudaError_t launchTf32x3_128x128(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
   return launchTf32x3<4, 4, 4, 4, 1>(args, stream);
-}
-
-cudaError_t launchTf32x3_128x64(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTf32x3<4, 2, 4, 3, 2>(args, stream);
 }
 
 cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {

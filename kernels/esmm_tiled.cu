@@ -153,16 +153,8 @@ cudaError_t launchTiled(const EsmmArgs& p, cudaStream_t stream) {
 
 }  // namespace
 
-cudaError_t launchTiledFfma128x128(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTiled<4, 4, 2, 3, 2>(args, stream);
-}
-
 cudaError_t launchTiledFfma64x128(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
   return launchTiled<2, 4, 2, 4, 3>(args, stream);
-}
-
-cudaError_t launchTiledFfma128x64(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTiled<4, 2, 2, 4, 3>(args, stream);
 }
 
 }  // namespace esmm

@@ -27,12 +27,9 @@ const Variant& variantAt(int i);
 const Variant* findVariant(const char* name);
 
 // Per-technique launchers (one file each), registered in dispatch.cu.
-cudaError_t launchTiledFfma128x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTiledFfma64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTiledFfma128x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 cudaError_t launchTf32x3_128x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3_128x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 size_t decodeWorkspaceBytes(int M, int N, int K);

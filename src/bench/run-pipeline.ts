@@ -15,7 +15,6 @@ import { gitCommit, nextRunNumber, queryNvidiaSmi, samplesPath, sha256File, side
 import { writeFileAtomic } from '../patterns/pattern-file.js';
 import { PatternCache, resolveCacheDir } from '../patterns/pattern-cache.js';
 import { blockSparsity } from '../patterns/pattern-layout.js';
-import { elementSparsity } from '../patterns/orient-weight.js';
 import { resolveBPatterns } from '../patterns/resolve-b-patterns.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
 import { VERSION, packageRoot } from '../version.js';
@@ -40,7 +39,8 @@ function pointKey(v: {
   seed: string;
   aSource: string;
 }): string {
-  return JSON.stringify([v.file, v.tensor, v.m, v.kernel, v.orientation, v.backend, v.l2, v.seed, v.aSource]);
+  // Resolved, so `run tree` and `run ./tree --resume` from the same folder name the same points.
+  return JSON.stringify([resolve(v.file), v.tensor, v.m, v.kernel, v.orientation, v.backend, v.l2, v.seed, v.aSource]);
 }
 
 function recordKey(r: CsvRecord): string {
@@ -119,6 +119,9 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
   /** Rows of one point come in the order the kernels were asked for. */
   const kernelOrder = mapped.map((k) => k.kernel);
   const deviceList = backend === 'cuda' ? native.devices() : [];
+  if (backend === 'cuda' && !deviceList.some((d) => d.index === (params.device ?? 0))) {
+    throw new UsageError(`--device ${params.device ?? 0}: no such CUDA device (found ${deviceList.map((d) => d.index).join(', ') || 'none'})`);
+  }
   const deviceName =
     backend === 'cuda' ? (deviceList.find((d) => d.index === (params.device ?? 0))?.name ?? `cuda:${params.device ?? 0}`) : 'cpu';
 
@@ -327,15 +330,13 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
       stage.load_ms += resolved.loadMs;
       stage.convert_ms += resolved.convertMs;
       stage.pattern_ms += resolved.patternMs;
-      const b = resolved.oriented!.b;
-      const t = performance.now();
+      const { b, zeros } = resolved.oriented!;
       const prepared: Prepared = {
         b,
         bPatterns: resolved.patterns,
-        elementSparsity: elementSparsity(b),
+        elementSparsity: b.length === 0 ? 0 : zeros / b.length,
         blockSparsity: blockSparsity(resolved.patterns),
       };
-      stage.convert_ms += performance.now() - t;
       if (item.aRef) {
         const ta = performance.now();
         prepared.a = await readTensor(item.aRef);
@@ -360,14 +361,16 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
 
   const work = items.filter((item) => item.ms.some((m) => pendingOf(item, m).length > 0));
   try {
-    // One tensor of lookahead: the next tensor is read, converted and patterned while the
-    // native benchmark of this one runs on its worker thread. Its missing patterns are computed
-    // on the CPU (same semantics) so nothing else runs on the GPU during a timed kernel.
-    let next = work.length > 0 ? prepare(work[0], backend) : null;
+    // On cuda, one tensor of lookahead: the next tensor is read, converted and patterned while
+    // the GPU benchmarks this one. Its missing patterns are computed on the CPU (same
+    // semantics) so nothing else runs on the GPU during a timed kernel. On cpu the host work
+    // would compete with the timed CPU kernels, so tensors are prepared one after another.
+    const lookahead = backend === 'cuda';
+    let next: Promise<Prepared | { error: unknown }> | null = null;
     for (let i = 0; i < work.length; i++) {
       const item = work[i];
-      const prepared = await next!;
-      next = i + 1 < work.length ? prepare(work[i + 1], 'cpu') : null;
+      const prepared = await (next ?? prepare(item, backend));
+      next = lookahead && i + 1 < work.length ? prepare(work[i + 1], 'cpu') : null;
       const pendingMs = item.ms.filter((m) => pendingOf(item, m).length > 0);
       const label = `${item.ref.file}${item.ref.name ? '#' + item.ref.name : ''}`;
       const facts: TensorFacts = { ...factsOf(item.ref), k: item.k, n: item.n };

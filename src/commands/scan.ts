@@ -241,7 +241,7 @@ export function registerScan(program: Command, io: ScanIo = stdio): void {
     .option('--labels <rules.json>', 'extra path-label rules (JSON: [{ "regex": "...", "label": "...", "value": "..." }])')
     .option('--json', 'print one JSON document instead of lines')
     .option('--csv <file>', 'also write every tensor and skip as CSV')
-    .option('--threads <n>', `worker threads for scans over ${POOL_MIN_BYTES >> 20} MiB (default 1: this thread only; workers pay off on multi-GB checkpoints, see docs/scan-throughput.md)`)
+    .option('--threads <n>', `worker threads for scans over ${POOL_MIN_BYTES >> 20} MiB (default 1: this thread only; on the 2-core development machine workers were slower for 1 GB, see docs/scan-throughput.md)`)
     .action(async (path: string, opts: ScanOptions) => {
       const { code } = await scanCommand(path, opts, io);
       process.exitCode = code;

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { NativeBinding } from '../native/types.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
-import { type OrientedB, orientWeight } from './orient-weight.js';
+import { type OrientedB, orientWeightAsync } from './orient-weight.js';
 import type { PatternCache } from './pattern-cache.js';
 import { type PatternKey, sha256Hex } from './pattern-file.js';
 
@@ -26,8 +26,8 @@ export interface ResolvedBPatterns {
   /** Why the cache file was not used, when it was not ('missing', 'tensor content changed', …). */
   cacheMiss?: string;
   key: PatternKey;
-  /** B as oriented; null when a cache hit made reading the tensor unnecessary. */
-  oriented: OrientedB | null;
+  /** B as oriented, with W's zero count; null when a cache hit made reading the tensor unnecessary. */
+  oriented: (OrientedB & { zeros: number }) | null;
   loadMs: number;
   convertMs: number;
   patternMs: number;
@@ -47,9 +47,9 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
     loadMs += performance.now() - t0;
     return data;
   };
-  const orient = (data: Float32Array): OrientedB => {
+  const orient = async (data: Float32Array): Promise<OrientedB & { zeros: number }> => {
     const t0 = performance.now();
-    const oriented = orientWeight(data, rows, cols, p.orientation);
+    const oriented = await orientWeightAsync(data, rows, cols, p.orientation);
     convertMs += performance.now() - t0;
     return oriented;
   };
@@ -66,13 +66,15 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
     const hit = await p.cache.load(key);
     patternMs += performance.now() - t;
     if ('patterns' in hit) {
-      const oriented = p.needData ? orient(await load()) : null;
+      const oriented = p.needData ? await orient(await load()) : null;
       return { patterns: hit.patterns, source: 'cache', key, oriented, loadMs, convertMs, patternMs };
     }
     cacheMiss = hit.invalid;
   }
 
   const data = await load();
+  // The transpose runs on worker threads while this thread hashes and the addon computes patterns.
+  const orienting = p.needData ? orient(data) : null;
   const t1 = performance.now();
   const key: PatternKey = { contentSha: sha256Hex(data), k, n, orientation: p.orientation };
   let patterns: Uint8Array | undefined;
@@ -103,7 +105,7 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
     source,
     ...(cacheMiss !== undefined && source === 'computed' ? { cacheMiss } : {}),
     key,
-    oriented: p.needData ? orient(data) : null,
+    oriented: orienting ? await orienting : null,
     loadMs,
     convertMs,
     patternMs,

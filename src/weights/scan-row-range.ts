@@ -1,8 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 
 import { BadFileError } from '../errors.js';
-import { acquireHalfScanKernels, HALF_SCAN_MAX_COLS, releaseHalfScanKernels, type HalfScanKernels } from './half-scan-wasm.js';
+import { acquireScanKernels, SCAN_KERNEL_MAX_COLS, releaseScanKernels, type ScanKernels } from './wasm-scan-kernels.js';
 import { SparsityCounter } from './sparsity-counter.js';
 
 /**
@@ -32,44 +31,39 @@ export interface RowRangeCounts {
 
 /**
  * Counts one row range chunk by chunk from the stored words: a float is zero exactly when its
- * bits without the sign are, so nothing is converted. `buffers` chunk buffers live in one
- * arena (WebAssembly memory for the BF16/F16 SIMD kernels) so reads land where they are counted.
+ * bits without the sign are, so nothing is converted. With the SIMD kernels (column counts
+ * that are a multiple of 8) the chunk buffer lives in WebAssembly memory, so reads land where
+ * they are counted; other shapes take the scalar SparsityCounter.
  */
 class RangeCounter {
   readonly rowsPerChunk: number;
   readonly rowBytes: number;
   private readonly chunkBytes: number;
   private readonly groups: number;
-  private readonly simd: HalfScanKernels | null;
+  private readonly simd: ScanKernels | null;
   private readonly arena: ArrayBuffer;
   private readonly linAt: number;
   private readonly outWord: Int32Array;
   private readonly counter: SparsityCounter;
-  private readonly pairs: boolean;
   private zeros = 0;
   private zeroBlocksLinear = 0;
   private zeroBlocksRaw = 0;
 
-  constructor(
-    private readonly task: RowRangeTask,
-    buffers: number,
-  ) {
+  constructor(private readonly task: RowRangeTask) {
     const { rows, cols, elementBytes: size } = task;
     this.rowBytes = cols * size;
     // Whole rows per chunk, a multiple of 32 so every chunk starts a linear band.
     this.rowsPerChunk = Math.max(32, Math.floor(SCAN_CHUNK_BYTES / this.rowBytes / 32) * 32);
     this.chunkBytes = Math.min(this.rowsPerChunk, rows) * this.rowBytes;
     this.groups = cols / 8;
-    const arenaBytes = buffers * this.chunkBytes;
-    this.simd =
-      size === 2 && cols % 8 === 0 && cols <= HALF_SCAN_MAX_COLS ? acquireHalfScanKernels(arenaBytes + 16 * this.groups + 16) : null;
+    const arenaBytes = this.chunkBytes;
+    this.simd = cols % 8 === 0 && cols <= SCAN_KERNEL_MAX_COLS ? acquireScanKernels(arenaBytes + 16 * this.groups + 16) : null;
     this.arena = this.simd ? this.simd.memory.buffer : new ArrayBuffer(arenaBytes);
     this.linAt = arenaBytes;
     this.outWord = this.simd ? new Int32Array(this.arena, this.linAt + 16 * this.groups, 1) : new Int32Array(1);
     // Reused memory: a scan that failed midway may have left flags set.
     if (this.simd) new Uint8Array(this.arena, this.linAt, 16 * this.groups).fill(0);
     this.counter = new SparsityCounter(rows, cols);
-    this.pairs = size === 2 && SparsityCounter.pairPathFits(cols);
   }
 
   /** Rows in the chunk starting at row `first`. */
@@ -77,30 +71,30 @@ class RangeCounter {
     return Math.min(this.rowsPerChunk, this.task.rows - first);
   }
 
-  /** Where chunk buffer `which` receives the bytes of `n` rows. */
-  buffer(which: number, n: number): Uint8Array {
-    return new Uint8Array(this.arena, which * this.chunkBytes, n * this.rowBytes);
+  /** Where the bytes of the next `n` rows are read to. */
+  buffer(n: number): Uint8Array {
+    return new Uint8Array(this.arena, 0, n * this.rowBytes);
   }
 
-  count(which: number, first: number, n: number): void {
-    const at = which * this.chunkBytes;
+  /** Counts the `n` rows in the buffer, rows `first`… of the range. */
+  count(first: number, n: number): void {
     const { cols, rows } = this.task;
     const simd = this.simd;
     if (simd) {
       for (let r = 0; r < n; r += 8) {
         const k = Math.min(8, n - r);
-        this.zeros += simd.band16(at + r * this.rowBytes, k, this.rowBytes, this.groups, this.linAt, this.linAt + 16 * this.groups);
+        const band = this.task.elementBytes === 2 ? simd.band16 : simd.band32;
+        this.zeros += band(r * this.rowBytes, k, this.rowBytes, this.groups, this.linAt, this.linAt + 16 * this.groups);
         this.zeroBlocksRaw += this.outWord[0];
         if ((r + k) % 32 === 0 || first + r + k === rows) this.zeroBlocksLinear += simd.flush32(this.linAt, this.groups);
       }
-    } else if (this.task.elementBytes === 4) this.counter.addRowsF32Bits(new Uint32Array(this.arena, at, n * cols), n);
-    else if (this.pairs) this.counter.addRowsHalfPairs(new Uint32Array(this.arena, at, (n * cols) / 2), n);
-    else this.counter.addRowsHalf(new Uint16Array(this.arena, at, n * cols), n);
+    } else if (this.task.elementBytes === 4) this.counter.addRowsF32Bits(new Uint32Array(this.arena, 0, n * cols), n);
+    else this.counter.addRowsHalf(new Uint16Array(this.arena, 0, n * cols), n);
   }
 
   finish(): RowRangeCounts {
     if (this.simd) {
-      releaseHalfScanKernels(this.simd);
+      releaseScanKernels(this.simd);
       return { zeros: this.zeros, zeroBlocksLinear: this.zeroBlocksLinear, zeroBlocksRaw: this.zeroBlocksRaw };
     }
     const c = this.counter.counts();
@@ -112,54 +106,27 @@ class RangeCounter {
   }
 }
 
-/** Synchronous reads, one chunk at a time: for worker threads. */
+/**
+ * Synchronous reads into one cache-sized chunk, counted before the next read. Measured faster
+ * than overlapping asynchronous reads with counting: a thread-pool round trip per chunk costs
+ * more than the copy it hides (docs/scan-throughput.md).
+ */
 export function scanRowRangeSync(task: RowRangeTask): RowRangeCounts {
-  const rc = new RangeCounter(task, 1);
+  const rc = new RangeCounter(task);
   const fd = openSync(task.file, 'r');
   try {
     for (let first = 0; first < task.rows; first += rc.rowsPerChunk) {
       const n = rc.rowsAt(first);
-      const bytes = rc.buffer(0, n);
+      const bytes = rc.buffer(n);
       for (let done = 0; done < bytes.length; ) {
         const got = readSync(fd, bytes, done, bytes.length - done, task.byteStart + first * rc.rowBytes + done);
         if (got === 0) throw rc.truncated();
         done += got;
       }
-      rc.count(0, first, n);
+      rc.count(first, n);
     }
   } finally {
     closeSync(fd);
-  }
-  return rc.finish();
-}
-
-/**
- * Two chunk buffers: the next chunk is read on libuv's thread pool while this thread counts
- * the current one, so copying out of the page cache and counting overlap on two cores.
- */
-export async function scanRowRange(task: RowRangeTask): Promise<RowRangeCounts> {
-  const rc = new RangeCounter(task, 2);
-  const fh = await open(task.file, 'r');
-  const read = async (first: number, which: number): Promise<void> => {
-    const bytes = rc.buffer(which, rc.rowsAt(first));
-    for (let done = 0; done < bytes.length; ) {
-      const { bytesRead } = await fh.read(bytes, done, bytes.length - done, task.byteStart + first * rc.rowBytes + done);
-      if (bytesRead === 0) throw rc.truncated();
-      done += bytesRead;
-    }
-  };
-  let pending: Promise<void> | undefined = read(0, 0);
-  try {
-    for (let first = 0, which = 0; first < task.rows; first += rc.rowsPerChunk, which ^= 1) {
-      await pending;
-      const next = first + rc.rowsPerChunk;
-      pending = next < task.rows ? read(next, which ^ 1) : undefined;
-      rc.count(which, first, rc.rowsAt(first));
-    }
-  } finally {
-    // A read still in flight must finish before its buffer is reused or the file closed.
-    await pending?.catch(() => undefined);
-    await fh.close();
   }
   return rc.finish();
 }

@@ -1,7 +1,7 @@
 import { dtypeBytes } from './dtypes.js';
 import { readTensorF32 } from './read-tensor-f32.js';
 import type { ScanPool } from './scan-pool.js';
-import { scanRowRange, type RowRangeCounts, type RowRangeTask } from './scan-row-range.js';
+import { scanRowRangeSync, type RowRangeCounts, type RowRangeTask } from './scan-row-range.js';
 import { SparsityCounter, type SparsityCounts } from './sparsity-counter.js';
 import { isContiguous, type TensorLocation } from './tensor-location.js';
 
@@ -9,7 +9,7 @@ import { isContiguous, type TensorLocation } from './tensor-location.js';
 export const SCAN_SLICE_BYTES = 8 * 1024 * 1024;
 
 export interface ScanTensorOptions {
-  /** Spreads the slices over worker threads; without it they run here, reads overlapping counting. */
+  /** Spreads the slices over worker threads; without it they run here, yielding between slices. */
   pool?: ScanPool;
   /** Slice size; default SCAN_SLICE_BYTES. */
   sliceBytes?: number;
@@ -54,7 +54,11 @@ export async function scanTensorSparsity(loc: TensorLocation, options: ScanTenso
     parts = await Promise.all(tasks.map((t) => options.pool?.run(t) as Promise<RowRangeCounts>));
   } else {
     parts = [];
-    for (const t of tasks) parts.push(await scanRowRange(t));
+    for (const t of tasks) {
+      parts.push(scanRowRangeSync(t));
+      // Each slice blocks for a few milliseconds; let timers and I/O in between.
+      if (tasks.length > 1) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
   return {
     ...blocks,

@@ -17,9 +17,7 @@ export interface SparsityCounts {
 const LINEAR_BAND = 32;
 const RAW_BAND = 8;
 
-/** Sign-free magnitude masks: two halves per 32-bit word, and one float32 per word. */
-const HALF_PAIR_MASK = 0x7fff7fff;
-const HALF_PAIR_HIGH = 0x80008000;
+/** Sign-free magnitude mask of a float32 word. */
 const F32_MASK = 0x7fffffff;
 
 export class SparsityCounter {
@@ -41,11 +39,6 @@ export class SparsityCounter {
     this.raw = new Uint8Array(Math.ceil(cols / 32));
   }
 
-  /** True when rows of 16-bit words can take the two-halves-per-word path. */
-  static pairPathFits(cols: number): boolean {
-    return cols % 8 === 0 && cols / 2 <= 0xffff;
-  }
-
   private endRow(): void {
     this.row++;
     if (this.row % LINEAR_BAND === 0 || this.row === this.rows) {
@@ -64,40 +57,7 @@ export class SparsityCounter {
     }
   }
 
-  /**
-   * Rows of 16-bit floats (bf16 or f16: the sign is bit 15 in both) read as pairs in 32-bit
-   * words; needs pairPathFits(cols) and `words` starting at a row. Counts nonzero halves
-   * without branching: (h + 0x7fff) carries into bit 15 exactly when h's low 15 bits are set.
-   */
-  addRowsHalfPairs(words: Uint32Array, nRows: number): void {
-    const groups = this.cols >> 3;
-    const lin = this.lin;
-    const raw = this.raw;
-    let p = 0;
-    for (let r = 0; r < nRows; r++) {
-      let acc = 0;
-      for (let g = 0; g < groups; g++) {
-        const a = words[p] & HALF_PAIR_MASK;
-        const b = words[p + 1] & HALF_PAIR_MASK;
-        const c = words[p + 2] & HALF_PAIR_MASK;
-        const d = words[p + 3] & HALF_PAIR_MASK;
-        p += 4;
-        if ((a | b | c | d) !== 0) {
-          acc +=
-            (((a + HALF_PAIR_MASK) & HALF_PAIR_HIGH) >>> 15) +
-            (((b + HALF_PAIR_MASK) & HALF_PAIR_HIGH) >>> 15) +
-            (((c + HALF_PAIR_MASK) & HALF_PAIR_HIGH) >>> 15) +
-            (((d + HALF_PAIR_MASK) & HALF_PAIR_HIGH) >>> 15);
-          lin[g] = 1;
-          raw[g >> 2] = 1;
-        }
-      }
-      this.nonzero += (acc & 0xffff) + (acc >>> 16);
-      this.endRow();
-    }
-  }
-
-  /** Rows of 16-bit floats, one element per entry (any column count). */
+  /** Rows of 16-bit floats (bf16 or f16: the sign is bit 15 in both). */
   addRowsHalf(halves: Uint16Array, nRows: number): void {
     this.addRowsMasked(halves, nRows, 0x7fff);
   }
@@ -125,18 +85,6 @@ export class SparsityCounter {
       this.nonzero += nz;
       this.endRow();
     }
-  }
-
-  /** Adds counts computed elsewhere for whole bands (row ranges split at multiples of 32). */
-  merge(other: SparsityCounts): void {
-    this.nonzero += other.rows * other.cols - other.zeros;
-    this.zeroBlocksLinear += other.zeroBlocksLinear;
-    this.zeroBlocksRaw += other.zeroBlocksRaw;
-    this.row += other.rows;
-  }
-
-  get rowsSeen(): number {
-    return this.row;
   }
 
   counts(): SparsityCounts {

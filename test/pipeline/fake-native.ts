@@ -30,18 +30,29 @@ export function patternsTs(p: Pick<PatternParams, 'data' | 'rows' | 'cols' | 'op
  * A CPU-only stand-in for the addon with fixed timings, for tests of the pipeline's own
  * logic (what it plans, writes and resumes), and a log of every call.
  */
-export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null } = {}): NativeBinding & {
+export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null; cuda?: boolean } = {}): NativeBinding & {
   calls: BenchmarkParams[];
   patternCalls: number;
+  patternBackends: string[];
 } {
   const calls: BenchmarkParams[] = [];
   const binding = {
     calls,
     patternCalls: 0,
-    info: () => ({ addonVersion: 'fake', backends: ['cpu'], kernels: { cpu: ['reference', 'esmm'] }, cpuThreads: 1 }),
-    devices: () => [],
+    patternBackends: [] as string[],
+    info: () => ({
+      addonVersion: 'fake',
+      backends: opts.cuda ? ['cpu', 'cuda'] : ['cpu'],
+      kernels: { cpu: ['reference', 'esmm'], ...(opts.cuda ? { cuda: ['cublas', 'esmm'] } : {}) },
+      cpuThreads: 1,
+    }),
+    devices: () =>
+      opts.cuda
+        ? [{ index: 0, name: 'Fake GPU', computeCapability: '9.0', smCount: 1, totalMemoryBytes: 1 << 30, l2CacheBytes: 1 << 20 }]
+        : [],
     computePatterns: async (p: PatternParams) => {
       binding.patternCalls++;
+      binding.patternBackends.push(p.backend);
       return patternsTs(p);
     },
     benchmark: async (p: BenchmarkParams): Promise<BenchmarkResult> => {
@@ -50,8 +61,8 @@ export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null
       if (err) throw err;
       const time = (ms: number) => ({ median: ms, min: ms * 0.9, max: ms * 1.2, samples: Array.from({ length: p.runs }, () => ms) });
       return {
-        backend: 'cpu',
-        device: 'cpu (fake)',
+        backend: p.backend,
+        device: p.backend === 'cuda' ? 'Fake GPU' : 'cpu (fake)',
         aPatterns: time(0.5),
         skippedSliceFraction: 0.25,
         reference: 'cpu-fp64',

@@ -9,7 +9,8 @@ import { mapKernel, pairATensor, selectTensor } from '../../src/bench/plan.js';
 import { runPipeline } from '../../src/bench/run-pipeline.js';
 import { stdevRel } from '../../src/bench/result-rows.js';
 import { dropPartialLastLine } from '../../src/output/append-file.js';
-import { orientWeight } from '../../src/patterns/orient-weight.js';
+import { orientWeight, orientWeightAsync } from '../../src/patterns/orient-weight.js';
+import { PARALLEL_TRANSPOSE_MIN } from '../../src/patterns/transpose-pool.js';
 import { resolveCacheDir } from '../../src/patterns/pattern-cache.js';
 import type { TensorRef } from '../../src/weights/types.js';
 import { tempDir } from '../helpers.js';
@@ -49,6 +50,21 @@ describe('pipeline pieces', () => {
     const big = randomMatrix(130, 70, 4);
     const t = orientWeight(big, 130, 70, 'linear').b;
     for (const [r, c] of [[0, 0], [129, 69], [64, 3], [5, 65]]) assert.equal(t[c * 130 + r], big[r * 70 + c]);
+  });
+
+  it('transposes large weights on worker threads, counting zeros on the way', async () => {
+    const rows = 2048;
+    const cols = 2051; // above PARALLEL_TRANSPOSE_MIN, and ragged
+    assert.ok(rows * cols >= PARALLEL_TRANSPOSE_MIN);
+    const w = randomMatrix(rows, cols, 12, 0.3);
+    const expected = orientWeight(w, rows, cols, 'linear');
+    const got = await orientWeightAsync(w, rows, cols, 'linear');
+    assert.deepEqual([got.k, got.n], [cols, rows]);
+    assert.ok(Buffer.from(got.b.buffer, got.b.byteOffset, got.b.byteLength).equals(Buffer.from(expected.b.buffer)));
+    assert.equal(got.zeros, w.filter((v) => v === 0).length);
+    const raw = await orientWeightAsync(w, rows, cols, 'raw');
+    assert.equal(raw.b, w);
+    assert.equal(raw.zeros, got.zeros);
   });
 
   it('filters: every --filter must match the name, file or a key=value label; any --exclude drops', () => {
@@ -109,4 +125,32 @@ describe('pipeline pieces', () => {
     const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
     assert.deepEqual(rows.map((r) => [r.kernel, r.orientation, r.speedup_compute]), [['esmm', 'raw', '2']]);
   });
+});
+
+it('on cuda the next tensor is prepared during the benchmark, its patterns on the CPU', async () => {
+  const refs: TensorRef[] = [0, 1, 2].map((i) => {
+    const file = join(tmp.dir, `la${i}.safetensors`);
+    writeSafetensorsF32(file, { w: { shape: [40 + i, 24], data: randomMatrix(40 + i, 24, 20 + i, 0.5) } });
+    return { file, name: 'w', shape: [40 + i, 24], dtype: 'F32', format: 'safetensors', labels: { layer: String(i) } };
+  });
+  const native = fakeNative({ cuda: true });
+  const out = join(tmp.dir, 'lookahead.csv');
+  const s = await runPipeline(
+    { tensors: refs, orientation: 'linear', ms: [64], kernels: ['esmm', 'cublas'], backend: 'auto', runs: 2, warmup: 0, l2: 'cold', seed: 1, out, resume: false, cacheDir: join(tmp.dir, 'la-cache'), argv: [], progress: false },
+    { native, nvidiaSmi: async () => null },
+  );
+  assert.equal(s.backend, 'cuda');
+  assert.deepEqual(native.patternBackends, ['cuda', 'cpu', 'cpu']);
+  assert.deepEqual(native.calls.map((c) => [c.backend, c.n, [...c.kernels].sort().join()]), [
+    ['cuda', 40, 'cublas,esmm'],
+    ['cuda', 41, 'cublas,esmm'],
+    ['cuda', 42, 'cublas,esmm'],
+  ]);
+  const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
+  assert.deepEqual(rows.map((r) => `${r.label_layer}:${r.kernel}:${r.device}:${r.status}`), [
+    '0:esmm:Fake GPU:ok', '0:cublas:Fake GPU:ok', '1:esmm:Fake GPU:ok', '1:cublas:Fake GPU:ok', '2:esmm:Fake GPU:ok', '2:cublas:Fake GPU:ok',
+  ]);
+  const sidecar = JSON.parse(readFileSync(s.sidecarPath, 'utf8'));
+  assert.equal(sidecar.devices[0].name, 'Fake GPU');
+  assert.deepEqual(sidecar.nvml, { before: null, after: null });
 });

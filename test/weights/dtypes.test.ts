@@ -86,3 +86,46 @@ describe('dtype conversion to float32', () => {
     }
   });
 });
+
+describe('legacy (pre-zip) torch.save layout', () => {
+  it('reads storages in key order, including a view into another storage', async () => {
+    const magic = new PickleWriter().op(0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19).bytes();
+    const protocol = new PickleWriter().int(1001).bytes();
+    const sysInfo = new PickleWriter().op(0x7d).str('little_endian').op(0x88, 0x73).bytes();
+    // pid = ('storage', FloatStorage, root key, 'cpu', numel, view); "v" views root "a" from element 2.
+    const pid = (key: string, numel: number, view?: [string, number, number]): PickleWriter => {
+      const w = new PickleWriter().mark().str('storage').global('torch', 'FloatStorage').str(key).str('cpu').int(numel);
+      if (view) w.mark().str(view[0]).int(view[1]).int(view[2]).tuple();
+      else w.op(0x4e);
+      return w.tuple().op(0x51);
+    };
+    const tensor = (w: PickleWriter, pidBytes: Uint8Array, shape: number[], stride: number[]): void => {
+      w.global('torch._utils', '_rebuild_tensor_v2').mark();
+      w.op(...pidBytes.subarray(2, -1)).int(0).mark();
+      shape.forEach((d) => w.int(d));
+      w.tuple().mark();
+      stride.forEach((d) => w.int(d));
+      w.tuple().op(0x89).global('collections', 'OrderedDict').op(0x29, 0x52).tuple().op(0x52);
+    };
+    const main = new PickleWriter().op(0x7d).mark().str('x');
+    tensor(main, pid('a', 6).bytes(), [2, 3], [3, 1]);
+    main.str('v');
+    tensor(main, pid('a', 4, ['v', 2, 4]).bytes(), [2, 2], [2, 1]);
+    main.str('y');
+    tensor(main, pid('b', 4).bytes(), [2, 2], [1, 2]);
+    main.op(0x75);
+    const keys = new PickleWriter().op(0x5d).mark().str('b').str('a').op(0x65).bytes();
+    const storage = (values: number[]): Buffer => {
+      const n = Buffer.alloc(8);
+      n.writeBigInt64LE(BigInt(values.length));
+      return Buffer.concat([n, Buffer.from(f32Bytes(values))]);
+    };
+    const file = join(tmp.dir, 'legacy.pt');
+    writeFileSync(file, Buffer.concat([magic, protocol, sysInfo, main.bytes(), keys, storage([10, 20, 30, 40]), storage([1, 2, 3, 4, 5, 6])]));
+    const walk = await walkWeights({ root: file });
+    assert.deepEqual(walk.tensors.map((t) => t.name), ['x', 'v', 'y']);
+    assert.deepEqual([...(await readTensorF32({ file, name: 'x' }))], [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual([...(await readTensorF32({ file, name: 'v' }))], [3, 4, 5, 6]);
+    assert.deepEqual([...(await readTensorF32({ file, name: 'y' }))], [10, 30, 20, 40]);
+  });
+});

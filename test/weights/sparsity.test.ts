@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import { acquireHalfScanKernels, releaseHalfScanKernels } from '../../src/weights/half-scan-wasm.js';
+import { acquireScanKernels, releaseScanKernels } from '../../src/weights/wasm-scan-kernels.js';
 import { fractionsOf, locateTensor, readTensorF32, ScanPool, scanTensorSparsity, tensorSparsity } from '../../src/weights/index.js';
 import { tempDir } from '../helpers.js';
 import { bf16Bits, f32Bytes, mapToU16, u16Bytes, writeSafetensors } from './fixtures.js';
@@ -108,9 +108,9 @@ describe('tensorSparsity', () => {
 
 describe('scanTensorSparsity (raw-word streaming)', () => {
   it('has WebAssembly SIMD here, so the fast path is what the tests below cover', () => {
-    const k = acquireHalfScanKernels(65536);
+    const k = acquireScanKernels(65536);
     assert.ok(k);
-    releaseHalfScanKernels(k);
+    releaseScanKernels(k);
   });
 
   // Shapes hit: the SIMD path (cols % 8 == 0), the scalar path (odd cols), several 512 KiB
