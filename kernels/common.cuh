@@ -1,4 +1,4 @@
-// Device helpers shared by every kernel file: asynchronous copies, alignment tests, grid math.
+// Device functions shared by every kernel file: asynchronous copies, alignment tests, grid math.
 #pragma once
 #include <cstddef>
 #include <cstdint>

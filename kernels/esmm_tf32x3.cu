@@ -7,13 +7,14 @@
 // barriers, cp.async pipeline) is block_tile.cuh's. Per-k skipping becomes k compaction: in a group
 // of kGroup slices a warp gathers the k whose joint bit is set and feeds them to the MMAs eight at a
 // time, so a group with 9 set bits out of 32 costs two MMA k-steps instead of four, and unset k
-// never enter the product (their values are never read, so even an Inf facing a zero column is
-// skipped exactly as the CPU reference skips it).
+// never enter the product (their values are never read, so a NaN facing a zero column is skipped
+// exactly as the CPU reference skips it). One difference from float32 FMA: an infinite input
+// splits into Inf + NaN, so a product that should be ±Inf comes out NaN.
 //
 // The tensor cores add into their float32 accumulator without round-to-nearest (measured: summing
 // all of K = 65536 in the MMA accumulator gave a relative error of 2.7e-4); so the MMAs add into a
 // short-lived accumulator that is added to the running sum on the FP32 pipes every kFlushSteps
-// k-steps (64 products per element), which keeps the error near 5e-7 at any K.
+// k-steps (64 products per element), which keeps the error below 1e-6 at any K tested (to 65536).
 #include "block_tile.cuh"
 #include "variants.cuh"
 
@@ -41,7 +42,9 @@ struct MmaConfig {
   static constexpr int kStageFloats = kGroup * (kASliceFloats + kBSliceFloats);
   // Per warp, its joint byte of every listed slice in list order, so a group's mask is one load.
   static constexpr size_t kJointListOffset = Pat::kPatternBytes;
-  static constexpr size_t kStageOffset = kJointListOffset + static_cast<size_t>(kWarps) * tile::kChunkSlices;
+  // Per thread, its copy descriptor (two pointers and a word, see GroupLoader).
+  static constexpr size_t kDescOffset = kJointListOffset + static_cast<size_t>(kWarps) * tile::kChunkSlices;
+  static constexpr size_t kStageOffset = kDescOffset + static_cast<size_t>(kThreads) * 20;
   static constexpr size_t kSmemBytes = kStageOffset + static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
   // 16-byte copy jobs of one stage: A rows have 2 per slice, B rows BN/4.
   static constexpr int kAJobs = kGroup * BM * 2;
@@ -55,47 +58,45 @@ struct MmaConfig {
 };
 
 // The cp.async copies of one stage. A thread always copies the same 16-byte half of the same A
-// row and the same 16-byte chunk of the same B row position, in slice q(it) of the stage; what
-// does not depend on the slice is computed once.
+// row and the same 16-byte chunk of the same B row position, in slice q(it) of the stage. What
+// does not depend on the slice (its row / column pointers and their edge bytes) is computed once
+// and kept in shared memory (held in registers, ptxas recomputed it for every copy).
 template <class Cfg, int kGroup, bool kVecA, bool kVecB>
 struct GroupLoader {
   static constexpr int kAPerSlice = Cfg::BM * 2;
   static constexpr int kBPerSlice = 2 * Cfg::BN;
-  const float* aRow;  // A row of this thread (row 0 when past M; then nothing is read)
-  const float* bCol;  // B + kk*ldb + column of this thread (column clamped)
-  int aDst, bDst;     // float offsets inside a slice
-  int aShift, bShift; // bit of the list entry that says the tile is needed
-  int aHalf;          // 0 or 4: which half of the slice's 8 k
-  int bKk;            // row of the slice
-  int aRowBytes;      // 16 when the row exists, else 0
-  int bColBytes;      // bytes of the chunk inside N (0..16)
-  int cols;           // columns of the chunk inside N, for the 4-byte path
+  static constexpr int kPerRow = Cfg::BN / 4;
+  // Per thread: the A row pointer (+ its half), the B pointer of row kk of a slice at k = 0, and
+  // bits 0-7 = bytes of the A row (16, or 0 past M), bits 8-15 = columns of the B chunk inside N.
+  struct Desc {
+    const float* a;
+    const float* b;
+  };
 
-  __device__ GroupLoader(const EsmmArgs& p, int m0, int n0) {
+  __device__ static void init(const EsmmArgs& p, int m0, int n0, Desc* descS, uint32_t* infoS) {
     const int ja = threadIdx.x % kAPerSlice;
     const int r = ja >> 1;
-    aHalf = (ja & 1) * 4;
     const int row = m0 + r;
-    aRowBytes = row < p.M ? 16 : 0;
-    aRow = p.A + static_cast<size_t>(row < p.M ? row : 0) * p.lda;
-    aDst = r * Cfg::kARow + aHalf;
-    aShift = 16 + (r >> 5);
     const int jb = threadIdx.x % kBPerSlice;
-    constexpr int kPerRow = Cfg::BN / 4;
-    bKk = jb / kPerRow;
-    const int c = (jb % kPerRow) * 4;
-    const int col = n0 + c;
-    cols = max(0, min(4, p.N - col));
-    bColBytes = 4 * cols;
-    bCol = p.B + static_cast<size_t>(bKk) * p.ldb + (cols > 0 ? col : 0);
-    bDst = bKk * Cfg::kBStride + c;
-    bShift = 24 + (c >> 5);
+    const int kk = jb / kPerRow;
+    const int col = n0 + (jb % kPerRow) * 4;
+    const int cols = max(0, min(4, p.N - col));
+    descS[threadIdx.x] = Desc{p.A + static_cast<size_t>(row < p.M ? row : 0) * p.lda + (ja & 1) * 4,
+                              p.B + static_cast<size_t>(kk) * p.ldb + (cols > 0 ? col : 0)};
+    infoS[threadIdx.x] = static_cast<uint32_t>(row < p.M ? 16 : 0) | (static_cast<uint32_t>(cols) << 8);
   }
 
-  __device__ __forceinline__ void issue(const EsmmArgs& p, int c0, int n, int gi, const uint32_t* listS,
-                                        float* st) const {
+  __device__ __forceinline__ static void issue(const EsmmArgs& p, int c0, int n, int gi, const uint32_t* listS,
+                                               const Desc* descS, const uint32_t* infoS, float* st) {
     float* As = st;
     float* Bs = st + kGroup * Cfg::kASliceFloats;
+    const Desc d = descS[threadIdx.x];
+    const uint32_t info = infoS[threadIdx.x];
+    const int ja = threadIdx.x % kAPerSlice;
+    const int aHalf = (ja & 1) * 4;
+    const int aDst = (ja >> 1) * Cfg::kARow + aHalf;
+    const int aShift = 16 + (ja >> 6);
+    const int aRowBytes = static_cast<int>(info & 0xFFu);
 #pragma unroll
     for (int it = 0; it < Cfg::kAJobs / Cfg::kThreads; ++it) {
       const int q = threadIdx.x / kAPerSlice + it * (Cfg::kThreads / kAPerSlice);
@@ -103,21 +104,28 @@ struct GroupLoader {
       if (e < n) {
         const uint32_t entry = listS[e];
         if ((entry >> aShift) & 1u) {
-          const int k = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK + aHalf;
+          const int k = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK;
           float* dst = As + q * Cfg::kASliceFloats + aDst;
           if constexpr (kVecA) {
-            const int bytes = k + 4 <= p.K ? aRowBytes : (aRowBytes > 0 ? 4 * max(0, p.K - k) : 0);
-            cpAsync16(dst, bytes > 0 ? aRow + k : p.A, bytes);
+            const int left = p.K - k - aHalf;
+            const int bytes = left >= 4 ? aRowBytes : (aRowBytes > 0 ? 4 * max(0, left) : 0);
+            cpAsync16(dst, bytes > 0 ? d.a + k : p.A, bytes);
           } else {
 #pragma unroll
             for (int u = 0; u < 4; ++u) {
-              const bool valid = aRowBytes > 0 && k + u < p.K;
-              cpAsync4(dst + u, valid ? aRow + k + u : p.A, valid);
+              const bool valid = aRowBytes > 0 && k + aHalf + u < p.K;
+              cpAsync4(dst + u, valid ? d.a + k + u : p.A, valid);
             }
           }
         }
       }
     }
+    const int jb = threadIdx.x % kBPerSlice;
+    const int bKk = jb / kPerRow;
+    const int c = (jb % kPerRow) * 4;
+    const int bDst = bKk * Cfg::kBStride + c;
+    const int bShift = 24 + (c >> 5);
+    const int cols = static_cast<int>((info >> 8) & 0xFFu);
 #pragma unroll
     for (int it = 0; it < Cfg::kBJobs / Cfg::kThreads; ++it) {
       const int q = threadIdx.x / kBPerSlice + it * (Cfg::kThreads / kBPerSlice);
@@ -128,9 +136,9 @@ struct GroupLoader {
           const int k0 = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK;
           const bool rowOk = k0 + bKk < p.K;
           float* dst = Bs + q * Cfg::kBSliceFloats + bDst;
-          const float* src = bCol + static_cast<size_t>(k0) * p.ldb;
+          const float* src = d.b + static_cast<size_t>(k0) * p.ldb;
           if constexpr (kVecB) {
-            const int bytes = rowOk ? bColBytes : 0;
+            const int bytes = rowOk ? 4 * cols : 0;
             cpAsync16(dst, bytes > 0 ? src : p.B, bytes);
           } else {
 #pragma unroll
@@ -267,7 +275,10 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
 #pragma unroll
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.f;
 
-  const GroupLoader<Cfg, kGroup, kVecA, kVecB> loader(p, m0, n0);
+  using Loader = GroupLoader<Cfg, kGroup, kVecA, kVecB>;
+  auto* descS = reinterpret_cast<typename Loader::Desc*>(smem + Cfg::kDescOffset);
+  auto* infoS = reinterpret_cast<uint32_t*>(smem + Cfg::kDescOffset + Cfg::kThreads * 16);
+  Loader::init(p, m0, n0, descS, infoS);
   // Products since the running sum last took them in (see the file comment).
   float part[2][4][4];
 #pragma unroll
@@ -296,7 +307,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
     __syncthreads();
 
     auto issueGroup = [&](int gi) {
-      loader.issue(p, c0, n, gi, listS, stageBase + (gi % kStages) * Cfg::kStageFloats);
+      Loader::issue(p, c0, n, gi, listS, descS, infoS, stageBase + (gi % kStages) * Cfg::kStageFloats);
     };
 
 #pragma unroll

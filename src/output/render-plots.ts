@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
@@ -12,6 +15,13 @@ export interface Plot {
 }
 
 const BASELINES = new Set(['cublas', 'reference']);
+/** Shipped with the package so PNGs have their text on machines without system fonts. */
+const FONT_FAMILY = 'DejaVu Sans';
+
+function fontFiles(): string[] {
+  const dir = join(dirname(createRequire(import.meta.url).resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+  return [join(dir, 'DejaVuSans.ttf'), join(dir, 'DejaVuSans-Bold.ttf')];
+}
 
 function points(records: CsvRecord[]): Record<string, string | number | null>[] {
   const out: Record<string, string | number | null>[] = [];
@@ -39,11 +49,15 @@ function points(records: CsvRecord[]): Record<string, string | number | null>[] 
 }
 
 async function render(spec: TopLevelSpec): Promise<{ svg: string; png: Uint8Array }> {
-  const compiled = vegaLite.compile(spec).spec;
+  const compiled = vegaLite.compile({ ...spec, config: { font: FONT_FAMILY } } as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
-  const png = new Resvg(svg, { background: 'white', fitTo: { mode: 'zoom', value: 2 }, font: { loadSystemFonts: true } })
+  const png = new Resvg(svg, {
+    background: 'white',
+    fitTo: { mode: 'zoom', value: 2 },
+    font: { loadSystemFonts: false, fontFiles: fontFiles(), defaultFontFamily: FONT_FAMILY, sansSerifFamily: FONT_FAMILY },
+  })
     .render()
     .asPng();
   return { svg, png };
@@ -59,14 +73,20 @@ export async function renderPlots(records: CsvRecord[], backendNote: string): Pr
     width: 480,
     height: 320,
     data: { values },
-    mark: { type: 'point', filled: true, size: 60 },
-    encoding: {
-      x: { field: 'block_sparsity', type: 'quantitative', title: 'block sparsity (fraction of zero 8×32 blocks)', scale: { domain: [0, 1] } },
-      y: { field: 'speedup_compute', type: 'quantitative', title: 'speedup (compute) vs baseline' },
-      color: { field: 'sparsity', type: 'nominal', title: 'sparsity label' },
-      shape: { field: 'kernel', type: 'nominal' },
-      tooltip: [{ field: 'layer' }, { field: 'm' }, { field: 'speedup_total' }],
-    },
+    layer: [
+      {
+        mark: { type: 'point', filled: true, size: 60 },
+        encoding: {
+          x: { field: 'block_sparsity', type: 'quantitative', title: 'block sparsity (fraction of zero 8×32 blocks)', scale: { domain: [0, 1] } },
+          y: { field: 'speedup_compute', type: 'quantitative', title: 'speedup (compute) vs baseline' },
+          color: { field: 'sparsity', type: 'nominal', title: 'sparsity label' },
+          shape: { field: 'kernel', type: 'nominal' },
+          tooltip: [{ field: 'layer' }, { field: 'm' }, { field: 'speedup_total' }],
+        },
+      },
+      // Parity with the baseline.
+      { mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { datum: 1 } } },
+    ],
   };
   const perLayer: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -31,7 +31,7 @@ it('malformed files become skipped rows, the run goes on, exit code 1', async ()
   const full = readFileSync(join(tree, 'z-truncated.safetensors'));
   writeFileSync(join(tree, 'z-truncated.safetensors'), full.subarray(0, full.length - 100));
   const csv = join(tmp.dir, 'bad.csv');
-  const r = await runCli(['run', tree, '--backend', 'cpu', '--m', '8', '--runs', '1', '--warmup', '0', '--out', csv, '--cache-dir', join(tmp.dir, 'c'), '--no-progress']);
+  const r = await runCli(['run', tree, '--backend', 'cpu', '--m', '8', '--runs', '1', '--warmup', '0', '--l2', 'hot', '--out', csv, '--cache-dir', join(tmp.dir, 'c'), '--no-progress']);
   assert.equal(r.code, 1, r.stderr);
   const rows = parse(readFileSync(csv, 'utf8'), { columns: true }) as Record<string, string>[];
   const ok = rows.filter((x) => x.status === 'ok');

@@ -83,5 +83,6 @@ it('report: exact markdown per label group, and SVG + PNG plots', async () => {
   const svg = readFileSync(join(outDir, 'speedup-per-layer.svg'), 'utf8');
   assert.match(svg, /^<svg/);
   assert.match(svg, /up_proj/);
+  assert.match(svg, /font-family="DejaVu Sans"/);
   assert.deepEqual([...readFileSync(join(outDir, 'speedup-vs-block-sparsity.png')).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 });

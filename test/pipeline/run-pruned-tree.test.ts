@@ -35,7 +35,7 @@ describe('run over the real pruned tree (cpu backend)', () => {
       device: '0',
       runs: '1',
       warmup: '0',
-      l2: 'cold',
+      l2: 'hot',
       seed: '1',
       out: join(tmp.dir, 'real.csv'),
       resume: false,
