@@ -30,7 +30,8 @@ namespace {
 // set bits points there, so every fragment read is an unconditional load of a zero.
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages>
 struct MmaConfig {
-  using Pat = tile::TiledConfig<kWarpsM, kWarpsN, kGroup, kStages, 0>;  // pattern buffers
+  // Pattern buffers only; their own stage layout (and group size) is not used here.
+  using Pat = tile::TiledConfig<kWarpsM, kWarpsN, 4, kStages, 0>;
   static constexpr int BM = 32 * kWarpsM;
   static constexpr int BN = 32 * kWarpsN;
   static constexpr int kWarps = kWarpsM * kWarpsN;
@@ -44,14 +45,19 @@ struct MmaConfig {
   static constexpr size_t kJointListOffset = Pat::kPatternBytes;
   // Per thread, its copy descriptor (two pointers and a word, see GroupLoader).
   static constexpr size_t kDescOffset = kJointListOffset + static_cast<size_t>(kWarps) * tile::kChunkSlices;
-  static constexpr size_t kStageOffset = kDescOffset + static_cast<size_t>(kThreads) * 20;
+  // Per warp, the shared-memory offsets of its set k of a group, compacted (8 per slice).
+  static constexpr int kKList = kGroup * kBK;
+  static constexpr size_t kKListOffset = kDescOffset + static_cast<size_t>(kThreads) * 20;
+  static constexpr size_t kStageOffset =
+      (kKListOffset + static_cast<size_t>(kWarps) * kKList * sizeof(uint32_t) + 15) / 16 * 16;
   static constexpr size_t kSmemBytes = kStageOffset + static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
   // 16-byte copy jobs of one stage: A rows have 2 per slice, B rows BN/4.
   static constexpr int kAJobs = kGroup * BM * 2;
   static constexpr int kBJobs = kGroup * kBK * (BN / 4);
   static_assert(kThreads % (BM * 2) == 0 && kThreads % (2 * BN) == 0,
                 "a thread copies the same A row half and the same B row chunk in every slice");
-  static_assert(kGroup == 4, "a group's joint bytes are read as one 32-bit word");
+  static_assert(kGroup == 4 || kGroup == 8, "a group's joint bytes are read as one 32- or 64-bit word");
+  static_assert(tile::kChunkSlices % kGroup == 0, "a chunk's padded list fits the per-warp joint list");
   static_assert(kStageOffset % 16 == 0, "stage buffers must start 16-byte aligned for cp.async 16");
   static_assert(kGroup * kASliceFloats < 65536 && kGroup * kBSliceFloats < 65536, "k offsets are packed in 16 bits");
   static_assert(kStages >= 2, "cp.async pipelining needs at least two stages");
@@ -153,69 +159,6 @@ struct GroupLoader {
   }
 };
 
-// Issues the copies of stage group gi (list entries gi*kGroup ...) into stage buffer st.
-template <class Cfg, int kGroup, bool kVecA, bool kVecB>
-__device__ __forceinline__ void loadGroup(const EsmmArgs& p, int m0, int n0, int c0, int n, int gi,
-                                          const uint32_t* listS, float* st) {
-  float* As = st;
-  float* Bs = st + kGroup * Cfg::kASliceFloats;
-#pragma unroll
-  for (int it = 0; it < Cfg::kAJobs / Cfg::kThreads; ++it) {
-    const int j = threadIdx.x + it * Cfg::kThreads;
-    const int q = j / (Cfg::BM * 2);
-    const int r = (j >> 1) % Cfg::BM;
-    const int half = j & 1;
-    const int e = gi * kGroup + q;
-    if (e < n) {
-      const uint32_t entry = listS[e];
-      if ((entry >> (16 + (r >> 5))) & 1u) {
-        const int k = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK + half * 4;
-        const int row = m0 + r;
-        float* dst = As + q * Cfg::kASliceFloats + r * Cfg::kARow + half * 4;
-        const float* rowPtr = p.A + static_cast<size_t>(row < p.M ? row : 0) * p.lda;
-        if constexpr (kVecA) {
-          const int bytes = row < p.M ? 4 * max(0, min(4, p.K - k)) : 0;
-          cpAsync16(dst, bytes > 0 ? rowPtr + k : p.A, bytes);
-        } else {
-#pragma unroll
-          for (int u = 0; u < 4; ++u) {
-            const bool valid = row < p.M && k + u < p.K;
-            cpAsync4(dst + u, valid ? rowPtr + k + u : p.A, valid);
-          }
-        }
-      }
-    }
-  }
-#pragma unroll
-  for (int it = 0; it < Cfg::kBJobs / Cfg::kThreads; ++it) {
-    const int j = threadIdx.x + it * Cfg::kThreads;
-    constexpr int kPerRow = Cfg::BN / 4;
-    const int q = j / (kBK * kPerRow);
-    const int kk = (j / kPerRow) % kBK;
-    const int c = (j % kPerRow) * 4;
-    const int e = gi * kGroup + q;
-    if (e < n) {
-      const uint32_t entry = listS[e];
-      if ((entry >> (24 + (c >> 5))) & 1u) {
-        const int k = (c0 + static_cast<int>(entry & 0xFFFFu)) * kBK + kk;
-        const int col = n0 + c;
-        float* dst = Bs + q * Cfg::kBSliceFloats + kk * Cfg::kBStride + c;
-        const float* rowPtr = p.B + static_cast<size_t>(k < p.K ? k : 0) * p.ldb;
-        if constexpr (kVecB) {
-          const int bytes = k < p.K ? 4 * max(0, min(4, p.N - col)) : 0;
-          cpAsync16(dst, bytes > 0 ? rowPtr + col : p.B, bytes);
-        } else {
-#pragma unroll
-          for (int u = 0; u < 4; ++u) {
-            const bool valid = k < p.K && col + u < p.N;
-            cpAsync4(dst + u, valid ? rowPtr + col + u : p.B, valid);
-          }
-        }
-      }
-    }
-  }
-}
-
 constexpr int kFlushSteps = 8;
 
 __device__ __forceinline__ void mmaTf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
@@ -261,7 +204,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
   const int n0 = blockIdx.x * Cfg::BN;
   const int warp = threadIdx.x >> 5;
   const int lane = threadIdx.x & 31;
-  uint32_t* kList = reinterpret_cast<uint32_t*>(smem + Pat::kKListOffset) + warp * 32;
+  uint32_t* kList = reinterpret_cast<uint32_t*>(smem + Cfg::kKListOffset) + warp * Cfg::kKList;
   const int wm = (warp / kWarpsN) * 32;
   const int wn = (warp % kWarpsN) * 32;
   const int g = lane >> 2;  // MMA fragment row / column group
@@ -322,20 +265,37 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
       if (gi + kStages - 1 < nGroups) issueGroup(gi + kStages - 1);
       cpAsyncCommit();
 
-      const uint32_t mask = *reinterpret_cast<const uint32_t*>(jointL + warp * tile::kChunkSlices + gi * kGroup);
-      if (mask == 0) continue;  // warp-level skip
+      // The group's joint bits, 32 per word (word h: slices 4h..4h+3).
+      constexpr int kWords = kGroup / 4;
+      uint32_t mask[kWords];
+      if constexpr (kWords == 1) {
+        mask[0] = *reinterpret_cast<const uint32_t*>(jointL + warp * tile::kChunkSlices + gi * kGroup);
+      } else {
+        const uint2 m = *reinterpret_cast<const uint2*>(jointL + warp * tile::kChunkSlices + gi * kGroup);
+        mask[0] = m.x;
+        mask[1] = m.y;
+      }
+      int cnt = 0;
+#pragma unroll
+      for (int h = 0; h < kWords; ++h) cnt += __popc(mask[h]);
+      if (cnt == 0) continue;  // warp-level skip
 
-      // Lane l holds bit l of the mask: a set bit records its k's shared-memory offsets (A in the
+      // Lane l holds bit l of each word: a set bit records its k's shared-memory offsets (A in the
       // low half, B in the high half) at its rank among the set bits; positions past the last set
       // bit point at the zero column / row.
-      const int cnt = __popc(mask);
-      if ((mask >> lane) & 1u) {
-        const int q = lane >> 3, kk = lane & 7;
-        const uint32_t offA = q * Cfg::kASliceFloats + kk;
-        const uint32_t offB = q * Cfg::kBSliceFloats + kk * Cfg::kBStride;
-        kList[__popc(mask & ((1u << lane) - 1u))] = offA | (offB << 16);
+      int before = 0;
+#pragma unroll
+      for (int h = 0; h < kWords; ++h) {
+        const int bit = 32 * h + lane;
+        if ((mask[h] >> lane) & 1u) {
+          const int q = bit >> 3, kk = bit & 7;
+          const uint32_t offA = q * Cfg::kASliceFloats + kk;
+          const uint32_t offB = q * Cfg::kBSliceFloats + kk * Cfg::kBStride;
+          kList[before + __popc(mask[h] & ((1u << lane) - 1u))] = offA | (offB << 16);
+        }
+        if (bit >= cnt) kList[bit] = static_cast<uint32_t>(kBK) | (static_cast<uint32_t>(kBK * Cfg::kBStride) << 16);
+        before += __popc(mask[h]);
       }
-      if (lane >= cnt) kList[lane] = static_cast<uint32_t>(kBK) | (static_cast<uint32_t>(kBK * Cfg::kBStride) << 16);
       __syncwarp();
       const float* As = stageBase + (gi % kStages) * Cfg::kStageFloats + (wm + g) * Cfg::kARow;
       const float* Bs = stageBase + (gi % kStages) * Cfg::kStageFloats + kGroup * Cfg::kASliceFloats + wn + g;
@@ -489,5 +449,16 @@ cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void*, size_t, cudaStream_
   return launchTf32x3<2, 4, 4, 3, 2>(args, stream);
 }
 
+cudaError_t launchTf32x3_64x128g8(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
+  return launchTf32x3<2, 4, 8, 2, 1>(args, stream);
+}
+
+cudaError_t launchTf32x3_64x64(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
+  return launchTf32x3<2, 2, 4, 2, 4>(args, stream);
+}
+
+cudaError_t launchTf32x3_64x64g8(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
+  return launchTf32x3<2, 2, 8, 2, 2>(args, stream);
+}
 
 }  // namespace esmm

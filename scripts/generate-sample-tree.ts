@@ -1,8 +1,9 @@
 /**
  * Writes a generated, magnitude-pruned LLM-shaped weight tree in the research layout, e.g. the
- * 40-tensor tree of the host-overhead measurement (docs/performance.md):
+ * 42-tensor tree (2 Llama-2-7B decoder layers × 3 sparsities, 2.3 GB BF16) used to measure the
+ * pipeline's host-side overhead:
  *
- *   node --import tsx scripts/generate-sample-tree.ts --out /tmp/llm-tree --layers 2 --sparsities 0.5,0.75,0.9
+ *   node --import tsx scripts/generate-sample-tree.ts --out out/llm-tree --layers 2 --sparsities 0.5,0.75,0.9
  *
  * Defaults are Llama-2-7B's shapes (hidden 4096, intermediate 11008), BF16 files.
  */

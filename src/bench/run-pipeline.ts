@@ -8,6 +8,7 @@ import { UsageError, describeError, errorCode } from '../errors.js';
 import { loadNative } from '../native/index.js';
 import type { BenchmarkResult, NativeBinding } from '../native/types.js';
 import { type ResultRow } from '../output/columns.js';
+import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { removeRunOutputs } from '../output/remove-run-outputs.js';
 import { type CsvRecord, openResultCsv } from '../output/result-csv.js';
@@ -98,9 +99,20 @@ function validate(params: PipelineParams): void {
  * benchmarked becomes rows with status and reason; the run goes on.
  */
 export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {}): Promise<PipelineSummary> {
+  validate(params);
+  const csvPath = resolve(params.out);
+  mkdirSync(dirname(csvPath), { recursive: true });
+  const releaseLock = acquireCsvLock(csvPath);
+  try {
+    return await benchmarkAll(params, deps);
+  } finally {
+    releaseLock();
+  }
+}
+
+async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise<PipelineSummary> {
   const wall0 = performance.now();
   const startedAt = new Date().toISOString();
-  validate(params);
   const native: NativeBinding = deps.native ?? loadNative();
   const readTensor = deps.readTensor ?? readTensorF32;
   const nvidiaSmi = deps.nvidiaSmi ?? queryNvidiaSmi;
@@ -126,7 +138,6 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
     backend === 'cuda' ? (deviceList.find((d) => d.index === (params.device ?? 0))?.name ?? `cuda:${params.device ?? 0}`) : 'cpu';
 
   const csvPath = resolve(params.out);
-  mkdirSync(dirname(csvPath), { recursive: true });
   if (params.overwrite) removeRunOutputs(csvPath);
   const opened = openResultCsv({ path: csvPath, resume: params.resume });
   if (opened.droppedBytes > 0) log(`resume: dropped a half-written last line (${opened.droppedBytes} bytes) of ${params.out}`);

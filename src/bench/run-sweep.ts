@@ -6,6 +6,7 @@ import { UsageError, describeError, errorCode } from '../errors.js';
 import { loadNative } from '../native/index.js';
 import type { NativeBinding, SyntheticMode } from '../native/types.js';
 import { SWEEP_COLUMNS, type SweepRow } from '../output/columns.js';
+import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { openResultCsv } from '../output/result-csv.js';
 import { gitCommit, nextRunNumber, queryNvidiaSmi, samplesPath, sidecarPath } from '../output/run-metadata.js';
@@ -73,15 +74,31 @@ export async function runSweep(
   const native = deps.native ?? loadNative();
   const log = deps.log ?? ((line: string) => void process.stderr.write(line + '\n'));
   const nvidiaSmi = deps.nvidiaSmi ?? queryNvidiaSmi;
+  // Usage errors before anything is touched on disk.
+  parseKernelList(params.kernels);
+  const csvPath = resolve(params.out);
+  mkdirSync(dirname(csvPath), { recursive: true });
+  const releaseLock = acquireCsvLock(csvPath);
+  try {
+    return await sweepLocked(params, native, log, nvidiaSmi, csvPath);
+  } finally {
+    releaseLock();
+  }
+}
+
+async function sweepLocked(
+  params: SweepParams,
+  native: NativeBinding,
+  log: (line: string) => void,
+  nvidiaSmi: typeof queryNvidiaSmi,
+  csvPath: string,
+): Promise<SweepSummary> {
   const requested = parseKernelList(params.kernels);
   const backend = params.backend;
   const baseline = BASELINE_KERNEL[backend];
   const mapped = requested.map((k) => mapKernel(k, backend));
   const runnable = [...new Set(mapped.filter((k) => !('skip' in k)).map((k) => k.kernel))];
   const callKernels = runnable.includes(baseline) ? runnable : [baseline, ...runnable];
-
-  const csvPath = resolve(params.out);
-  mkdirSync(dirname(csvPath), { recursive: true });
   // A sweep never resumes, it appends its rows as a new run: earlier runs' rows stay.
   const opened = openResultCsv({ path: csvPath, resume: true, columns: SWEEP_COLUMNS });
   const maxRun = opened.existing.reduce((mx, r) => Math.max(mx, Number(r.run) || 0), 0);
@@ -96,9 +113,11 @@ export async function runSweep(
 
   const all: SweepRow[] = [];
   const tableLines: string[] = [];
-  tableLines.push(
-    `${'size (MxKxN)'.padEnd(20)} ${'mode'.padEnd(7)} ${'density'.padStart(7)} ${'esmm ms'.padStart(10)} ${(baseline + ' ms').padStart(12)} ${'speedup'.padStart(8)} ${'w/ A-pat'.padStart(8)}`,
-  );
+  const header =
+    `${'size (MxKxN)'.padEnd(20)} ${'mode'.padEnd(7)} ${'density'.padStart(7)} ${'esmm ms'.padStart(10)} ` +
+    `${(baseline + ' ms').padStart(12)} ${'speedup'.padStart(8)} ${'w/ A-pat'.padStart(8)}`;
+  tableLines.push(header);
+  log(header);
   try {
     for (const size of params.sizes) {
       for (const mode of params.modes) {

@@ -36,6 +36,7 @@ export async function sweepCommand(raw: Record<string, unknown>, deps: { native?
   const native = deps.native ?? loadNative();
   const backend = resolveBackend(native, o.backend);
   const d = SWEEP_DEFAULTS[backend];
+  if (backend === 'cpu') deps.log?.('cpu backend: CPU ESMM vs the CPU reference GEMM at small sizes — not GPU numbers');
   const summary = await runSweep(
     {
       sizes: parseSizes(o.sizes ?? d.sizes),
@@ -72,9 +73,8 @@ export function registerSweep(program: Command): void {
     .option('--seed <n>', 'seed of the synthetic data', '1')
     .option('--out <csv>', 'sweep CSV (rows are appended as a new run; the sidecar goes beside it)', 'out/sweep.csv')
     .action(async (raw: Record<string, unknown>) => {
-      const s = await sweepCommand(raw, { log: () => {} });
-      if (s.backend === 'cpu') process.stdout.write('cpu backend: CPU ESMM vs the CPU reference GEMM — not GPU numbers\n');
-      process.stdout.write(s.table + '\n');
+      // The table is printed line by line as points finish.
+      const s = await sweepCommand(raw, { log: (line) => void process.stdout.write(line + '\n') });
       process.stdout.write(`${s.rows.length} rows → ${s.csvPath}; run record: ${s.sidecarPath}\n`);
       if (s.failed > 0) process.exitCode = 1;
     });

@@ -44,6 +44,14 @@ function num(v: string | undefined): number | null {
 
 const fmt = (x: number): string => x.toFixed(2);
 
+/** Numbers by value (0.5 < 0.75 < 0.9), anything else in natural order (grp_8 < grp_16). */
+function compareLabels(x: string, y: string): number {
+  const nx = Number(x);
+  const ny = Number(y);
+  if (x !== '' && y !== '' && Number.isFinite(nx) && Number.isFinite(ny)) return nx - ny;
+  return x.localeCompare(y, 'en', { numeric: true });
+}
+
 /**
  * The markdown summary of a result CSV: per label group (every label but the layer), kernel
  * and M, the count and median/min/max speedup of compute and total time against the
@@ -83,7 +91,7 @@ export function buildReport(records: CsvRecord[], title: string): Report {
   }
   const ordered = [...groups.values()].sort((a, b) => {
     for (const k of labelKeys) {
-      const c = a.labels[k].localeCompare(b.labels[k], 'en', { numeric: true });
+      const c = compareLabels(a.labels[k], b.labels[k]);
       if (c !== 0) return c;
     }
     return a.kernel.localeCompare(b.kernel) || a.m - b.m;

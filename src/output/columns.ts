@@ -49,6 +49,51 @@ export const CSV_COLUMNS = [
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
+/** What each column holds, with its unit: the README's column table is this list. */
+export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
+  source_file: 'weight file holding the tensor, as given on the command line joined with the walk',
+  tensor: "tensor name inside the file ('' for a bare torch.save tensor)",
+  label_pruner: 'path label pruner (research layout), empty when absent',
+  label_group: 'path label group: the n of grp_<n>',
+  label_perm: 'path label perm: col or row',
+  label_sparsity: 'path label sparsity: the x of sparsity_<x>',
+  label_layer: 'path label layer: file stem without _permuted',
+  labels_json: 'every label of the tensor as a JSON object (keys sorted), including user rules',
+  shape_rows: 'rows of the tensor as stored (out_features for a Linear weight)',
+  shape_cols: 'columns of the tensor as stored (in_features for a Linear weight)',
+  source_dtype: 'dtype in the file (F32, F16, BF16, F64); converted exactly to float32',
+  orientation: 'linear: B = Wᵀ; raw: B = W as stored',
+  m: 'rows of A (tokens)',
+  k: 'inner dimension (rows of B after orientation)',
+  n: 'columns of B after orientation',
+  a_source: "'random' (dense uniform A from the seed) or <file>#<tensor> of the paired A (run --a-dir)",
+  element_sparsity: 'fraction of the tensor’s elements that are exactly zero (0…1)',
+  block_sparsity: 'fraction of 8×32 blocks of B (8 k × 32 columns) that are all zero (0…1)',
+  skipped_slice_fraction: 'fraction of (32-row tile of A, 32-column tile of B, K-slice) triples whose joint pattern is 0 (0…1)',
+  backend: 'cuda or cpu (cpu rows are CPU timings, never GPU numbers)',
+  device: 'GPU name and index, or the CPU with its thread count',
+  kernel: 'esmm, cublas (cuBLAS SGEMM, no TF32), cublas-tf32, cublas-bf16; on cpu: reference (float32 loop) and esmm',
+  variant: 'the kernel variant launched (tile configuration), for the record',
+  runs: 'timed runs per kernel',
+  warmup: 'warm-up runs per kernel before timing',
+  l2: 'cold (L2 flushed before every sample) or hot',
+  seed: 'seed of the random A',
+  compute_ms_median: 'median kernel time, milliseconds',
+  compute_ms_min: 'fastest kernel time, milliseconds',
+  compute_ms_max: 'slowest kernel time, milliseconds',
+  stdev_rel: 'sample standard deviation / mean of the kernel times',
+  a_pattern_ms: 'median time of the per-call A-pattern computation, milliseconds (esmm only)',
+  total_ms: 'compute_ms_median + a_pattern_ms, milliseconds (= compute for the other kernels)',
+  tflops: 'dense-equivalent throughput, 2·m·n·k / compute_ms_median, TFLOP/s',
+  speedup_compute: 'baseline compute_ms_median / this compute_ms_median; baseline = cublas on cuda, reference on cpu, same tensor and M, same call',
+  speedup_total: 'baseline compute_ms_median / this total_ms',
+  rel_err_frobenius: '‖C − C64‖_F / ‖C64‖_F against a float64 reference GEMM on the same inputs',
+  max_abs_err_rel: 'max |C − C64| / max |C64|',
+  status: 'ok, failed (benchmark or verification failed) or skipped (input not benchmarkable)',
+  reason: 'why the row is not ok: an error code and a one-line message naming the file',
+  run: 'which invocation wrote the row: 1, then 2… for each --resume (its sidecar is <csv>.json or <csv>.run-<n>.json)',
+};
+
 /** The research labels that get their own column; every label is also in labels_json. */
 export const LABEL_COLUMNS = ['pruner', 'group', 'perm', 'sparsity', 'layer'] as const;
 

@@ -1,4 +1,4 @@
-export { CSV_COLUMNS, LABEL_COLUMNS, labelColumns, type CsvColumn, type ResultRow, type RowStatus } from './columns.js';
+export { CSV_COLUMNS, CSV_COLUMN_DOCS, SWEEP_COLUMNS, LABEL_COLUMNS, labelColumns, type CsvColumn, type ResultRow, type RowStatus } from './columns.js';
 export { AppendFile, dropPartialLastLine } from './append-file.js';
 export { ResultCsvWriter, formatRows, headerLine, openResultCsv, readResultCsv, type CsvRecord, type OpenedCsv } from './result-csv.js';
 export {

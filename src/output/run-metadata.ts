@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 /** Longest we wait for nvidia-smi; a hung driver must not hang the benchmark. */
 const NVIDIA_SMI_TIMEOUT_MS = 10_000;
@@ -9,8 +9,14 @@ const NVIDIA_SMI_TIMEOUT_MS = 10_000;
 /** The commit of a git checkout at `root`, read from .git without running git; 'unknown' otherwise. */
 export function gitCommit(root: string): string {
   try {
-    const gitDir = join(root, '.git');
+    let gitDir = join(root, '.git');
     if (!existsSync(gitDir)) return 'unknown';
+    // A worktree or submodule has a .git file naming the real folder.
+    if (statSync(gitDir).isFile()) {
+      const target = /^gitdir: (.+)$/m.exec(readFileSync(gitDir, 'utf8'))?.[1]?.trim();
+      if (!target) return 'unknown';
+      gitDir = resolve(root, target);
+    }
     const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
     if (/^[0-9a-f]{40}$/.test(head)) return head;
     const ref = /^ref: (.+)$/.exec(head)?.[1];

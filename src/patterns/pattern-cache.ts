@@ -17,6 +17,16 @@ const SHA_RE = /^[0-9a-f]{64}$/;
  */
 const RACY_WINDOW_NS = 2_000_000_000n;
 
+/** A key without its (size, mtime, inode): the same file path (and tensor, orientation). */
+function identity(key: string): string {
+  try {
+    const parts = JSON.parse(key) as string[];
+    return JSON.stringify([parts[0], ...parts.slice(4)]);
+  } catch {
+    return key;
+  }
+}
+
 function isRacy(key: string): boolean {
   try {
     const mtimeNs = BigInt((JSON.parse(key) as string[])[2]);
@@ -69,6 +79,8 @@ export class PatternCache {
   /** (path, size, mtime, inode) → sha256 of the whole file, for the run record. */
   private files = new Map<string, string>();
   private dirty = false;
+  /** Keys remembered by this process: the current version of their file. */
+  private readonly fresh = new Set<string>();
   private writeFailed = false;
   private readonly onWarning: (message: string) => void;
   /** When true a failed write throws (the `cache` command); otherwise it warns once and goes on. */
@@ -126,6 +138,7 @@ export class PatternCache {
     if (isRacy(fileKey)) return;
     if (this.files.get(fileKey) === sha) return;
     this.files.set(fileKey, sha);
+    this.fresh.add(fileKey);
     this.dirty = true;
   }
 
@@ -144,6 +157,7 @@ export class PatternCache {
     const old = this.index.get(tensorKey);
     if (old && old.contentSha === entry.contentSha && old.k === entry.k && old.n === entry.n) return;
     this.index.set(tensorKey, entry);
+    this.fresh.add(tensorKey);
     this.dirty = true;
   }
 
@@ -175,8 +189,19 @@ export class PatternCache {
   async saveIndex(): Promise<void> {
     if (!this.dirty || this.writeFailed) return;
     const onDisk = await this.readIndex();
-    for (const [key, entry] of this.index) onDisk.entries.set(key, entry);
-    for (const [key, sha] of this.files) onDisk.files.set(key, sha);
+    // An entry for an older version of the same file (other size, mtime or inode) can never
+    // match again: drop it so the index does not grow with every rewrite.
+    const supersede = <T>(target: Map<string, T>, mine: Map<string, T>): void => {
+      const current = new Map([...mine.keys()].filter((k) => this.fresh.has(k)).map((k) => [identity(k), k]));
+      const superseded = (k: string): boolean => {
+        const newer = current.get(identity(k));
+        return newer !== undefined && newer !== k;
+      };
+      for (const k of [...target.keys()]) if (superseded(k)) target.delete(k);
+      for (const [k, v] of mine) if (!superseded(k)) target.set(k, v);
+    };
+    supersede(onDisk.entries, this.index);
+    supersede(onDisk.files, this.files);
     const body = JSON.stringify({
       version: INDEX_VERSION,
       entries: Object.fromEntries(onDisk.entries),

@@ -9,7 +9,7 @@ import { runPipeline } from '../../src/bench/run-pipeline.js';
 import type { PipelineParams } from '../../src/bench/types.js';
 import { EsmmError, BadFileError } from '../../src/errors.js';
 import type { TensorRef } from '../../src/weights/types.js';
-import { tempDir } from '../helpers.js';
+import { SHARED_WEIGHTS, tempDir } from '../helpers.js';
 import { fakeNative } from './fake-native.js';
 import { randomMatrix, runCli, writeSafetensorsF32 } from './fixtures.js';
 
@@ -131,4 +131,13 @@ it('--a-dir pairs: A tensors whose K matches B after orientation give M and the 
   const lone = rows.find((r) => r.tensor === 'odd')!;
   assert.equal(lone.status, 'skipped');
   assert.equal(lone.reason, 'no A tensor with K = 12 in --a-dir');
+});
+
+it('usage errors exit with code 2 and say what is wrong', async () => {
+  const badM = await runCli(['run', join(SHARED_WEIGHTS, 'pruned-tree'), '--backend', 'cpu', '--m', '0,16', '--out', join(tmp.dir, 'u.csv')]);
+  assert.equal(badM.code, 2);
+  assert.match(badM.stderr, /--m takes positive integers separated by commas, got '0,16'/);
+  const badKernel = await runCli(['sweep', '--backend', 'cpu', '--kernels', 'esmm,cutlass', '--out', join(tmp.dir, 's.csv')]);
+  assert.equal(badKernel.code, 2);
+  assert.match(badKernel.stderr, /unknown kernel 'cutlass'/);
 });

@@ -113,6 +113,10 @@ describe('pattern cache', () => {
     const e = s.entries.find((x) => x.tensor === 'l2.weight')!;
     assert.equal(e.status, 'computed');
     assert.ok(patFiles(cacheDir).some((f) => f.startsWith(sha256Hex(changed))));
+    // The index keeps one entry per tensor: the rewritten file's old entry is dropped.
+    const index = JSON.parse(readFileSync(join(cacheDir, 'index.json'), 'utf8'));
+    assert.equal(Object.keys(index.entries).length, 3);
+    assert.equal(Object.keys(index.entries).filter((k) => k.includes('b.safetensors')).length, 1);
   });
 
   it('a corrupt or truncated cache file is detected and recomputed, never used', async () => {

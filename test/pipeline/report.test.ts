@@ -46,6 +46,8 @@ it('report: exact markdown per label group, and SVG + PNG plots', async () => {
     row('up_proj', '0.5', 'esmm', 4096, 1.5, 3.0, 0.5),
     row('q_proj', '0.9', 'cublas', 4096, 2.5, 2.5),
     row('q_proj', '0.9', 'esmm', 4096, 0.5, 2.5, 0),
+    row('q_proj', '0.75', 'cublas', 4096, 2.5, 2.5),
+    row('q_proj', '0.75', 'esmm', 4096, 1.25, 2.5, 0.25),
   ];
   const failed = emptyRow({ file: 't/bad.pt', name: '', labels: {} }, cfg, { m: null, kernel: null, aSource: null }, 'skipped', 'BAD_FILE: t/bad.pt: truncated');
   const csv = join(tmp.dir, 'known.csv');
@@ -57,7 +59,7 @@ it('report: exact markdown per label group, and SVG + PNG plots', async () => {
     [
       '# esmm-bench report: known.csv',
       '',
-      '9 rows: 8 ok, 0 failed, 1 skipped.',
+      '11 rows: 10 ok, 0 failed, 1 skipped.',
       'Backend: cuda; device: NVIDIA H100 80GB HBM3.',
       '',
       '## Speedup vs cuBLAS SGEMM, per label group',
@@ -65,6 +67,7 @@ it('report: exact markdown per label group, and SVG + PNG plots', async () => {
       '| pruner | group | perm | sparsity | kernel | m | count | compute median | compute min | compute max | total median | total min | total max |',
       '|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       '| magnitude | 8 | col | 0.5 | esmm | 4096 | 3 | 2.00 | 1.25 | 2.50 | 1.50 | 1.00 | 2.00 |',
+      '| magnitude | 8 | col | 0.75 | esmm | 4096 | 1 | 2.00 | 2.00 | 2.00 | 1.67 | 1.67 | 1.67 |',
       '| magnitude | 8 | col | 0.9 | esmm | 4096 | 1 | 5.00 | 5.00 | 5.00 | 5.00 | 5.00 | 5.00 |',
       '',
       '## Rows not ok',

@@ -42,6 +42,7 @@ it('SIGKILL mid-run, a half-written line, then --resume: exactly one row per poi
   const before = readFileSync(csv, 'utf8');
   const rowsBefore = before.split('\n').filter((l) => l !== '').length - 1;
   assert.ok(rowsBefore >= 12 && rowsBefore < 42 * ms.length * 2, `killed after ${rowsBefore} rows`);
+  assert.ok(existsSync(`${csv}.lock`), 'the killed run leaves its lock; the resume takes it over');
   // What a kill inside write() would leave: a record without its newline.
   appendFileSync(csv, before.split('\n')[1].slice(0, 57));
 
@@ -56,6 +57,7 @@ it('SIGKILL mid-run, a half-written line, then --resume: exactly one row per poi
   assert.ok(rows.every((r) => r.status === 'ok'));
   assert.deepEqual([...new Set(rows.map((r) => r.run))].sort(), ['1', '2']);
   assert.ok(existsSync(`${csv}.json`) && existsSync(`${csv}.run-2.json`), 'each run keeps its own sidecar');
+  assert.equal(existsSync(`${csv}.lock`), false);
 
   const again = await runCli([...args, '--resume']);
   assert.equal(again.code, 0);

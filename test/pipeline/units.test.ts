@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
@@ -9,6 +10,7 @@ import { mapKernel, pairATensor, selectTensor } from '../../src/bench/plan.js';
 import { runPipeline } from '../../src/bench/run-pipeline.js';
 import { stdevRel } from '../../src/bench/result-rows.js';
 import { dropPartialLastLine } from '../../src/output/append-file.js';
+import { gitCommit } from '../../src/output/run-metadata.js';
 import { orientWeight, orientWeightAsync } from '../../src/patterns/orient-weight.js';
 import { PARALLEL_TRANSPOSE_MIN } from '../../src/patterns/transpose-pool.js';
 import { resolveCacheDir } from '../../src/patterns/pattern-cache.js';
@@ -93,6 +95,22 @@ describe('pipeline pieces', () => {
     assert.equal(pairATensor(b, 7, [a1, a2, a3]), undefined);
   });
 
+  it('git commit from .git without running git: loose ref, packed ref, worktree file, none', () => {
+    const sha = 'a'.repeat(40);
+    const repo = join(tmp.dir, 'repo');
+    mkdirSync(join(repo, '.git', 'refs', 'heads'), { recursive: true });
+    writeFileSync(join(repo, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(repo, '.git', 'packed-refs'), `# pack-refs with: peeled\n${sha} refs/heads/main\n`);
+    assert.equal(gitCommit(repo), sha);
+    writeFileSync(join(repo, '.git', 'refs', 'heads', 'main'), 'b'.repeat(40) + '\n');
+    assert.equal(gitCommit(repo), 'b'.repeat(40));
+    const wt = join(tmp.dir, 'worktree');
+    mkdirSync(wt);
+    writeFileSync(join(wt, '.git'), `gitdir: ${join(repo, '.git')}\n`);
+    assert.equal(gitCommit(wt), 'b'.repeat(40));
+    assert.equal(gitCommit(join(tmp.dir, 'nowhere')), 'unknown');
+  });
+
   it('relative stdev of samples', () => {
     assert.equal(stdevRel([2, 2, 2]), 0);
     assert.ok(Math.abs(stdevRel([1, 3])! - Math.SQRT2 / 2) < 1e-12);
@@ -153,4 +171,45 @@ it('on cuda the next tensor is prepared during the benchmark, its patterns on th
   const sidecar = JSON.parse(readFileSync(s.sidecarPath, 'utf8'));
   assert.equal(sidecar.devices[0].name, 'Fake GPU');
   assert.deepEqual(sidecar.nvml, { before: null, after: null });
+});
+
+it('a pattern cache that cannot be written costs a warning, not the run', async () => {
+  const file = join(tmp.dir, 'ro.safetensors');
+  writeSafetensorsF32(file, { w: { shape: [32, 16], data: randomMatrix(32, 16, 4, 0.5) } });
+  const notADir = join(tmp.dir, 'cache-is-a-file');
+  writeFileSync(notADir, 'x');
+  const lines: string[] = [];
+  const out = join(tmp.dir, 'ro.csv');
+  const s = await runPipeline(
+    { tensors: [{ file, name: 'w', shape: [32, 16], dtype: 'F32', format: 'safetensors', labels: {} }], orientation: 'linear', ms: [2], kernels: ['esmm', 'cublas'], backend: 'cpu', runs: 1, warmup: 0, l2: 'hot', seed: 1, out, resume: false, cacheDir: notADir, argv: [], progress: false },
+    { native: fakeNative(), log: (l) => lines.push(l) },
+  );
+  assert.equal(s.ok, 2);
+  assert.equal(lines.filter((l) => l.startsWith('warning: pattern cache')).length, 1);
+  assert.match(JSON.parse(readFileSync(s.sidecarPath, 'utf8')).warnings[0], /not writable/);
+});
+
+it('--resume refuses a CSV of another schema instead of appending to it', async () => {
+  const out = join(tmp.dir, 'foreign.csv');
+  writeFileSync(out, 'a,b\n1,2\n');
+  await assert.rejects(
+    runPipeline(
+      { tensors: [], orientation: 'linear', ms: [2], kernels: ['esmm'], backend: 'cpu', runs: 1, warmup: 0, l2: 'hot', seed: 1, out, resume: true, cacheDir: join(tmp.dir, 'fc'), argv: [], progress: false },
+      { native: fakeNative() },
+    ),
+    (err: Error & { code?: string }) => err.code === 'USAGE' && /header differs/.test(err.message),
+  );
+  assert.equal(readFileSync(out, 'utf8'), 'a,b\n1,2\n');
+});
+
+it('one writer per CSV: a live lock holder is refused, a dead one is taken over', async () => {
+  const out = join(tmp.dir, 'locked.csv');
+  const params = { tensors: [], orientation: 'linear' as const, ms: [2], kernels: ['esmm'], backend: 'cpu' as const, runs: 1, warmup: 0, l2: 'hot' as const, seed: 1, out, resume: true, cacheDir: join(tmp.dir, 'lc'), argv: [], progress: false };
+  writeFileSync(`${out}.lock`, String(process.ppid));
+  await assert.rejects(runPipeline(params, { native: fakeNative() }), (err: Error & { code?: string }) => err.code === 'USAGE' && /another esmm-bench process/.test(err.message));
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  writeFileSync(`${out}.lock`, String(dead));
+  const s = await runPipeline(params, { native: fakeNative() });
+  assert.equal(s.rows, 0);
+  assert.equal(existsSync(`${out}.lock`), false, 'released at the end');
 });
