@@ -9,14 +9,13 @@ namespace {
 size_t noWorkspace(int, int, int) { return 0; }
 
 // Indices into kVariants, in its order.
-enum VariantIndex { kTf32x3_128x128, kTf32x3_64x128, kTf32x3_64x128g8, kTf32x3_64x64, kTf32x3_64x64g8, kDecode, kFfma64x128 };
+enum VariantIndex { kTf32x3_128x128, kTf32x3_64x128, kTf32x3_64x64, kTf32x3ByDensity, kDecode, kFfma64x128 };
 
 const Variant kVariants[] = {
     {"tf32x3-128x128", launchTf32x3_128x128, noWorkspace},
     {"tf32x3-64x128", launchTf32x3_64x128, noWorkspace},
-    {"tf32x3-64x128-g8", launchTf32x3_64x128g8, noWorkspace},
     {"tf32x3-64x64", launchTf32x3_64x64, noWorkspace},
-    {"tf32x3-64x64-g8", launchTf32x3_64x64g8, noWorkspace},
+    {"tf32x3-by-density", launchTf32x3ByDensity, tf32x3ByDensityWorkspaceBytes},
     {"decode", launchDecode, decodeWorkspaceBytes},
     // Exact float32 FFMA with per-k skipping on the FP32 pipes; slower than tf32x3 at every
     // measured density, kept as the plain-float32 reference variant.

@@ -30,8 +30,7 @@ namespace {
 // set bits points there, so every fragment read is an unconditional load of a zero.
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages>
 struct MmaConfig {
-  // Pattern buffers only; their own stage layout (and group size) is not used here.
-  using Pat = tile::TiledConfig<kWarpsM, kWarpsN, 4, kStages, 0>;
+  using Pat = tile::TiledConfig<kWarpsM, kWarpsN, kGroup, kStages, 0>;  // pattern buffers
   static constexpr int BM = 32 * kWarpsM;
   static constexpr int BN = 32 * kWarpsN;
   static constexpr int kWarps = kWarpsM * kWarpsN;
@@ -45,19 +44,14 @@ struct MmaConfig {
   static constexpr size_t kJointListOffset = Pat::kPatternBytes;
   // Per thread, its copy descriptor (two pointers and a word, see GroupLoader).
   static constexpr size_t kDescOffset = kJointListOffset + static_cast<size_t>(kWarps) * tile::kChunkSlices;
-  // Per warp, the shared-memory offsets of its set k of a group, compacted (8 per slice).
-  static constexpr int kKList = kGroup * kBK;
-  static constexpr size_t kKListOffset = kDescOffset + static_cast<size_t>(kThreads) * 20;
-  static constexpr size_t kStageOffset =
-      (kKListOffset + static_cast<size_t>(kWarps) * kKList * sizeof(uint32_t) + 15) / 16 * 16;
+  static constexpr size_t kStageOffset = kDescOffset + static_cast<size_t>(kThreads) * 20;
   static constexpr size_t kSmemBytes = kStageOffset + static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
   // 16-byte copy jobs of one stage: A rows have 2 per slice, B rows BN/4.
   static constexpr int kAJobs = kGroup * BM * 2;
   static constexpr int kBJobs = kGroup * kBK * (BN / 4);
   static_assert(kThreads % (BM * 2) == 0 && kThreads % (2 * BN) == 0,
                 "a thread copies the same A row half and the same B row chunk in every slice");
-  static_assert(kGroup == 4 || kGroup == 8, "a group's joint bytes are read as one 32- or 64-bit word");
-  static_assert(tile::kChunkSlices % kGroup == 0, "a chunk's padded list fits the per-warp joint list");
+  static_assert(kGroup == 4, "a group's joint bytes are read as one 32-bit word");
   static_assert(kStageOffset % 16 == 0, "stage buffers must start 16-byte aligned for cp.async 16");
   static_assert(kGroup * kASliceFloats < 65536 && kGroup * kBSliceFloats < 65536, "k offsets are packed in 16 bits");
   static_assert(kStages >= 2, "cp.async pipelining needs at least two stages");
@@ -161,6 +155,51 @@ struct GroupLoader {
 
 constexpr int kFlushSteps = 8;
 
+// Choosing the block tile by density without a host round trip: a small kernel counts, from the
+// patterns, the (block, slice) pairs that 64×128 and 64×64 blocks would walk; both tiled kernels
+// are then launched and each block of the one not chosen returns at once. 64×64 blocks (4 warps,
+// 4 per SM) skip more slices at block level but cost more per walked slice: measured on an H100
+// at 4096³ (docs/kernel-notes.md) they win by 25% where they walk 0.65 of the block-slices that
+// 64×128 blocks walk per warp, tie at 0.87 and lose by 16% at 0.89 (b-only); so they are chosen
+// below 0.8.
+struct TileGate {
+  unsigned long long walked128;  // (64×128 block, slice) pairs with any joint bit set
+  unsigned long long walked64;   // the same for 64×64 blocks
+};
+enum class GateRole : int { kNone, kLargeTiles, kSmallTiles };
+
+// walked64 / (2 · walked128) < 0.8: a 64×64 block has half the warps of a 64×128 one.
+__device__ __forceinline__ bool smallTilesChosen(const TileGate& g) { return 5 * g.walked64 < 8 * g.walked128; }
+
+__global__ void __launch_bounds__(256) countWalkedSlices(EsmmArgs p, TileGate* gate) {
+  const int nks = kSlicesOf(p.K);
+  const int mTiles = tilesOf(p.M);
+  const int nTiles = tilesOf(p.N);
+  const long long mBlocks = ceilDiv(mTiles, 2);
+  const long long nBlocks = ceilDiv(nTiles, 4);
+  const long long total = mBlocks * nBlocks * nks;
+  unsigned int w128 = 0, w64 = 0;
+  for (long long i = blockIdx.x * 256LL + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * 256) {
+    const int s = static_cast<int>(i % nks);
+    const long long blk = i / nks;
+    const int mt = static_cast<int>(blk / nBlocks) * 2;
+    const int nt = static_cast<int>(blk % nBlocks) * 4;
+    uint32_t orA = 0;
+    for (int t = mt; t < min(mt + 2, mTiles); ++t) orA |= p.aPat[static_cast<size_t>(t) * nks + s];
+    orA &= sliceKMask(s, p.K);
+    uint32_t orB[2] = {0, 0};
+    for (int t = nt; t < min(nt + 4, nTiles); ++t) orB[(t - nt) >> 1] |= p.bPat[static_cast<size_t>(t) * nks + s];
+    w128 += (orA & (orB[0] | orB[1])) != 0;
+    w64 += ((orA & orB[0]) != 0) + ((orA & orB[1]) != 0);
+  }
+  w128 = __reduce_add_sync(0xFFFFFFFFu, w128);
+  w64 = __reduce_add_sync(0xFFFFFFFFu, w64);
+  if ((threadIdx.x & 31) == 0) {
+    atomicAdd(&gate->walked128, static_cast<unsigned long long>(w128));
+    atomicAdd(&gate->walked64, static_cast<unsigned long long>(w64));
+  }
+}
+
 __device__ __forceinline__ void mmaTf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   // Not volatile: the compiler may interleave independent MMAs with the loads around them.
   asm(
@@ -179,7 +218,10 @@ __device__ __forceinline__ void splitTf32(float x, uint32_t& hi, uint32_t& lo) {
 }
 
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA, bool kVecB>
-__global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kernel(EsmmArgs p, bool vecC) {
+__global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kernel(EsmmArgs p, bool vecC,
+                                                                                           const TileGate* gate,
+                                                                                           GateRole role) {
+  if (role != GateRole::kNone && smallTilesChosen(*gate) != (role == GateRole::kSmallTiles)) return;
   using Cfg = MmaConfig<kWarpsM, kWarpsN, kGroup, kStages>;
   using Pat = typename Cfg::Pat;
   extern __shared__ __align__(16) unsigned char smem[];
@@ -204,7 +246,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
   const int n0 = blockIdx.x * Cfg::BN;
   const int warp = threadIdx.x >> 5;
   const int lane = threadIdx.x & 31;
-  uint32_t* kList = reinterpret_cast<uint32_t*>(smem + Cfg::kKListOffset) + warp * Cfg::kKList;
+  uint32_t* kList = reinterpret_cast<uint32_t*>(smem + Pat::kKListOffset) + warp * 32;
   const int wm = (warp / kWarpsN) * 32;
   const int wn = (warp % kWarpsN) * 32;
   const int g = lane >> 2;  // MMA fragment row / column group
@@ -265,37 +307,20 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
       if (gi + kStages - 1 < nGroups) issueGroup(gi + kStages - 1);
       cpAsyncCommit();
 
-      // The group's joint bits, 32 per word (word h: slices 4h..4h+3).
-      constexpr int kWords = kGroup / 4;
-      uint32_t mask[kWords];
-      if constexpr (kWords == 1) {
-        mask[0] = *reinterpret_cast<const uint32_t*>(jointL + warp * tile::kChunkSlices + gi * kGroup);
-      } else {
-        const uint2 m = *reinterpret_cast<const uint2*>(jointL + warp * tile::kChunkSlices + gi * kGroup);
-        mask[0] = m.x;
-        mask[1] = m.y;
-      }
-      int cnt = 0;
-#pragma unroll
-      for (int h = 0; h < kWords; ++h) cnt += __popc(mask[h]);
-      if (cnt == 0) continue;  // warp-level skip
+      const uint32_t mask = *reinterpret_cast<const uint32_t*>(jointL + warp * tile::kChunkSlices + gi * kGroup);
+      if (mask == 0) continue;  // warp-level skip
 
-      // Lane l holds bit l of each word: a set bit records its k's shared-memory offsets (A in the
+      // Lane l holds bit l of the mask: a set bit records its k's shared-memory offsets (A in the
       // low half, B in the high half) at its rank among the set bits; positions past the last set
       // bit point at the zero column / row.
-      int before = 0;
-#pragma unroll
-      for (int h = 0; h < kWords; ++h) {
-        const int bit = 32 * h + lane;
-        if ((mask[h] >> lane) & 1u) {
-          const int q = bit >> 3, kk = bit & 7;
-          const uint32_t offA = q * Cfg::kASliceFloats + kk;
-          const uint32_t offB = q * Cfg::kBSliceFloats + kk * Cfg::kBStride;
-          kList[before + __popc(mask[h] & ((1u << lane) - 1u))] = offA | (offB << 16);
-        }
-        if (bit >= cnt) kList[bit] = static_cast<uint32_t>(kBK) | (static_cast<uint32_t>(kBK * Cfg::kBStride) << 16);
-        before += __popc(mask[h]);
+      const int cnt = __popc(mask);
+      if ((mask >> lane) & 1u) {
+        const int q = lane >> 3, kk = lane & 7;
+        const uint32_t offA = q * Cfg::kASliceFloats + kk;
+        const uint32_t offB = q * Cfg::kBSliceFloats + kk * Cfg::kBStride;
+        kList[__popc(mask & ((1u << lane) - 1u))] = offA | (offB << 16);
       }
+      if (lane >= cnt) kList[lane] = static_cast<uint32_t>(kBK) | (static_cast<uint32_t>(kBK * Cfg::kBStride) << 16);
       __syncwarp();
       const float* As = stageBase + (gi % kStages) * Cfg::kStageFloats + (wm + g) * Cfg::kARow;
       const float* Bs = stageBase + (gi % kStages) * Cfg::kStageFloats + kGroup * Cfg::kASliceFloats + wn + g;
@@ -415,7 +440,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kern
 }
 
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA>
-cudaError_t launchTf32x3Vec(const EsmmArgs& p, cudaStream_t stream) {
+cudaError_t launchTf32x3Vec(const EsmmArgs& p, cudaStream_t stream, const TileGate* gate, GateRole role) {
   using Cfg = MmaConfig<kWarpsM, kWarpsN, kGroup, kStages>;
   if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
   const dim3 grid(ceilDiv(p.N, Cfg::BN), ceilDiv(p.M, Cfg::BM));
@@ -429,14 +454,16 @@ cudaError_t launchTf32x3Vec(const EsmmArgs& p, cudaStream_t stream) {
       e != cudaSuccess) {
     return e;
   }
-  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, vecC);
+  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, vecC, gate, role);
   return cudaGetLastError();
 }
 
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks>
-cudaError_t launchTf32x3(const EsmmArgs& p, cudaStream_t stream) {
-  return rowsVec4Aligned(p.A, p.lda) ? launchTf32x3Vec<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, true>(p, stream)
-                                     : launchTf32x3Vec<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, false>(p, stream);
+cudaError_t launchTf32x3(const EsmmArgs& p, cudaStream_t stream, const TileGate* gate = nullptr,
+                         GateRole role = GateRole::kNone) {
+  return rowsVec4Aligned(p.A, p.lda)
+             ? launchTf32x3Vec<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, true>(p, stream, gate, role)
+             : launchTf32x3Vec<kWarpsM, kWarpsN, kGroup, kStages, kMinBlocks, false>(p, stream, gate, role);
 }
 
 }  // namespace
@@ -449,16 +476,24 @@ cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void*, size_t, cudaStream_
   return launchTf32x3<2, 4, 4, 3, 2>(args, stream);
 }
 
-cudaError_t launchTf32x3_64x128g8(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTf32x3<2, 4, 8, 2, 1>(args, stream);
-}
-
 cudaError_t launchTf32x3_64x64(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
   return launchTf32x3<2, 2, 4, 2, 4>(args, stream);
 }
 
-cudaError_t launchTf32x3_64x64g8(const EsmmArgs& args, void*, size_t, cudaStream_t stream) {
-  return launchTf32x3<2, 2, 8, 2, 2>(args, stream);
+size_t tf32x3ByDensityWorkspaceBytes(int, int, int) { return sizeof(TileGate); }
+
+cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (const cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
+  if (workspace == nullptr || workspaceBytes < sizeof(TileGate)) return cudaErrorInvalidValue;
+  auto* gate = static_cast<TileGate*>(workspace);
+  if (const cudaError_t e = cudaMemsetAsync(gate, 0, sizeof(TileGate), stream); e != cudaSuccess) return e;
+  // Enough blocks to fill the card; each walks the (block, slice) pairs with a grid stride.
+  countWalkedSlices<<<132 * 8, 256, 0, stream>>>(args, gate);
+  if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  if (const cudaError_t e = launchTf32x3<2, 4, 4, 3, 2>(args, stream, gate, GateRole::kLargeTiles); e != cudaSuccess) {
+    return e;
+  }
+  return launchTf32x3<2, 2, 4, 2, 4>(args, stream, gate, GateRole::kSmallTiles);
 }
 
 }  // namespace esmm

@@ -31,10 +31,10 @@ cudaError_t launchTiledFfma64x128(const EsmmArgs& args, void* workspace, size_t 
 
 cudaError_t launchTf32x3_128x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-// g8: groups of 8 slices (one wait, barrier and k compaction per 64 k instead of 32).
-cudaError_t launchTf32x3_64x128g8(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3_64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3_64x64g8(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// 64×128 or 64×64 blocks, chosen on the device from the patterns (workspace: the slice counts).
+size_t tf32x3ByDensityWorkspaceBytes(int M, int N, int K);
+cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 size_t decodeWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);

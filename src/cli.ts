@@ -27,4 +27,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A closed pipe (`esmm-bench scan … | head`) ends the command quietly, as other CLIs do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv).then((code) => process.exit(code));

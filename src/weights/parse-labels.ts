@@ -18,6 +18,20 @@ function isResearchDir(c: string): boolean {
   return GROUP.test(c) || SPARSITY.test(c) || Object.hasOwn(PERM, c);
 }
 
+/**
+ * The research-layout folders a walk root sits inside (for a root of
+ * `…/wanda/grp_8/col_perm`: ['wanda', 'grp_8', 'col_perm']), so that pointing a run at a
+ * subtree keeps the labels its path already states. Only research folders and the pruner
+ * above them are taken: other ancestors (a home folder named `user_x`) never become labels.
+ */
+export function researchAncestors(absoluteDir: string): string[] {
+  const parts = absoluteDir.split(/[\\/]/).filter((p) => p !== '' && p !== '.');
+  let i = parts.length;
+  while (i > 0 && isResearchDir(parts[i - 1])) i--;
+  if (i === parts.length) return [];
+  return parts.slice(Math.max(0, i - 1));
+}
+
 function expand(template: string, m: RegExpExecArray): string {
   return template.replace(/\$(?:<(\w+)>|(\d+))/g, (_, name: string | undefined, num: string | undefined) =>
     name !== undefined ? (m.groups?.[name] ?? '') : (m[Number(num)] ?? ''),

@@ -8,7 +8,7 @@ import { BadFileError, describeError, errorCode } from '../errors.js';
 import { isFloatDtype } from './dtypes.js';
 import type { LabelRule } from './label-rules.js';
 import { listFileTensors } from './list-file-tensors.js';
-import { parseLabels } from './parse-labels.js';
+import { parseLabels, researchAncestors } from './parse-labels.js';
 import type { SkipRecord, TensorRef, WalkResult } from './types.js';
 
 export const WEIGHT_GLOBS = ['**/*.safetensors', '**/*.safetensors.index.json', '**/*.pt', '**/*.bin'];
@@ -69,8 +69,9 @@ export async function walkWeights(params: WalkParams): Promise<WalkResult> {
   const files = isDir
     ? (await fg(WEIGHT_GLOBS, { cwd: root, onlyFiles: true, followSymbolicLinks: true })).sort().map((f) => join(root, f))
     : [root];
+  const prefix = researchAncestors(resolve(isDir ? root : dirname(root)));
   const labelPath = (file: string): string =>
-    isDir ? relative(root, file).split(sep).join('/') : basename(file);
+    [...prefix, ...(isDir ? relative(root, file).split(sep) : [basename(file)])].join('/');
 
   const tensors: TensorRef[] = [];
   const skipped: SkipRecord[] = [];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
 import { loadLabelRules, parseLabels, walkWeights } from '../../src/weights/index.js';
+import { researchAncestors } from '../../src/weights/parse-labels.js';
 import { SHARED_WEIGHTS, tempDir } from '../helpers.js';
 
 const tmp = tempDir('esmm-weights-labels-');
@@ -105,9 +106,31 @@ describe('loadLabelRules', () => {
 });
 
 describe('walk labels', () => {
-  it('labels come from the path relative to the root', async () => {
+  it('a root inside the research layout keeps the labels its own path states', async () => {
     const walk = await walkWeights({ root: join(SHARED_WEIGHTS, 'pruned-tree', 'magnitude', 'grp_8') });
     const t = walk.tensors.find((x) => x.file.endsWith('col_perm/sparsity_0.5/model.layers.1.self_attn.v_proj_permuted.pt'));
-    assert.deepEqual(t?.labels, { perm: 'col', sparsity: '0.5', layer: 'model.layers.1.self_attn.v_proj' });
+    assert.deepEqual(t?.labels, {
+      pruner: 'magnitude',
+      group: '8',
+      perm: 'col',
+      sparsity: '0.5',
+      layer: 'model.layers.1.self_attn.v_proj',
+    });
+    const file = join(SHARED_WEIGHTS, 'pruned-tree/magnitude/grp_16/row_perm/sparsity_0.75/model.layers.0.mlp.up_proj_permuted.pt');
+    const single = await walkWeights({ root: file });
+    assert.deepEqual(single.tensors[0]?.labels, {
+      pruner: 'magnitude',
+      group: '16',
+      perm: 'row',
+      sparsity: '0.75',
+      layer: 'model.layers.0.mlp.up_proj',
+    });
+  });
+
+  it('ancestors outside the research layout never become labels', async () => {
+    assert.deepEqual(researchAncestors('/home/user_x/runs/wanda/grp_8/col_perm'), ['wanda', 'grp_8', 'col_perm']);
+    assert.deepEqual(researchAncestors('/home/user_x/run=3'), []);
+    const walk = await walkWeights({ root: join(SHARED_WEIGHTS, 'tinystories-656k') });
+    assert.deepEqual(walk.tensors[0]?.labels, {});
   });
 });
