@@ -25,13 +25,14 @@ constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 static_assert(kVariantCount == kFfma64x128 + 1, "VariantIndex lists every variant in order");
 
 // Chosen by measurement on an H100 (docs/kernel-notes.md): up to 128 rows the decode path, which
-// streams B once, beats every tiled variant; above, the tensor-core kernel with 64×128 blocks (two
-// per SM), which matched or beat 128×128 blocks at 6 of the 8 4096³ points and is the only one
-// that fills the SMs on small grids.
+// streams B once, beats every tiled variant; above, the tensor-core kernel with the block tile
+// chosen on the device from the patterns: 64×128 blocks (two per SM; they matched or beat 128×128
+// blocks at 6 of the 8 4096³ points and fill the SMs on small grids) unless 64×64 blocks would skip
+// enough more slices at block level to pay for their higher cost per slice.
 const Variant& pick(int M, int N, int K) {
   (void)N;
   (void)K;
-  return kVariants[M <= 128 ? kDecode : kTf32x3_64x128];
+  return kVariants[M <= 128 ? kDecode : kTf32x3ByDensity];
 }
 
 }  // namespace

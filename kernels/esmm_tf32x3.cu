@@ -15,6 +15,8 @@
 // all of K = 65536 in the MMA accumulator gave a relative error of 2.7e-4); so the MMAs add into a
 // short-lived accumulator that is added to the running sum on the FP32 pipes every kFlushSteps
 // k-steps (64 products per element), which keeps the error below 1e-6 at any K tested (to 65536).
+#include <algorithm>
+
 #include "block_tile.cuh"
 #include "variants.cuh"
 
@@ -185,12 +187,17 @@ __global__ void __launch_bounds__(256) countWalkedSlices(EsmmArgs p, TileGate* g
     const int mt = static_cast<int>(blk / nBlocks) * 2;
     const int nt = static_cast<int>(blk % nBlocks) * 4;
     uint32_t orA = 0;
-    for (int t = mt; t < min(mt + 2, mTiles); ++t) orA |= p.aPat[static_cast<size_t>(t) * nks + s];
+#pragma unroll
+    for (int u = 0; u < 2; ++u) orA |= mt + u < mTiles ? p.aPat[static_cast<size_t>(mt + u) * nks + s] : 0u;
     orA &= sliceKMask(s, p.K);
-    uint32_t orB[2] = {0, 0};
-    for (int t = nt; t < min(nt + 4, nTiles); ++t) orB[(t - nt) >> 1] |= p.bPat[static_cast<size_t>(t) * nks + s];
-    w128 += (orA & (orB[0] | orB[1])) != 0;
-    w64 += ((orA & orB[0]) != 0) + ((orA & orB[1]) != 0);
+    uint32_t orB0 = 0, orB1 = 0;  // the two 64-column halves
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const uint32_t b = nt + u < nTiles ? p.bPat[static_cast<size_t>(nt + u) * nks + s] : 0u;
+      (u < 2 ? orB0 : orB1) |= b;
+    }
+    w128 += (orA & (orB0 | orB1)) != 0;
+    w64 += ((orA & orB0) != 0) + ((orA & orB1) != 0);
   }
   w128 = __reduce_add_sync(0xFFFFFFFFu, w128);
   w64 = __reduce_add_sync(0xFFFFFFFFu, w64);
@@ -221,6 +228,7 @@ template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, boo
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kernel(EsmmArgs p, bool vecC,
                                                                                            const TileGate* gate,
                                                                                            GateRole role) {
+  // Before any barrier: the whole block returns.
   if (role != GateRole::kNone && smallTilesChosen(*gate) != (role == GateRole::kSmallTiles)) return;
   using Cfg = MmaConfig<kWarpsM, kWarpsN, kGroup, kStages>;
   using Pat = typename Cfg::Pat;
@@ -487,8 +495,11 @@ cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t 
   if (workspace == nullptr || workspaceBytes < sizeof(TileGate)) return cudaErrorInvalidValue;
   auto* gate = static_cast<TileGate*>(workspace);
   if (const cudaError_t e = cudaMemsetAsync(gate, 0, sizeof(TileGate), stream); e != cudaSuccess) return e;
-  // Enough blocks to fill the card; each walks the (block, slice) pairs with a grid stride.
-  countWalkedSlices<<<132 * 8, 256, 0, stream>>>(args, gate);
+  // Grid-stride: a few thousand blocks fill any card; each thread takes (block, slice) pairs.
+  const long long pairs =
+      static_cast<long long>(ceilDiv(tilesOf(args.M), 2)) * ceilDiv(tilesOf(args.N), 4) * kSlicesOf(args.K);
+  const unsigned blocks = static_cast<unsigned>(std::min<long long>((pairs + 255) / 256, 4096));
+  countWalkedSlices<<<blocks, 256, 0, stream>>>(args, gate);
   if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   if (const cudaError_t e = launchTf32x3<2, 4, 4, 3, 2>(args, stream, gate, GateRole::kLargeTiles); e != cudaSuccess) {
     return e;

@@ -394,6 +394,8 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, const std::vect
   std::vector<Point> points = {
       {"joint", 4096, 4096, 4096, Mode::Joint, 1.0, 0.95},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.5, 2.5},
       {"joint", 4096, 4096, 4096, Mode::Joint, 0.25, 4.0},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.125, 6.0},
+      // Either side of the density where the dispatcher switches block tiles.
+      {"joint", 4096, 4096, 4096, Mode::Joint, 0.1875, 0},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.0625, 0},
       {"b-only", 4096, 4096, 4096, Mode::BOnly, 1.0, 0},    {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.5, 1.6},
       {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.25, 0},   {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.125, 0},
   };

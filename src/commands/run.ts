@@ -9,6 +9,7 @@ import type { PipelineDeps, PipelineParams, PipelineSummary } from '../bench/typ
 import { loadNative } from '../native/index.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
+import { applyArchitecture } from '../hub/apply-architecture.js';
 import { loadLabelRules, walkWeights } from '../weights/index.js';
 
 /** Defaults that depend on the backend: CPU GEMMs are ~100× slower, so its points are smaller. */
@@ -154,7 +155,7 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
   const native = deps.native ?? loadNative();
   const backend = resolveBackend(native, opts.backend);
   const params = pipelineParamsFromOptions(opts, backend, {
-    tensors: walk.tensors,
+    tensors: rootIsFile ? walk.tensors : applyArchitecture(path, walk.tensors).tensors,
     skipped: walk.skipped,
     argv: process.argv,
     cacheDir: resolveCacheDir({ ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), root: path, rootIsFile }),

@@ -1,5 +1,6 @@
 /** Hugging Face stage: plan a checkpoint from its headers, fetch what the plan needs into the HF cache. */
 export { BUILTIN_ARCHITECTURES, architectureForConfig, architectureById } from './architectures.js';
+export { applyArchitecture } from './apply-architecture.js';
 export type { Architecture, LinearRule, ModelConfigJson } from './architectures.js';
 export {
   ManifestSchema,
