@@ -159,20 +159,6 @@ BenchJob parse(const Napi::Value& v) {
 
 }  // namespace
 
-Napi::Value Benchmark(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  BenchJob job;
-  try {
-    job = parse(info[0]);
-  } catch (const NativeError& e) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Reject(makeError(env, e.code(), e.what()).Value());
-    return d.Promise();
-  }
-  auto* worker = new BenchmarkWorker(env, std::move(job));
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
-}
+Napi::Value Benchmark(const Napi::CallbackInfo& info) { return queuePromiseWorker<BenchmarkWorker>(info, parse); }
 
 }  // namespace esmm::native

@@ -65,20 +65,6 @@ PatternJob parse(const Napi::Value& v) {
 
 }  // namespace
 
-Napi::Value ComputePatterns(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  PatternJob job;
-  try {
-    job = parse(info[0]);
-  } catch (const NativeError& e) {
-    auto d = Napi::Promise::Deferred::New(env);
-    d.Reject(makeError(env, e.code(), e.what()).Value());
-    return d.Promise();
-  }
-  auto* worker = new PatternsWorker(env, std::move(job));
-  Napi::Promise p = worker->promise();
-  worker->Queue();
-  return p;
-}
+Napi::Value ComputePatterns(const Napi::CallbackInfo& info) { return queuePromiseWorker<PatternsWorker>(info, parse); }
 
 }  // namespace esmm::native

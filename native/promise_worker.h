@@ -55,4 +55,23 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::string code_;
 };
 
+// Parses the arguments on the main thread (a parse failure rejects at once, with its code),
+// then queues Worker(env, job) and returns its promise.
+template <typename Worker, typename Parse>
+Napi::Value queuePromiseWorker(const Napi::CallbackInfo& info, Parse parse) {
+  Napi::Env env = info.Env();
+  decltype(parse(info[0])) job;
+  try {
+    job = parse(info[0]);
+  } catch (const NativeError& e) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(makeError(env, e.code(), e.what()).Value());
+    return d.Promise();
+  }
+  auto* worker = new Worker(env, std::move(job));
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
 }  // namespace esmm::native
