@@ -160,10 +160,10 @@ constexpr int kFlushSteps = 8;
 // Choosing the block tile by density without a host round trip: a small kernel counts, from the
 // patterns, the (block, slice) pairs that 64×128 and 64×64 blocks would walk; both tiled kernels
 // are then launched and each block of the one not chosen returns at once. 64×64 blocks (4 warps,
-// 4 per SM) skip more slices at block level but cost more per walked slice: measured on an H100
-// at 4096³ (docs/kernel-notes.md) they win by 25% where they walk 0.65 of the block-slices that
-// 64×128 blocks walk per warp, tie at 0.87 and lose by 16% at 0.89 (b-only); so they are chosen
-// below 0.8.
+// 4 per SM) skip more slices at block level but cost more per walked slice. Measured on an H100
+// at 4096³ (docs/kernel-notes.md), with r = the block-slices 64×64 blocks walk per warp over those
+// of 64×128 blocks: they win by 28 / 25 / 14% at r = 0.56 / 0.65 / 0.77, tie at 0.87 and lose by
+// 16% at 0.89 (b-only); so they are chosen below r = 0.8.
 struct TileGate {
   unsigned long long walked128;  // (64×128 block, slice) pairs with any joint bit set
   unsigned long long walked64;   // the same for 64×64 blocks
@@ -173,6 +173,7 @@ enum class GateRole : int { kNone, kLargeTiles, kSmallTiles };
 // walked64 / (2 · walked128) < 0.8: a 64×64 block has half the warps of a 64×128 one.
 __device__ __forceinline__ bool smallTilesChosen(const TileGate& g) { return 5 * g.walked64 < 8 * g.walked128; }
 
+// 256 threads: the block sums below assume 8 warps.
 __global__ void __launch_bounds__(256) countWalkedSlices(EsmmArgs p, TileGate* gate) {
   const int nks = kSlicesOf(p.K);
   const int mTiles = tilesOf(p.M);
@@ -199,11 +200,23 @@ __global__ void __launch_bounds__(256) countWalkedSlices(EsmmArgs p, TileGate* g
     w128 += (orA & (orB0 | orB1)) != 0;
     w64 += ((orA & orB0) != 0) + ((orA & orB1) != 0);
   }
+  // One pair of atomics per block: same-address atomics serialize in L2 (with a pair per warp, the
+  // whole variant ran ~50 µs behind the kernel it chose, at 4096³).
+  __shared__ unsigned int sums[2][8];
   w128 = __reduce_add_sync(0xFFFFFFFFu, w128);
   w64 = __reduce_add_sync(0xFFFFFFFFu, w64);
   if ((threadIdx.x & 31) == 0) {
-    atomicAdd(&gate->walked128, static_cast<unsigned long long>(w128));
-    atomicAdd(&gate->walked64, static_cast<unsigned long long>(w64));
+    sums[0][threadIdx.x >> 5] = w128;
+    sums[1][threadIdx.x >> 5] = w64;
+  }
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    const unsigned int a = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[0][threadIdx.x] : 0u);
+    const unsigned int b = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[1][threadIdx.x] : 0u);
+    if (threadIdx.x == 0) {
+      atomicAdd(&gate->walked128, static_cast<unsigned long long>(a));
+      atomicAdd(&gate->walked64, static_cast<unsigned long long>(b));
+    }
   }
 }
 
@@ -495,10 +508,10 @@ cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t 
   if (workspace == nullptr || workspaceBytes < sizeof(TileGate)) return cudaErrorInvalidValue;
   auto* gate = static_cast<TileGate*>(workspace);
   if (const cudaError_t e = cudaMemsetAsync(gate, 0, sizeof(TileGate), stream); e != cudaSuccess) return e;
-  // Grid-stride: a few thousand blocks fill any card; each thread takes (block, slice) pairs.
+  // Grid-stride: a thousand blocks fill any card; each thread takes (block, slice) pairs.
   const long long pairs =
       static_cast<long long>(ceilDiv(tilesOf(args.M), 2)) * ceilDiv(tilesOf(args.N), 4) * kSlicesOf(args.K);
-  const unsigned blocks = static_cast<unsigned>(std::min<long long>((pairs + 255) / 256, 4096));
+  const unsigned blocks = static_cast<unsigned>(std::min<long long>((pairs + 255) / 256, 1024));
   countWalkedSlices<<<blocks, 256, 0, stream>>>(args, gate);
   if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
   if (const cudaError_t e = launchTf32x3<2, 4, 4, 3, 2>(args, stream, gate, GateRole::kLargeTiles); e != cudaSuccess) {
