@@ -238,9 +238,8 @@ __device__ __forceinline__ void splitTf32(float x, uint32_t& hi, uint32_t& lo) {
 }
 
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA, bool kVecB>
-__global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks) tf32x3Kernel(EsmmArgs p, bool vecC,
-                                                                                           const TileGate* gate,
-                                                                                           GateRole role) {
+__global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
+    tf32x3Kernel(EsmmArgs p, bool vecC, const TileGate* gate, GateRole role) {
   // Before any barrier: the whole block returns.
   if (role != GateRole::kNone && smallTilesChosen(*gate) != (role == GateRole::kSmallTiles)) return;
   using Cfg = MmaConfig<kWarpsM, kWarpsN, kGroup, kStages>;
