@@ -112,6 +112,8 @@ describe('esmm-bench scan', () => {
     const { out } = await scan([join(SHARED_WEIGHTS, 'pruned-tree', 'magnitude', 'grp_16'), '--labels', rules, '--json']);
     const result = JSON.parse(out.join('\n')) as ScanResult;
     assert.deepEqual(result.tensors[0].labels, {
+      pruner: 'magnitude',
+      group: '16',
       perm: 'row',
       sparsity: '0.75',
       layer: 'model.layers.0.mlp.down_proj',
