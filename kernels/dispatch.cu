@@ -9,7 +9,7 @@ namespace {
 size_t noWorkspace(int, int, int) { return 0; }
 
 // Indices into kVariants, in its order.
-enum VariantIndex { kTf32x3_128x128, kTf32x3_64x128, kTf32x3_64x64, kTf32x3ByDensity, kDecode, kFfma64x128 };
+enum VariantIndex { kTf32x3_128x128, kTf32x3_64x128, kTf32x3_64x64, kTf32x3ByDensity, kDecode, kDecodeWide, kFfma64x128 };
 
 const Variant kVariants[] = {
     {"tf32x3-128x128", launchTf32x3_128x128, noWorkspace},
@@ -17,6 +17,7 @@ const Variant kVariants[] = {
     {"tf32x3-64x64", launchTf32x3_64x64, noWorkspace},
     {"tf32x3-by-density", launchTf32x3ByDensity, tf32x3ByDensityWorkspaceBytes},
     {"decode", launchDecode, decodeWorkspaceBytes},
+    {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
     // Exact float32 FFMA with per-k skipping on the FP32 pipes; slower than tf32x3 at every
     // measured density, kept as the plain-float32 reference variant.
     {"tiled-ffma-64x128", launchTiledFfma64x128, noWorkspace},
@@ -24,15 +25,18 @@ const Variant kVariants[] = {
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 static_assert(kVariantCount == kFfma64x128 + 1, "VariantIndex lists every variant in order");
 
-// Chosen by measurement on an H100 (docs/kernel-notes.md): up to 128 rows the decode path, which
-// streams B once, beats every tiled variant; above, the tensor-core kernel with the block tile
-// chosen on the device from the patterns: 64×128 blocks (two per SM; they matched or beat 128×128
-// blocks at 6 of the 8 4096³ points and fill the SMs on small grids) unless 64×64 blocks would skip
-// enough more slices at block level to pay for their higher cost per slice.
+// Chosen by measurement on an H100 (docs/kernel-notes.md, v4): up to 128 rows the decode kernels,
+// which stream B once per row group, beat every tiled variant; decode-wide (B copied ahead into
+// shared memory, up to 64 rows per lane) beats decode at 32 and 64 rows and loses at 1–16 and 128.
+// Above 128 rows, the tensor-core kernel with the block tile chosen on the device from the patterns:
+// 64×128 blocks (two per SM; they matched or beat 128×128 blocks at 6 of the 8 4096³ points and fill
+// the SMs on small grids) unless 64×64 blocks would skip enough more slices at block level to pay
+// for their higher cost per slice.
 const Variant& pick(int M, int N, int K) {
   (void)N;
   (void)K;
-  return kVariants[M <= 128 ? kDecode : kTf32x3ByDensity];
+  if (M <= 128) return kVariants[M > 16 && M <= 64 ? kDecodeWide : kDecode];
+  return kVariants[kTf32x3ByDensity];
 }
 
 }  // namespace

@@ -22,15 +22,6 @@ constexpr int kSubSlices = 32;  // slices of A staged at a time (256 k)
 constexpr int kMaxSplits = 16;
 static_assert(kSubSlices % (2 * kGroupsK) == 0, "each warp takes its slices two at a time");
 
-int numSMs() {
-  static const int count = [] {
-    int dev = 0, n = 132;
-    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-    return n;
-  }();
-  return count;
-}
-
 int rowsPerTile(int M) { return M <= 8 ? 8 : (M <= 16 ? 16 : 32); }
 
 // K splits: enough blocks to keep ~4 per SM streaming, never more partial sums than kMaxSplits.
@@ -39,6 +30,18 @@ int decodeSplits(int M, int N, int K) {
   const int blocks = ceilDiv(tilesOf(N), kTilesN) * tilesOf(M);
   const int want = ceilDiv(4 * numSMs(), blocks);
   return std::max(1, std::min({want, kMaxSplits, subChunks}));
+}
+
+// Deterministic sum of the K splits' partial results (split-major, M×N each) into C.
+__global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
+                                int ldc) {
+  const size_t total = static_cast<size_t>(M) * N;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    float v = 0.f;
+    for (int s = 0; s < splits; ++s) v += partial[static_cast<size_t>(s) * total + i];
+    C[(i / N) * ldc + i % N] = v;
+  }
 }
 
 template <int kRows, bool kVecA>
@@ -189,17 +192,6 @@ __global__ void __launch_bounds__(kThreads) decodeKernel(EsmmArgs p, int subChun
   }
 }
 
-__global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
-                                int ldc) {
-  const size_t total = static_cast<size_t>(M) * N;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    float v = 0.f;
-    for (int s = 0; s < splits; ++s) v += partial[static_cast<size_t>(s) * total + i];
-    C[(i / N) * ldc + i % N] = v;
-  }
-}
-
 template <int kRows>
 cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream_t stream) {
   const int subChunks = ceilDiv(kSlicesOf(p.K), kSubSlices);
@@ -215,6 +207,22 @@ cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream
 }
 
 }  // namespace
+
+int numSMs() {
+  static const int count = [] {
+    int dev = 0, n = 132;
+    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
+    return n;
+  }();
+  return count;
+}
+
+cudaError_t launchSumSplits(const float* partial, int splits, int M, int N, float* C, int ldc, cudaStream_t stream) {
+  const size_t total = static_cast<size_t>(M) * N;
+  const int blocks = static_cast<int>(std::min<size_t>((total + 255) / 256, static_cast<size_t>(8 * numSMs())));
+  sumSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, M, N, C, ldc);
+  return cudaGetLastError();
+}
 
 size_t decodeWorkspaceBytes(int M, int N, int K) {
   if (M < 1 || N < 1 || K < 1) return 0;
@@ -239,10 +247,7 @@ cudaError_t launchDecode(const EsmmArgs& p, void* workspace, size_t workspaceByt
                   : rows == 16 ? launchRows<16>(p, splits, partial, stream)
                                : launchRows<32>(p, splits, partial, stream);
   if (e != cudaSuccess || partial == nullptr) return e;
-  const size_t total = static_cast<size_t>(p.M) * p.N;
-  const int blocks = static_cast<int>(std::min<size_t>((total + 255) / 256, static_cast<size_t>(8 * numSMs())));
-  sumSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, p.M, p.N, p.C, p.ldc);
-  return cudaGetLastError();
+  return launchSumSplits(partial, splits, p.M, p.N, p.C, p.ldc, stream);
 }
 
 }  // namespace esmm

@@ -21,6 +21,11 @@ inline cudaError_t checkArgs(const EsmmArgs& a) {
   return cudaSuccess;
 }
 
+// Multiprocessor count of the current device (read once), for grid sizing.
+int numSMs();
+// C = the sum of `splits` partial results laid out split-major (M×N each): the K-split epilogue.
+cudaError_t launchSumSplits(const float* partial, int splits, int M, int N, float* C, int ldc, cudaStream_t stream);
+
 int variantCount();
 const Variant& variantAt(int i);
 // nullptr when no variant has that id.
@@ -38,5 +43,8 @@ cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t 
 
 size_t decodeWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// Decode technique with the B loads of the next slices in flight and up to 64 rows per lane.
+size_t decodeWideWorkspaceBytes(int M, int N, int K);
+cudaError_t launchDecodeWide(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 }  // namespace esmm

@@ -41,7 +41,8 @@ $cli report "$logs/real.csv" --out-dir "$logs/real-report" > "$logs/real-report.
 
 step "decode sizes, b-only"
 rm -f docs/results/sweep-h100-decode.csv*
-$cli sweep --sizes 1x4096x4096,16x4096x4096,64x4096x4096,128x4096x4096 --densities 1,0.5 --modes b-only \
+$cli sweep --sizes 1x4096x4096,16x4096x4096,32x4096x4096,64x4096x4096,128x4096x4096,256x4096x4096 \
+  --densities 1,0.5 --modes b-only \
   --kernels cublas,esmm --runs 50 --warmup 10 --l2 cold \
   --out docs/results/sweep-h100-decode.csv 2>&1 | tee "$logs/decode.txt"
 cp docs/results/sweep-h100* "$logs/"

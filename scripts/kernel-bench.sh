@@ -23,8 +23,8 @@ for step in $STEPS; do
     grep -E "^FAIL|^checks|error" "$LOG/check.log" | head -20
     ;;
   perf)
-    # PERF_VARIANTS: variant ids to time (default: all).
-    pargs=()
+    # PERF_VARIANTS: variant ids to time (default: all); PERF_ARGS: more harness flags (--decode-sizes).
+    pargs=(${PERF_ARGS:-})
     for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
     "$BIN" --perf-only --reps 30 "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
     ;;

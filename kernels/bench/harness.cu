@@ -2,10 +2,11 @@
 // float64 reference on random shapes, then times ESMM, cuBLAS SGEMM and the A-pattern kernel at
 // the target points with CUDA events, L2 flushed before every sample.
 //
-//   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--variant ID]...
+//   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--decode-sizes] [--variant ID]...
 //           [--reps N] [--seed S]
 //
 // --small checks a few small shapes only (for compute-sanitizer).
+// --decode-sizes times only the decode-size points (M = 1…256, K = N = 4096, b-only).
 // --ncu runs only the 4096³ points, one launch each, no flush and no reference (ncu flushes by itself), so
 // ncu's gpu__time_duration can be read beside the event medians of a normal run.
 #include <cublas_v2.h>
@@ -311,12 +312,17 @@ int runChecks(Bench& bench, uint64_t seed, bool quick, bool small) {
       {129, 257, 33, 1, 1, 1, 1, Mode::Joint, 1.0},
       {5000, 77, 1000, 0, 0, 0, 0, Mode::Joint, 0.0},
       {128, 128, 4104, 0, 0, 0, 0, Mode::Joint, 0.25},
+      // Middle M: several A tiles per row group, ragged last group, unaligned, long K.
+      {64, 4096, 4096, 0, 0, 0, 0, Mode::BOnly, 0.5},
+      {200, 333, 4100, 2, 1, 3, 1, Mode::Joint, 0.5},
+      {97, 1000, 65536, 1, 0, 0, 0, Mode::Joint, 0.8},
   };
   if (small) {
     shapes = {
         {1, 1, 1, 0, 0, 0, 0, Mode::BOnly, 1.0},          {37, 45, 700, 1, 3, 2, 1, Mode::Joint, 0.7},
         {130, 70, 100, 0, 0, 0, 0, Mode::BOnly, 0.5},     {16, 300, 513, 1, 0, 1, 1, Mode::BOnly, 0.5},
         {257, 129, 9, 2, 2, 2, 0, Mode::Joint, 1.0},      {33, 33, 4200, 0, 1, 0, 1, Mode::Joint, 0.25},
+        {70, 100, 300, 1, 1, 1, 1, Mode::Joint, 0.5},
     };
   }
   const int randomShapes = small ? 0 : (quick ? 8 : 40);
@@ -390,7 +396,7 @@ struct Row {
 };
 
 // `only`: variant ids to time (empty: all, or the dispatcher's pick when !allVariants).
-void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, const std::vector<std::string>& only) {
+void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly, const std::vector<std::string>& only) {
   std::vector<Point> points = {
       {"joint", 4096, 4096, 4096, Mode::Joint, 1.0, 0.95},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.5, 2.5},
       {"joint", 4096, 4096, 4096, Mode::Joint, 0.25, 4.0},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.125, 6.0},
@@ -400,10 +406,11 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, const std::vect
       {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.25, 0},   {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.125, 0},
   };
   if (!ncu) {
-    const int ms[] = {1, 8, 16, 32, 64, 128};
+    if (decodeOnly) points.clear();
+    const int ms[] = {1, 8, 16, 32, 64, 128, 256};
     for (int m : ms) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 0.5, m == 16 ? 2.0 : 0});
-    points.push_back({"decode", 16, 4096, 4096, Mode::BOnly, 1.0, 0});
-    points.push_back({"ffn", 4096, 11008, 4096, Mode::Joint, 0.5, 0});
+    for (int m : {1, 16, 32, 64, 128, 256}) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 1.0, 0});
+    if (!decodeOnly) points.push_back({"ffn", 4096, 11008, 4096, Mode::Joint, 0.5, 0});
   }
   const int warm = ncu ? 0 : 3;
   const int n = ncu ? 1 : reps;
@@ -468,6 +475,7 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, const std::vect
 
 int main(int argc, char** argv) {
   bool checkOnly = false, perfOnly = false, ncu = false, quick = false, allVariants = true, small = false;
+  bool decodeOnly = false;
   int reps = 30;
   std::vector<std::string> only;
   uint64_t seed = 12345;
@@ -479,11 +487,13 @@ int main(int argc, char** argv) {
     else if (a == "--quick") quick = true;
     else if (a == "--small") small = checkOnly = true;
     else if (a == "--dispatch-only") allVariants = false;
+    else if (a == "--decode-sizes") decodeOnly = true;
     else if (a == "--variant" && i + 1 < argc) only.push_back(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::max(20, std::atoi(argv[++i]));
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else {
-      std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--variant ID]... "
+      std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--decode-sizes] "
+                           "[--variant ID]... "
                            "[--reps N] [--seed S]\n");
       return 2;
     }
@@ -492,7 +502,7 @@ int main(int argc, char** argv) {
     Bench bench;
     int failures = 0;
     if (!perfOnly && !ncu) failures = runChecks(bench, seed, quick, small);
-    if (!checkOnly) runPerf(bench, reps, ncu, allVariants && !ncu, only);
+    if (!checkOnly) runPerf(bench, reps, ncu, allVariants && !ncu, decodeOnly, only);
     return failures == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
