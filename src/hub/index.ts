@@ -28,7 +28,7 @@ export { checkBlob } from './verify-blob.js';
 export type { ExpectedContent } from './verify-blob.js';
 export { createDownloadProgress, formatBytes } from './download-progress.js';
 export type { DownloadProgress } from './download-progress.js';
-export { readSafetensorsHeaderFile, MAX_HEADER_BYTES } from './read-safetensors-header-file.js';
+export { readSafetensorsHeaderFile } from './read-safetensors-header-file.js';
 export { selectLinearTensors, checkExpectations, FLOAT_DTYPES } from './select-linear-tensors.js';
 export { formatPlan } from './format-plan.js';
 export { planToTensorRefs } from './plan-to-tensor-refs.js';
