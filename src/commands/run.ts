@@ -4,8 +4,8 @@ import { type Command, Option } from 'commander';
 import { z } from 'zod';
 
 import { UsageError } from '../errors.js';
-import { runPipeline } from '../bench/run-pipeline.js';
-import type { PipelineDeps, PipelineParams, PipelineSummary } from '../bench/types.js';
+import { runPipeline } from '../pipeline/run-pipeline.js';
+import type { PipelineDeps, PipelineParams, PipelineSummary } from '../pipeline/types.js';
 import { loadNative } from '../native/index.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';

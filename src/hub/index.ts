@@ -29,6 +29,6 @@ export type { ExpectedContent } from './verify-blob.js';
 export { createDownloadProgress, formatBytes } from './download-progress.js';
 export type { DownloadProgress } from './download-progress.js';
 export { readSafetensorsHeaderFile } from './read-safetensors-header-file.js';
-export { selectLinearTensors, checkExpectations, FLOAT_DTYPES } from './select-linear-tensors.js';
+export { selectLinearTensors, checkExpectations } from './select-linear-tensors.js';
 export { formatPlan } from './format-plan.js';
 export { planToTensorRefs } from './plan-to-tensor-refs.js';

@@ -1,9 +1,7 @@
+import { FLOAT_DTYPES } from '../weights/dtypes.js';
 import type { Orientation } from '../weights/types.js';
 import type { Architecture } from './architectures.js';
 import type { HeaderMap, PlannedSkip, PlannedTensor } from './plan-types.js';
-
-/** Dtypes the weight readers convert to float32 exactly. */
-export const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F64', 'F32', 'F16', 'BF16']);
 
 export interface LinearSelection {
   tensors: PlannedTensor[];

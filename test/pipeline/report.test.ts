@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 
-import { emptyRow, type RowConfig } from '../../src/bench/result-rows.js';
+import { emptyRow, type RowConfig } from '../../src/output/result-rows.js';
 import { reportCommand } from '../../src/commands/report.js';
 import type { ResultRow } from '../../src/output/columns.js';
 import { formatRows, headerLine } from '../../src/output/result-csv.js';

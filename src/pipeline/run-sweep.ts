@@ -12,8 +12,8 @@ import { openResultCsv } from '../output/result-csv.js';
 import { gitCommit, nextRunNumber, queryNvidiaSmi, samplesPath, sidecarPath } from '../output/run-metadata.js';
 import { writeFileAtomic } from '../patterns/pattern-file.js';
 import { VERSION, packageRoot } from '../version.js';
-import { BASELINE_KERNEL, mapKernel, parseKernelList } from './plan.js';
-import { stdevRel, verificationFailure } from './result-rows.js';
+import { BASELINE_KERNEL, mapKernel, parseKernelList } from '../bench/plan.js';
+import { stdevRel, verificationFailure } from '../output/result-rows.js';
 
 export interface SweepSize {
   m: number;

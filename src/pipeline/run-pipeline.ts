@@ -21,8 +21,8 @@ import { resolveBackend } from '../patterns/resolve-backend.js';
 import { VERSION, packageRoot } from '../version.js';
 import { readTensorF32 } from '../weights/index.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
-import { BASELINE_KERNEL, compileRegexes, mapKernel, orientedShape, pairATensor, parseKernelList, selectTensor } from './plan.js';
-import { type RowConfig, type TensorFacts, emptyRow, factsOf, rowsFromResult } from './result-rows.js';
+import { BASELINE_KERNEL, compileRegexes, mapKernel, orientedShape, pairATensor, parseKernelList, selectTensor } from '../bench/plan.js';
+import { type RowConfig, type TensorFacts, emptyRow, factsOf, rowsFromResult } from '../output/result-rows.js';
 import type { PipelineDeps, PipelineParams, PipelineSummary, StageTimes } from './types.js';
 
 /** Codes that mean "this input cannot be benchmarked" (skipped) rather than "benchmarking it failed". */

@@ -1,4 +1,4 @@
-import { type ResultRow, type RowStatus, labelColumns } from '../output/columns.js';
+import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
 import type { BenchmarkResult, KernelResult, SampleStats } from '../native/types.js';
 import type { TensorRef } from '../weights/types.js';
 
