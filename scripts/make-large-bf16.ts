@@ -9,6 +9,8 @@
 import { open } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
+import { prng } from '../src/bench/sample-tree.js';
+
 const HIDDEN = 4096;
 const INTERMEDIATE = 11008;
 
@@ -33,18 +35,6 @@ function layerSpecs(layer: number): Spec[] {
     { name: `${p}.mlp.up_proj.weight`, shape: [INTERMEDIATE, HIDDEN], pruning: kind },
     { name: `${p}.mlp.down_proj.weight`, shape: [HIDDEN, INTERMEDIATE], pruning: kind },
   ];
-}
-
-/** mulberry32: small, fast, and the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const f32 = new Float32Array(1);
@@ -105,7 +95,7 @@ async function main(): Promise<void> {
     len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
     await fh.write(len);
     await fh.write(json);
-    const rand = rng(Number(values.seed));
+    const rand = prng(Number(values.seed));
     for (const s of specs) {
       const rows = s.shape.length === 2 ? s.shape[0] : 1;
       const cols = s.shape.at(-1) as number;

@@ -26,7 +26,7 @@ export const SAMPLE_TREES: Record<'cpu' | 'cuda', SampleTreeSpec> = {
 };
 
 /** Deterministic 32-bit PRNG (mulberry32): the same tree on every machine. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
