@@ -34,7 +34,7 @@ export async function defaultJob(
   const tree = join(outDir, `sample-tree-${backend}`);
   if (backend === 'cpu') {
     print(
-      `No usable GPU: running the CPU backend at small sizes (hidden ${spec.hidden}, intermediate ${spec.intermediate}, M = ${RUN_DEFAULTS.cpu.ms.join(',')}). ` +
+      `${opts.backend === 'cpu' ? 'CPU backend as asked' : 'No usable GPU'}: running the CPU backend at small sizes (hidden ${spec.hidden}, intermediate ${spec.intermediate}, M = ${RUN_DEFAULTS.cpu.ms.join(',')}). ` +
         'These are CPU timings (CPU ESMM vs the CPU reference GEMM), not GPU numbers.',
     );
   } else {

@@ -34,7 +34,7 @@ it('default job on cpu: generated tree, CSV and report, well under a minute', as
   const result = await defaultJob({ outDir: tmp.dir, backend: 'cpu' }, { print: (l) => lines.push(l), log: () => {} });
   assert.ok(Date.now() - t0 < 60_000);
   assert.equal(result.backend, 'cpu');
-  assert.match(lines[0], /^No usable GPU: running the CPU backend at small sizes/);
+  assert.match(lines[0], /^CPU backend as asked: running the CPU backend at small sizes/);
   const rows = parse(readFileSync(join(tmp.dir, 'default-cpu.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
   assert.equal(rows.length, 7 * 3 * 2);
   assert.ok(rows.every((r) => r.status === 'ok' && r.label_pruner === 'generated-magnitude' && r.backend === 'cpu' && r.source_dtype === 'BF16'));
