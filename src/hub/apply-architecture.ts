@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import type { TensorRef } from '../weights/types.js';
 import { architectureForConfig, type Architecture, type ModelConfigJson } from './architectures.js';
+import { compileLinearRules, matchLinearRule } from './select-linear-tensors.js';
 
 /**
  * For `run` over a folder in HF layout (config.json beside the safetensors): tensors the
@@ -22,16 +23,12 @@ export function applyArchitecture(root: string, tensors: TensorRef[]): { tensors
   }
   const architecture = architectureForConfig(config);
   if (!architecture) return { tensors };
-  const rules = architecture.linear.map((r) => ({ re: new RegExp(r.pattern), orientation: r.orientation ?? architecture.orientation }));
+  const rules = compileLinearRules(architecture);
   const out = tensors.map((t) => {
-    for (const rule of rules) {
-      const m = rule.re.exec(t.name);
-      if (!m) continue;
-      const labels: Record<string, string> = { ...t.labels, arch: architecture.id };
-      for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) labels[k] = v;
-      return { ...t, labels, ...(rule.orientation === 'raw' ? { orientation: 'raw' as const } : {}) };
-    }
-    return t;
+    const match = matchLinearRule(rules, t.name);
+    if (!match) return t;
+    const labels = { ...t.labels, arch: architecture.id, ...match.labels };
+    return { ...t, labels, ...(match.orientation === 'raw' ? { orientation: 'raw' as const } : {}) };
   });
   return { tensors: out, architecture };
 }

@@ -9,36 +9,46 @@ export interface LinearSelection {
   otherTensors: number;
 }
 
-interface CompiledRule {
+export interface CompiledRule {
   re: RegExp;
   orientation: Orientation;
 }
 
-function compile(arch: Architecture): CompiledRule[] {
+export function compileLinearRules(arch: Architecture): CompiledRule[] {
   return arch.linear.map((r) => ({ re: new RegExp(r.pattern), orientation: r.orientation ?? arch.orientation }));
+}
+
+/** The first rule naming `name` a linear layer: its orientation and the labels its named groups capture. */
+export function matchLinearRule(rules: CompiledRule[], name: string): { orientation: Orientation; labels: Record<string, string> } | undefined {
+  for (const rule of rules) {
+    const m = rule.re.exec(name);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m.groups ?? {})) if (v !== undefined) labels[k] = v;
+    return { orientation: rule.orientation, labels };
+  }
+  return undefined;
 }
 
 /** Splits the tensors of a checkpoint (file → header) into linear layers, unusable matches, and the rest. */
 export function selectLinearTensors(headers: Record<string, HeaderMap>, arch: Architecture): LinearSelection {
-  const rules = compile(arch);
+  const rules = compileLinearRules(arch);
   const tensors: PlannedTensor[] = [];
   const skipped: PlannedSkip[] = [];
   let otherTensors = 0;
   for (const [file, header] of Object.entries(headers)) {
     for (const [name, entry] of Object.entries(header)) {
       if (name === '__metadata__') continue;
-      const rule = rules.find((r) => r.re.test(name));
-      if (!rule) {
+      const match = matchLinearRule(rules, name);
+      if (!match) {
         otherTensors++;
         continue;
       }
-      const m = rule.re.exec(name);
-      const labels: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m?.groups ?? {})) if (v !== undefined) labels[k] = v;
+      const { orientation, labels } = match;
       const base = { name, file, shape: [...entry.shape], dtype: entry.dtype };
       if (entry.shape.length !== 2) skipped.push({ ...base, reason: `not 2-D (shape [${entry.shape.join(', ')}])` });
       else if (!FLOAT_DTYPES.has(entry.dtype)) skipped.push({ ...base, reason: `dtype ${entry.dtype} is not a float type (quantized?)` });
-      else tensors.push({ ...base, orientation: rule.orientation, labels });
+      else tensors.push({ ...base, orientation, labels });
     }
   }
   const layerOf = (t: { labels?: Record<string, string> }): number => Number(t.labels?.['layer'] ?? -1);

@@ -1,3 +1,21 @@
+/** The timing, verification and status columns that close every result CSV (run and sweep). */
+const MEASUREMENT_COLUMNS = [
+  'compute_ms_median',
+  'compute_ms_min',
+  'compute_ms_max',
+  'stdev_rel',
+  'a_pattern_ms',
+  'total_ms',
+  'tflops',
+  'speedup_compute',
+  'speedup_total',
+  'rel_err_frobenius',
+  'max_abs_err_rel',
+  'status',
+  'reason',
+  'run',
+] as const;
+
 /**
  * The CSV schema (DESIGN.md "CSV"): one row per (tensor, M, kernel), columns in this fixed
  * order, units in the names, raw numbers. The README documents this list; append new
@@ -31,20 +49,7 @@ export const CSV_COLUMNS = [
   'warmup',
   'l2',
   'seed',
-  'compute_ms_median',
-  'compute_ms_min',
-  'compute_ms_max',
-  'stdev_rel',
-  'a_pattern_ms',
-  'total_ms',
-  'tflops',
-  'speedup_compute',
-  'speedup_total',
-  'rel_err_frobenius',
-  'max_abs_err_rel',
-  'status',
-  'reason',
-  'run',
+  ...MEASUREMENT_COLUMNS,
 ] as const;
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -178,20 +183,7 @@ export const SWEEP_COLUMNS = [
   'l2',
   'seed',
   'skipped_slice_fraction',
-  'compute_ms_median',
-  'compute_ms_min',
-  'compute_ms_max',
-  'stdev_rel',
-  'a_pattern_ms',
-  'total_ms',
-  'tflops',
-  'speedup_compute',
-  'speedup_total',
-  'rel_err_frobenius',
-  'max_abs_err_rel',
-  'status',
-  'reason',
-  'run',
+  ...MEASUREMENT_COLUMNS,
 ] as const;
 
 export type SweepRow = Record<(typeof SWEEP_COLUMNS)[number], string | number | null>;
