@@ -9,13 +9,33 @@ namespace {
 size_t noWorkspace(int, int, int) { return 0; }
 
 // Indices into kVariants, in its order.
-enum VariantIndex { kTf32x3_128x128, kTf32x3_64x128, kTf32x3_64x64, kTf32x3ByDensity, kDecode, kDecodeWide, kFfma64x128 };
+enum VariantIndex {
+  kTf32x3_128x128,
+  kTf32x3_64x128,
+  kTf32x3_64x64,
+  kTf32x3ByDensity,
+  kKList64x128,
+  kKList64x64,
+  kKList64x64k24,
+  kKList64x32,
+  kKList64x32k24,
+  kKList128x32,
+  kDecode,
+  kDecodeWide,
+  kFfma64x128
+};
 
 const Variant kVariants[] = {
     {"tf32x3-128x128", launchTf32x3_128x128, noWorkspace},
     {"tf32x3-64x128", launchTf32x3_64x128, noWorkspace},
     {"tf32x3-64x64", launchTf32x3_64x64, noWorkspace},
     {"tf32x3-by-density", launchTf32x3ByDensity, tf32x3ByDensityWorkspaceBytes},
+    {"tf32x3-klist-64x128", launchTf32x3KList64x128, tf32x3KListWorkspaceBytes},
+    {"tf32x3-klist-64x64", launchTf32x3KList64x64, tf32x3KListWorkspaceBytes},
+    {"tf32x3-klist-64x64-k24", launchTf32x3KList64x64k24, tf32x3KListWorkspaceBytes},
+    {"tf32x3-klist-64x32", launchTf32x3KList64x32, tf32x3KListWorkspaceBytes},
+    {"tf32x3-klist-64x32-k24", launchTf32x3KList64x32k24, tf32x3KListWorkspaceBytes},
+    {"tf32x3-klist-128x32", launchTf32x3KList128x32, tf32x3KListWorkspaceBytes},
     {"decode", launchDecode, decodeWorkspaceBytes},
     {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
     // Exact float32 FFMA with per-k skipping on the FP32 pipes; slower than tf32x3 at every

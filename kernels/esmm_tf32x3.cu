@@ -9,15 +9,12 @@
 // time, so a group with 9 set bits out of 32 costs two MMA k-steps instead of four, and unset k
 // never enter the product (their values are never read, so a NaN facing a zero column is skipped
 // exactly as the CPU reference skips it). One difference from float32 FMA: an infinite input
-// splits into Inf + NaN, so a product that should be ±Inf comes out NaN.
-//
-// The tensor cores add into their float32 accumulator without round-to-nearest (measured: summing
-// all of K = 65536 in the MMA accumulator gave a relative error of 2.7e-4); so the MMAs add into a
-// short-lived accumulator that is added to the running sum on the FP32 pipes every kFlushSteps
-// k-steps (64 products per element), which keeps the error below 1e-6 at any K tested (to 65536).
+// splits into Inf + NaN, so a product that should be ±Inf comes out NaN. The MMA steps and the
+// accumulation are mma_tf32.cuh's.
 #include <algorithm>
 
 #include "block_tile.cuh"
+#include "mma_tf32.cuh"
 #include "variants.cuh"
 
 namespace esmm {
@@ -155,8 +152,6 @@ struct GroupLoader {
   }
 };
 
-constexpr int kFlushSteps = 8;
-
 // Choosing the block tile by density without a host round trip: a small kernel counts, from the
 // patterns, the (block, slice) pairs that 64×128 and 64×64 blocks would walk; both tiled kernels
 // are then launched and each block of the one not chosen returns at once. 64×64 blocks (4 warps,
@@ -220,23 +215,6 @@ __global__ void __launch_bounds__(256) countWalkedSlices(EsmmArgs p, TileGate* g
   }
 }
 
-__device__ __forceinline__ void mmaTf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-  // Not volatile: the compiler may interleave independent MMAs with the loads around them.
-  asm(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-
-// x = hi + lo exactly; hi keeps the 10 explicit mantissa bits tf32 has, and the MMA reads lo's top
-// 19 bits, so the pair carries 21+ significant bits.
-__device__ __forceinline__ void splitTf32(float x, uint32_t& hi, uint32_t& lo) {
-  const uint32_t h = __float_as_uint(x) & 0xFFFFE000u;
-  hi = h;
-  lo = __float_as_uint(x - __uint_as_float(h));
-}
-
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA, bool kVecB>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     tf32x3Kernel(EsmmArgs p, bool vecC, const TileGate* gate, GateRole role) {
@@ -272,28 +250,13 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const int g = lane >> 2;  // MMA fragment row / column group
   const int t = lane & 3;   // MMA fragment k index
 
-  float acc[2][4][4];
-#pragma unroll
-  for (int i = 0; i < 2; ++i)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.f;
+  mma::WarpAcc wacc;
+  wacc.zero();
 
   using Loader = GroupLoader<Cfg, kGroup, kVecA, kVecB>;
   auto* descS = reinterpret_cast<typename Loader::Desc*>(smem + Cfg::kDescOffset);
   auto* infoS = reinterpret_cast<uint32_t*>(smem + Cfg::kDescOffset + Cfg::kThreads * 16);
   Loader::init(p, m0, n0, descS, infoS);
-  // Products since the running sum last took them in (see the file comment).
-  float part[2][4][4];
-#pragma unroll
-  for (int i = 0; i < 2; ++i)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) part[i][j][r] = 0.f;
-  int pending = 0;  // k-steps in part
-
   const int nks = kSlicesOf(p.K);
   for (int c0 = 0; c0 < nks; c0 += tile::kChunkSlices) {
     const int cn = min(tile::kChunkSlices, nks - c0);
@@ -345,82 +308,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
       const float* As = stageBase + (gi % kStages) * Cfg::kStageFloats + (wm + g) * Cfg::kARow;
       const float* Bs = stageBase + (gi % kStages) * Cfg::kStageFloats + kGroup * Cfg::kASliceFloats + wn + g;
 
-      // Raw fragment values of one k-step (8 compacted k): A (row g, k t), (row g+8, k t), (row g,
-      // k t+4), (row g+8, k t+4) per 16-row tile; B (k t, column g), (k t+4, column g) per 8 columns.
-      using Frag = float[2][4];
-      using FragB = float[4][2];
-      auto loadStep = [&](int base, Frag& ra, FragB& rb) {
-        const uint32_t o0 = kList[base + t];
-        const uint32_t o1 = kList[base + t + 4];
-        const float* a0 = As + (o0 & 0xFFFFu);
-        const float* a1 = As + (o1 & 0xFFFFu);
-        const float* b0 = Bs + (o0 >> 16);
-        const float* b1 = Bs + (o1 >> 16);
-#pragma unroll
-        for (int i = 0; i < 2; ++i) {
-          ra[i][0] = a0[(16 * i) * Cfg::kARow];
-          ra[i][1] = a0[(16 * i + 8) * Cfg::kARow];
-          ra[i][2] = a1[(16 * i) * Cfg::kARow];
-          ra[i][3] = a1[(16 * i + 8) * Cfg::kARow];
-        }
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          rb[j][0] = b0[8 * j];
-          rb[j][1] = b1[8 * j];
-        }
-      };
-      // One k-step: split, then small terms first; the 8 tiles' MMAs are independent, so each
-      // chain of 3 is interleaved.
-      auto mmaStep = [&](const Frag& ra, const FragB& rb) {
-        uint32_t aHi[2][4], aLo[2][4], bHi[4][2], bLo[4][2];
-#pragma unroll
-        for (int i = 0; i < 2; ++i)
-#pragma unroll
-          for (int r = 0; r < 4; ++r) splitTf32(ra[i][r], aHi[i][r], aLo[i][r]);
-#pragma unroll
-        for (int j = 0; j < 4; ++j)
-#pragma unroll
-          for (int r = 0; r < 2; ++r) splitTf32(rb[j][r], bHi[j][r], bLo[j][r]);
-#pragma unroll
-        for (int i = 0; i < 2; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aLo[i], bHi[j]);
-#pragma unroll
-        for (int i = 0; i < 2; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bLo[j]);
-#pragma unroll
-        for (int i = 0; i < 2; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bHi[j]);
-        ++pending;
-      };
-
-      // Two register sets in turn: the next step's shared-memory reads overlap this step's MMAs
-      // without copies between iterations.
-      float ra0[2][4], rb0[4][2], ra1[2][4], rb1[4][2];
-      loadStep(0, ra0, rb0);
-      for (int base = 0; base < cnt; base += 16) {
-        const bool second = base + 8 < cnt;
-        if (second) loadStep(base + 8, ra1, rb1);
-        mmaStep(ra0, rb0);
-        if (second) {
-          if (base + 16 < cnt) loadStep(base + 16, ra0, rb0);
-          mmaStep(ra1, rb1);
-        }
-      }
-      if (pending >= kFlushSteps) {
-#pragma unroll
-        for (int i = 0; i < 2; ++i)
-#pragma unroll
-          for (int j = 0; j < 4; ++j)
-#pragma unroll
-            for (int r = 0; r < 4; ++r) {
-              acc[i][j][r] += part[i][j][r];
-              part[i][j][r] = 0.f;
-            }
-        pending = 0;
-      }
+      wacc.steps<Cfg::kARow>(As, Bs, kList, cnt, t);
+      wacc.flushIfDue();
       __syncwarp();  // kList is rewritten by the next group
     }
     cpAsyncWait<0>();
@@ -428,35 +317,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     __syncthreads();
   }
 
-#pragma unroll
-  for (int i = 0; i < 2; ++i)
-#pragma unroll
-    for (int j = 0; j < 4; ++j)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[i][j][r] += part[i][j][r];
-
-  // C fragment: (row g, columns 2t, 2t+1), (row g+8, same columns).
-#pragma unroll
-  for (int i = 0; i < 2; ++i) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int row = m0 + wm + 16 * i + g + 8 * h;
-      if (row >= p.M) continue;
-      float* out = p.C + static_cast<size_t>(row) * p.ldc;
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        const int col = n0 + wn + 8 * j + 2 * t;
-        const float x = acc[i][j][2 * h];
-        const float y = acc[i][j][2 * h + 1];
-        if (vecC && col + 2 <= p.N) {
-          *reinterpret_cast<float2*>(out + col) = make_float2(x, y);
-        } else {
-          if (col < p.N) out[col] = x;
-          if (col + 1 < p.N) out[col + 1] = y;
-        }
-      }
-    }
-  }
+  wacc.store(p.C, p.ldc, p.M, p.N, m0 + wm, n0 + wn, g, t, vecC);
 }
 
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA>

@@ -41,6 +41,15 @@ cudaError_t launchTf32x3_64x64(const EsmmArgs& args, void* workspace, size_t wor
 size_t tf32x3ByDensityWorkspaceBytes(int M, int N, int K);
 cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
+// k-granular staging (esmm_klist.cu); workspace: A transposed.
+size_t tf32x3KListWorkspaceBytes(int M, int N, int K);
+cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3KList64x64k24(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3KList64x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3KList64x32k24(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+
 size_t decodeWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 // Decode technique with the B loads of the next slices in flight and up to 64 rows per lane.

@@ -1,0 +1,165 @@
+// 3xTF32 on the tensor cores, shared by the tensor-core ESMM kernels: x = hi + lo in tf32, and
+// hi·hi + hi·lo + lo·hi summed by mma.sync m16n8k8 is float32-accurate (the lo·lo term is below float32
+// rounding). A warp owns one 32×32 block of C (2 × 4 MMA tiles) and is fed compacted k: the shared-
+// memory offsets of the k its joint pattern keeps, eight per MMA k-step.
+#pragma once
+#include <cstdint>
+
+namespace esmm::mma {
+
+__device__ __forceinline__ void mmaTf32(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  // Not volatile: the compiler may interleave independent MMAs with the loads around them.
+  asm(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// x = hi + lo exactly; hi keeps the 10 explicit mantissa bits tf32 has, and the MMA reads lo's top
+// 19 bits, so the pair carries 21+ significant bits.
+__device__ __forceinline__ void splitTf32(float x, uint32_t& hi, uint32_t& lo) {
+  const uint32_t h = __float_as_uint(x) & 0xFFFFE000u;
+  hi = h;
+  lo = __float_as_uint(x - __uint_as_float(h));
+}
+
+// The tensor cores add into their float32 accumulator without round-to-nearest (measured: summing all
+// of K = 65536 in the MMA accumulator gave a relative error of 2.7e-4); so the MMAs add into a short-
+// lived accumulator `part` that joins the running sum on the FP32 pipes every kFlushSteps k-steps,
+// which keeps the error below 1e-6 at any K tested (to 65536).
+constexpr int kFlushSteps = 8;
+
+struct WarpAcc {
+  float acc[2][4][4];
+  float part[2][4][4];
+  int pending;  // k-steps in part
+
+  __device__ __forceinline__ void zero() {
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) acc[i][j][r] = part[i][j][r] = 0.f;
+    pending = 0;
+  }
+
+  __device__ __forceinline__ void flush() {
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          acc[i][j][r] += part[i][j][r];
+          part[i][j][r] = 0.f;
+        }
+    pending = 0;
+  }
+
+  __device__ __forceinline__ void flushIfDue() {
+    if (pending >= kFlushSteps) flush();
+  }
+
+  // The MMA k-steps of one group of cnt compacted k. kList[0..31] holds per position the shared-memory
+  // offsets of its k (A in the low 16 bits, B in the high); positions past cnt point at zeros. The
+  // A element of fragment row r sits at As[offA + r * kARowStep], the B element of column c at
+  // Bs[offB + c]; As / Bs already include the warp's row / column and the lane's group g.
+  template <int kARowStep>
+  __device__ __forceinline__ void steps(const float* As, const float* Bs, const uint32_t* kList, int cnt, int t) {
+    // Raw fragment values of one k-step (8 compacted k): A (row g, k t), (row g+8, k t), (row g,
+    // k t+4), (row g+8, k t+4) per 16-row tile; B (k t, column g), (k t+4, column g) per 8 columns.
+    using Frag = float[2][4];
+    using FragB = float[4][2];
+    auto loadStep = [&](int base, Frag& ra, FragB& rb) {
+      const uint32_t o0 = kList[base + t];
+      const uint32_t o1 = kList[base + t + 4];
+      const float* a0 = As + (o0 & 0xFFFFu);
+      const float* a1 = As + (o1 & 0xFFFFu);
+      const float* b0 = Bs + (o0 >> 16);
+      const float* b1 = Bs + (o1 >> 16);
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        ra[i][0] = a0[(16 * i) * kARowStep];
+        ra[i][1] = a0[(16 * i + 8) * kARowStep];
+        ra[i][2] = a1[(16 * i) * kARowStep];
+        ra[i][3] = a1[(16 * i + 8) * kARowStep];
+      }
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        rb[j][0] = b0[8 * j];
+        rb[j][1] = b1[8 * j];
+      }
+    };
+    // One k-step: split, then small terms first; the 8 tiles' MMAs are independent, so each chain of
+    // 3 is interleaved.
+    auto mmaStep = [&](const Frag& ra, const FragB& rb) {
+      uint32_t aHi[2][4], aLo[2][4], bHi[4][2], bLo[4][2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) splitTf32(ra[i][r], aHi[i][r], aLo[i][r]);
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+#pragma unroll
+        for (int r = 0; r < 2; ++r) splitTf32(rb[j][r], bHi[j][r], bLo[j][r]);
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aLo[i], bHi[j]);
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bLo[j]);
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bHi[j]);
+      ++pending;
+    };
+    // Two register sets in turn: the next step's shared-memory reads overlap this step's MMAs without
+    // copies between iterations.
+    float ra0[2][4], rb0[4][2], ra1[2][4], rb1[4][2];
+    loadStep(0, ra0, rb0);
+    for (int base = 0; base < cnt; base += 16) {
+      const bool second = base + 8 < cnt;
+      if (second) loadStep(base + 8, ra1, rb1);
+      mmaStep(ra0, rb0);
+      if (second) {
+        if (base + 16 < cnt) loadStep(base + 16, ra0, rb0);
+        mmaStep(ra1, rb1);
+      }
+    }
+  }
+
+  // C fragment: (row g, columns 2t, 2t+1), (row g+8, same columns) of each MMA tile. row0 / col0:
+  // the warp's first row and column of C.
+  __device__ __forceinline__ void store(float* C, int ldc, int M, int N, int row0, int col0, int g, int t,
+                                        bool vecC) {
+    flush();
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = row0 + 16 * i + g + 8 * h;
+        if (row >= M) continue;
+        float* out = C + static_cast<size_t>(row) * ldc;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const int col = col0 + 8 * j + 2 * t;
+          const float x = acc[i][j][2 * h];
+          const float y = acc[i][j][2 * h + 1];
+          if (vecC && col + 2 <= N) {
+            *reinterpret_cast<float2*>(out + col) = make_float2(x, y);
+          } else {
+            if (col < N) out[col] = x;
+            if (col + 1 < N) out[col + 1] = y;
+          }
+        }
+      }
+    }
+  }
+};
+
+}  // namespace esmm::mma
