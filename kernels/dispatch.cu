@@ -14,12 +14,11 @@ enum VariantIndex {
   kTf32x3_64x128,
   kTf32x3_64x64,
   kTf32x3ByDensity,
+  kKListByDensity,
   kKList64x128,
-  kKList64x64,
-  kKList64x64k24,
-  kKList64x32,
-  kKList64x32k24,
   kKList128x32,
+  kKList256x32,
+  kKList64x64,
   kDecode,
   kDecodeWide,
   kFfma64x128
@@ -30,12 +29,11 @@ const Variant kVariants[] = {
     {"tf32x3-64x128", launchTf32x3_64x128, noWorkspace},
     {"tf32x3-64x64", launchTf32x3_64x64, noWorkspace},
     {"tf32x3-by-density", launchTf32x3ByDensity, tf32x3ByDensityWorkspaceBytes},
+    {"tf32x3-klist", launchTf32x3KListByDensity, tf32x3KListWorkspaceBytes},
     {"tf32x3-klist-64x128", launchTf32x3KList64x128, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-64x64", launchTf32x3KList64x64, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-64x64-k24", launchTf32x3KList64x64k24, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-64x32", launchTf32x3KList64x32, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-64x32-k24", launchTf32x3KList64x32k24, tf32x3KListWorkspaceBytes},
     {"tf32x3-klist-128x32", launchTf32x3KList128x32, tf32x3KListWorkspaceBytes},
+    {"tf32x3-klist-256x32", launchTf32x3KList256x32, tf32x3KListWorkspaceBytes},
+    {"tf32x3-klist-64x64", launchTf32x3KList64x64, tf32x3KListWorkspaceBytes},
     {"decode", launchDecode, decodeWorkspaceBytes},
     {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
     // Exact float32 FFMA with per-k skipping on the FP32 pipes; slower than tf32x3 at every
@@ -56,7 +54,7 @@ const Variant& pick(int M, int N, int K) {
   (void)N;
   (void)K;
   if (M <= 128) return kVariants[M > 16 && M <= 64 ? kDecodeWide : kDecode];
-  return kVariants[kTf32x3ByDensity];
+  return kVariants[kKListByDensity];
 }
 
 }  // namespace

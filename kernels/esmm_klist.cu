@@ -23,17 +23,89 @@
 namespace esmm {
 namespace {
 
+constexpr int kGroupRows = 8;  // block rows per group of the block order (see klistKernel)
+
 // A transposed: At[k * ldt + m] = A[m * lda + k], ldt = M rounded up to whole A tiles, padded rows 0.
 int transposedStride(int M) { return ceilDiv(M, kTile) * kTile; }
 
-size_t klistWorkspaceBytes(int M, int, int K) {
+size_t transposedBytes(int M, int K) {
   return static_cast<size_t>(transposedStride(M)) * static_cast<size_t>(K) * sizeof(float);
+}
+
+// Choosing the block tile from the patterns without a host round trip (as the by-density variant of
+// esmm_tf32x3.cu does for slices): a small kernel counts the listed k that 64×128 blocks (8 warps) and
+// 128×32 blocks (4 warps: one B tile, so a block's list is exactly its B tile's k where any of its
+// A tiles is set) would stage; both kernels are launched and every block of the one not chosen
+// returns at once.
+struct KGate {
+  unsigned long long listed64x128;
+  unsigned long long listed128x32;
+};
+enum class KRole : int { kNone, kWide, kNarrow };
+
+// Measured on an H100 at 4096³ (docs/kernel-notes.md, v5): with r = the warp-stages of 128×32 blocks
+// over those of 64×128 blocks = listed128x32 / (2 · listed64x128), 128×32 took 1.08× the time of
+// 64×128 at r = 1 (dense), 0.84× at r = 0.67 (joint d = .5) and 0.71× at r = 0.53 (b-only d = .5): the
+// break-even is r ≈ 0.89.
+__device__ __forceinline__ bool narrowChosen(const KGate& g) { return 100 * g.listed128x32 < 178 * g.listed64x128; }
+
+size_t klistWorkspaceBytes(int M, int, int K) { return transposedBytes(M, K) + 256; }
+
+// One thread per (128-row group, 4 B tiles, slice): both block shapes see whole units of it.
+__global__ void __launch_bounds__(256) countListedK(EsmmArgs p, KGate* gate) {
+  const int nks = kSlicesOf(p.K);
+  const int mTiles = tilesOf(p.M);
+  const int nTiles = tilesOf(p.N);
+  const long long mGroups = ceilDiv(mTiles, 4);
+  const long long nGroups = ceilDiv(nTiles, 4);
+  const long long total = mGroups * nGroups * nks;
+  unsigned int wide = 0, narrow = 0;
+  for (long long i = blockIdx.x * 256LL + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * 256) {
+    const int s = static_cast<int>(i % nks);
+    const long long grp = i / nks;
+    const int mt = static_cast<int>(grp / nGroups) * 4;
+    const int nt = static_cast<int>(grp % nGroups) * 4;
+    const uint32_t kmask = sliceKMask(s, p.K);
+    uint32_t orA[2] = {0u, 0u};
+#pragma unroll
+    for (int u = 0; u < 4; ++u) orA[u >> 1] |= mt + u < mTiles ? p.aPat[static_cast<size_t>(mt + u) * nks + s] : 0u;
+    orA[0] &= kmask;
+    orA[1] &= kmask;
+    uint32_t orB = 0;
+#pragma unroll
+    for (int u = 0; u < 4; ++u) {
+      const uint32_t b = nt + u < nTiles ? p.bPat[static_cast<size_t>(nt + u) * nks + s] : 0u;
+      orB |= b;
+      narrow += __popc((orA[0] | orA[1]) & b);
+    }
+    wide += __popc(orA[0] & orB) + __popc(orA[1] & orB);
+  }
+  __shared__ unsigned int sums[2][8];
+  wide = __reduce_add_sync(0xFFFFFFFFu, wide);
+  narrow = __reduce_add_sync(0xFFFFFFFFu, narrow);
+  if ((threadIdx.x & 31) == 0) {
+    sums[0][threadIdx.x >> 5] = wide;
+    sums[1][threadIdx.x >> 5] = narrow;
+  }
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    const unsigned int a = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[0][threadIdx.x] : 0u);
+    const unsigned int b = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[1][threadIdx.x] : 0u);
+    if (threadIdx.x == 0) {
+      atomicAdd(&gate->listed64x128, static_cast<unsigned long long>(a));
+      atomicAdd(&gate->listed128x32, static_cast<unsigned long long>(b));
+    }
+  }
 }
 
 // 32 × 8 threads per 32 × 32 tile; reads along A's rows and writes along At's rows, both coalesced.
 __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, int M, int K, int lda,
-                                                  float* __restrict__ At, int ldt) {
+                                                  float* __restrict__ At, int ldt, unsigned long long* zero2) {
   __shared__ float tileS[kTile][kTile + 1];
+  // The gate's counters (when the launch has a gate), zeroed here rather than by a separate memset.
+  if (zero2 != nullptr && blockIdx.x == 0 && blockIdx.y == 0 && threadIdx.y == 0 && threadIdx.x < 2) {
+    zero2[threadIdx.x] = 0ull;
+  }
   const int k0 = blockIdx.x * kTile;
   const int m0 = blockIdx.y * kTile;
 #pragma unroll
@@ -86,6 +158,7 @@ struct KCfg {
   static_assert(kWarpsM <= 8 && kWarpsN <= 8, "a list word has 8 bits for A tiles and 8 for B tiles");
   static_assert(kChunkSlices % kThreads == 0, "every thread counts the same number of slices");
   static_assert(kChunkK <= 65536, "a list word keeps the chunk-local k in 16 bits");
+  static_assert(kStageK * 8 % kEntryThreads == 0, "every thread copies the same number of listed k");
   static_assert(kTileGroups <= 2 && (kTileGroups == 1 || kWarpsM == kWarpsN),
                 "with two thread groups, one copies the A tiles and the other as many B tiles");
   static_assert(kStageK * kBStride < 65536 && kStageK * kAStride < 65536, "stage offsets are packed in 16 bits");
@@ -216,7 +289,9 @@ __device__ __forceinline__ void issueStage(const EsmmArgs& p, const float* aBase
 
 template <int kWarpsM, int kWarpsN, int kStageK, int kStages, int kChunkSlices, int kMinBlocks, bool kVecB>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
-    klistKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC) {
+    klistKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, const KGate* gate, KRole role) {
+  // Before any barrier: the whole block returns.
+  if (role != KRole::kNone && narrowChosen(*gate) != (role == KRole::kNarrow)) return;
   using Cfg = KCfg<kWarpsM, kWarpsN, kStageK, kStages, kChunkSlices>;
   extern __shared__ __align__(16) unsigned char smem[];
   uint32_t* listS = reinterpret_cast<uint32_t*>(smem + Cfg::kListOffset);
@@ -230,8 +305,21 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     else st[Cfg::kAFloats + Cfg::kStageK * Cfg::kBStride + x - Cfg::BM] = 0.f;
   }
 
-  const int m0 = blockIdx.y * Cfg::BM;
-  const int n0 = blockIdx.x * Cfg::BN;
+  // Blocks in column-major order within groups of kGroupRows block rows: the blocks resident at once
+  // share a few block rows of A and a band of B columns, so both stay in L2 (a row-major wave would
+  // stream all of B from memory once per wave).
+  int bm, bn;
+  {
+    const int id = blockIdx.y * gridDim.x + blockIdx.x;
+    const int perGroup = kGroupRows * gridDim.x;
+    const int group = id / perGroup;
+    const int rows = min(kGroupRows, static_cast<int>(gridDim.y) - group * kGroupRows);
+    const int within = id - group * perGroup;
+    bm = group * kGroupRows + within % rows;
+    bn = within / rows;
+  }
+  const int m0 = bm * Cfg::BM;
+  const int n0 = bn * Cfg::BN;
   const int warp = threadIdx.x >> 5;
   const int lane = threadIdx.x & 31;
   const int wi = warp / kWarpsN;
@@ -304,18 +392,25 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   wacc.store(p.C, p.ldc, p.M, p.N, m0 + 32 * wi, n0 + 32 * wj, g, t, vecC);
 }
 
-template <int kWarpsM, int kWarpsN, int kStageK, int kStages, int kChunkSlices, int kMinBlocks>
-cudaError_t launchKList(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  using Cfg = KCfg<kWarpsM, kWarpsN, kStageK, kStages, kChunkSlices>;
+cudaError_t launchTranspose(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream,
+                            KGate* gate = nullptr) {
   if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
   if (workspace == nullptr || workspaceBytes < klistWorkspaceBytes(p.M, p.N, p.K)) return cudaErrorInvalidValue;
   const int ldt = transposedStride(p.M);
   const dim3 tgrid(ceilDiv(p.K, kTile), ldt / kTile);
+  if (tgrid.y > 65535u) return cudaErrorInvalidValue;
+  static_assert(sizeof(KGate) == 2 * sizeof(unsigned long long), "the transpose zeroes the gate as two words");
+  transposeA<<<tgrid, dim3(kTile, 8), 0, stream>>>(p.A, p.M, p.K, p.lda, static_cast<float*>(workspace), ldt,
+                                                   reinterpret_cast<unsigned long long*>(gate));
+  return cudaGetLastError();
+}
+
+// The tiled kernel alone; A must already be transposed into the workspace.
+template <int kWarpsM, int kWarpsN, int kStageK, int kStages, int kChunkSlices, int kMinBlocks>
+cudaError_t launchKListKernel(const EsmmArgs& p, void* workspace, cudaStream_t stream, const KGate* gate, KRole role) {
+  using Cfg = KCfg<kWarpsM, kWarpsN, kStageK, kStages, kChunkSlices>;
   const dim3 grid(ceilDiv(p.N, Cfg::BN), ceilDiv(p.M, Cfg::BM));
-  if (tgrid.y > 65535u || grid.y > 65535u) return cudaErrorInvalidValue;
-  auto* At = static_cast<float*>(workspace);
-  transposeA<<<tgrid, dim3(kTile, 8), 0, stream>>>(p.A, p.M, p.K, p.lda, At, ldt);
-  if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  if (grid.y > 65535u) return cudaErrorInvalidValue;
   auto kernel = rowsVec4Aligned(p.B, p.ldb) ? klistKernel<kWarpsM, kWarpsN, kStageK, kStages, kChunkSlices, kMinBlocks, true>
                                             : klistKernel<kWarpsM, kWarpsN, kStageK, kStages, kChunkSlices, kMinBlocks, false>;
   if (const cudaError_t e =
@@ -323,37 +418,65 @@ cudaError_t launchKList(const EsmmArgs& p, void* workspace, size_t workspaceByte
       e != cudaSuccess) {
     return e;
   }
-  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, At, ldt, rowsVec4Aligned(p.C, p.ldc));
+  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, static_cast<const float*>(workspace),
+                                                           transposedStride(p.M), rowsVec4Aligned(p.C, p.ldc), gate, role);
   return cudaGetLastError();
 }
+
+template <int kWarpsM, int kWarpsN, int kStageK, int kStages, int kChunkSlices, int kMinBlocks>
+cudaError_t launchKList(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (const cudaError_t e = launchTranspose(p, workspace, workspaceBytes, stream); e != cudaSuccess) return e;
+  return launchKListKernel<kWarpsM, kWarpsN, kStageK, kStages, kChunkSlices, kMinBlocks>(p, workspace, stream, nullptr,
+                                                                                          KRole::kNone);
+}
+
+// The two block tiles the gate chooses between.
+constexpr int kWideArgs[] = {2, 4, 32, 3, 512, 2};
+constexpr int kNarrowArgs[] = {4, 1, 32, 2, 256, 4};
 
 }  // namespace
 
 size_t tf32x3KListWorkspaceBytes(int M, int N, int K) { return klistWorkspaceBytes(M, N, K); }
 
 // <warps along M, warps along N, listed k per stage, stages, slices per list chunk, blocks per SM>
+#define ESMM_KLIST_WIDE kWideArgs[0], kWideArgs[1], kWideArgs[2], kWideArgs[3], kWideArgs[4], kWideArgs[5]
+#define ESMM_KLIST_NARROW kNarrowArgs[0], kNarrowArgs[1], kNarrowArgs[2], kNarrowArgs[3], kNarrowArgs[4], kNarrowArgs[5]
+
 cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return launchKList<2, 4, 32, 3, 512, 2>(args, workspace, workspaceBytes, stream);
+  return launchKList<ESMM_KLIST_WIDE>(args, workspace, workspaceBytes, stream);
+}
+
+cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  return launchKList<ESMM_KLIST_NARROW>(args, workspace, workspaceBytes, stream);
+}
+
+cudaError_t launchTf32x3KList256x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  return launchKList<8, 1, 32, 2, 256, 2>(args, workspace, workspaceBytes, stream);
 }
 
 cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   return launchKList<2, 2, 32, 2, 256, 4>(args, workspace, workspaceBytes, stream);
 }
 
-cudaError_t launchTf32x3KList64x64k24(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return launchKList<2, 2, 24, 3, 256, 4>(args, workspace, workspaceBytes, stream);
+cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes,
+                                       cudaStream_t stream) {
+  if (const cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
+  if (workspace == nullptr || workspaceBytes < klistWorkspaceBytes(args.M, args.N, args.K)) return cudaErrorInvalidValue;
+  auto* gate = reinterpret_cast<KGate*>(static_cast<unsigned char*>(workspace) + transposedBytes(args.M, args.K));
+  if (const cudaError_t e = launchTranspose(args, workspace, workspaceBytes, stream, gate); e != cudaSuccess) return e;
+  const long long units =
+      static_cast<long long>(ceilDiv(tilesOf(args.M), 4)) * ceilDiv(tilesOf(args.N), 4) * kSlicesOf(args.K);
+  const unsigned blocks = static_cast<unsigned>(std::min<long long>((units + 255) / 256, 1024));
+  countListedK<<<blocks, 256, 0, stream>>>(args, gate);
+  if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+  if (const cudaError_t e = launchKListKernel<ESMM_KLIST_WIDE>(args, workspace, stream, gate, KRole::kWide);
+      e != cudaSuccess) {
+    return e;
+  }
+  return launchKListKernel<ESMM_KLIST_NARROW>(args, workspace, stream, gate, KRole::kNarrow);
 }
 
-cudaError_t launchTf32x3KList64x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return launchKList<2, 1, 32, 2, 128, 6>(args, workspace, workspaceBytes, stream);
-}
-
-cudaError_t launchTf32x3KList64x32k24(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return launchKList<2, 1, 24, 2, 128, 8>(args, workspace, workspaceBytes, stream);
-}
-
-cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return launchKList<4, 1, 32, 2, 256, 4>(args, workspace, workspaceBytes, stream);
-}
+#undef ESMM_KLIST_WIDE
+#undef ESMM_KLIST_NARROW
 
 }  // namespace esmm

@@ -41,14 +41,14 @@ cudaError_t launchTf32x3_64x64(const EsmmArgs& args, void* workspace, size_t wor
 size_t tf32x3ByDensityWorkspaceBytes(int M, int N, int K);
 cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
-// k-granular staging (esmm_klist.cu); workspace: A transposed.
+// k-granular staging (esmm_klist.cu); workspace: A transposed (and the block-tile gate).
 size_t tf32x3KListWorkspaceBytes(int M, int N, int K);
 cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3KList64x64k24(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3KList64x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3KList64x32k24(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3KList256x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// 64×128 or 128×32 blocks, chosen on the device from the patterns.
+cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 size_t decodeWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
