@@ -17,7 +17,6 @@ enum VariantIndex {
   kKListByDensity,
   kKList64x128,
   kKList128x32,
-  kKList256x32,
   kKList64x64,
   kDecode,
   kDecodeWide,
@@ -32,7 +31,6 @@ const Variant kVariants[] = {
     {"tf32x3-klist", launchTf32x3KListByDensity, tf32x3KListWorkspaceBytes},
     {"tf32x3-klist-64x128", launchTf32x3KList64x128, tf32x3KListWorkspaceBytes},
     {"tf32x3-klist-128x32", launchTf32x3KList128x32, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-256x32", launchTf32x3KList256x32, tf32x3KListWorkspaceBytes},
     {"tf32x3-klist-64x64", launchTf32x3KList64x64, tf32x3KListWorkspaceBytes},
     {"decode", launchDecode, decodeWorkspaceBytes},
     {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
@@ -80,3 +78,4 @@ cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBy
 const char* esmmVariantName(int M, int N, int K) { return pick(M, N, K).name; }
 
 }  // namespace esmm
+

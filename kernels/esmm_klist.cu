@@ -10,11 +10,12 @@
 // 128 contiguous bytes, copied by 16-byte cp.async. The transpose is part of the kernel's time.
 //
 // Per K chunk: each thread takes kSlicesPerThread consecutive slices, counts their listed k, a block
-// scan places them, and each listed k becomes one word: its k in the chunk (bits 0-15), the A tiles
-// whose bit is set there (bits 16-23) and the B tiles (bits 24-31). A warp's joint bit at a listed k
+// scan places them, and each listed k becomes one word: its k in the chunk, the A tiles whose bit is
+// set there and the B tiles (KCfg::Word). A warp's joint bit at a listed k
 // is then its A tile's bit AND its B tile's bit, one ballot per stage. Within a stage a warp feeds
 // its set k to the MMAs eight at a time (mma_tf32.cuh); k it does not keep are never read.
 #include <algorithm>
+#include <type_traits>
 
 #include "common.cuh"
 #include "mma_tf32.cuh"
@@ -148,8 +149,19 @@ struct KCfg {
   static constexpr int kEntryThreads = kThreads < kStageK * 8 ? kThreads : kStageK * 8;
   static constexpr int kTileGroups = kThreads / kEntryThreads;
   static constexpr int kEntriesPerThread = kStageK * 8 / kEntryThreads;
+  // A list word: the k in the chunk, then one bit per A tile, then one per B tile. With one B tile the
+  // B bit is always set (a listed k has some A bit AND some B bit), so it is left out and, with at most
+  // 4 A tiles and 4096 k per chunk, a word fits 16 bits.
+  static constexpr bool kCompact = kWarpsN == 1;
+  using Word = std::conditional_t<kCompact, uint16_t, uint32_t>;
+  static constexpr int kKBits = kCompact ? 12 : 16;
+  static constexpr uint32_t kKMask = (1u << kKBits) - 1u;
+  __device__ static __forceinline__ uint32_t aBit(uint32_t word, int r) { return (word >> (kKBits + r)) & 1u; }
+  __device__ static __forceinline__ uint32_t bBit(uint32_t word, int c) {
+    return kCompact ? 1u : (word >> (24 + c)) & 1u;
+  }
   static constexpr size_t kListOffset = 0;
-  static constexpr size_t kScanOffset = kListOffset + static_cast<size_t>(kChunkK) * 4;
+  static constexpr size_t kScanOffset = kListOffset + ((static_cast<size_t>(kChunkK) * sizeof(Word) + 15) / 16) * 16;
   static constexpr size_t kKListOffset = kScanOffset + 64 * 4;
   static constexpr size_t kStageOffset = kKListOffset + static_cast<size_t>(kWarps) * 64 * 4;
   static constexpr size_t kSmemBytes = kStageOffset + static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
@@ -157,7 +169,8 @@ struct KCfg {
   static_assert(kWarps <= 32, "the block scan keeps one sum per warp in one warp");
   static_assert(kWarpsM <= 8 && kWarpsN <= 8, "a list word has 8 bits for A tiles and 8 for B tiles");
   static_assert(kChunkSlices % kThreads == 0, "every thread counts the same number of slices");
-  static_assert(kChunkK <= 65536, "a list word keeps the chunk-local k in 16 bits");
+  static_assert(kChunkK <= (1 << kKBits), "a list word keeps the chunk-local k in kKBits bits");
+  static_assert(!kCompact || kWarpsM <= 4, "a 16-bit list word has 4 bits for A tiles");
   static_assert(kStageK * 8 % kEntryThreads == 0, "every thread copies the same number of listed k");
   static_assert(kTileGroups <= 2 && (kTileGroups == 1 || kWarpsM == kWarpsN),
                 "with two thread groups, one copies the A tiles and the other as many B tiles");
@@ -168,7 +181,8 @@ struct KCfg {
 
 // The list of chunk [c0, c0 + cn) slices into listS; returns its length (read after a barrier).
 template <class Cfg, int kWarpsM, int kWarpsN>
-__device__ __forceinline__ int buildList(const EsmmArgs& p, int mTile0, int nTile0, int c0, int cn, uint32_t* listS,
+__device__ __forceinline__ int buildList(const EsmmArgs& p, int mTile0, int nTile0, int c0, int cn,
+                                         typename Cfg::Word* listS,
                                          int* scanS) {
   constexpr int S = Cfg::kSlicesPerThread;
   const int nks = kSlicesOf(p.K);
@@ -228,10 +242,12 @@ __device__ __forceinline__ int buildList(const EsmmArgs& p, int mTile0, int nTil
       rest &= rest - 1;
       uint32_t word = static_cast<uint32_t>(i * kBK + bit);
 #pragma unroll
-      for (int wi = 0; wi < kWarpsM; ++wi) word |= ((a[u][wi] >> bit) & 1u) << (16 + wi);
+      for (int wi = 0; wi < kWarpsM; ++wi) word |= ((a[u][wi] >> bit) & 1u) << (Cfg::kKBits + wi);
+      if constexpr (!Cfg::kCompact) {
 #pragma unroll
-      for (int wj = 0; wj < kWarpsN; ++wj) word |= ((b[u][wj] >> bit) & 1u) << (24 + wj);
-      listS[pos++] = word;
+        for (int wj = 0; wj < kWarpsN; ++wj) word |= ((b[u][wj] >> bit) & 1u) << (24 + wj);
+      }
+      listS[pos++] = static_cast<typename Cfg::Word>(word);
     }
   }
   return scanS[32 + Cfg::kWarps - 1];
@@ -244,7 +260,8 @@ __device__ __forceinline__ int buildList(const EsmmArgs& p, int mTile0, int nTil
 // N − (n0 + 4·chunk) decides the B columns inside N (all of them, except in the last column block).
 template <class Cfg, bool kVecB>
 __device__ __forceinline__ void issueStage(const EsmmArgs& p, const float* aBase, int ldt, const float* bBase,
-                                           int colsLeft, int k0, int n, int gi, const uint32_t* listS, float* st) {
+                                           int colsLeft, int k0, int n, int gi, const typename Cfg::Word* listS,
+                                           float* st) {
   constexpr int kJStep = Cfg::kEntryThreads / 8;  // listed k between a thread's entries
   const int tg = Cfg::kTileGroups == 1 ? 0 : threadIdx.x / Cfg::kEntryThreads;
   const int jt = (threadIdx.x % Cfg::kEntryThreads) >> 3;
@@ -257,19 +274,19 @@ __device__ __forceinline__ void issueStage(const EsmmArgs& p, const float* aBase
     const int e = gi * Cfg::kStageK + jt + q * kJStep;
     if (e >= n) continue;
     const uint32_t word = listS[e];
-    const int k = k0 + static_cast<int>(word & 0xFFFFu);
+    const int k = k0 + static_cast<int>(word & Cfg::kKMask);
     if (tg == 0) {
       const float* a = aBase + static_cast<size_t>(k) * ldt;
 #pragma unroll
       for (int r = 0; r < Cfg::kWM; ++r) {
-        if ((word >> (16 + r)) & 1u) cpAsync16(aDst + q * kJStep * Cfg::kAStride + 32 * r, a + 32 * r, 16);
+        if (Cfg::aBit(word, r)) cpAsync16(aDst + q * kJStep * Cfg::kAStride + 32 * r, a + 32 * r, 16);
       }
     }
     if (Cfg::kTileGroups == 1 || tg == 1) {
       const float* b = bBase + static_cast<size_t>(k) * p.ldb;
 #pragma unroll
       for (int c = 0; c < Cfg::kWN; ++c) {
-        if (((word >> (24 + c)) & 1u) == 0) continue;
+        if (!Cfg::bBit(word, c)) continue;
         float* dst = bDst + q * kJStep * Cfg::kBStride + 32 * c;
         if (kVecB && fullN) {
           cpAsync16(dst, b + 32 * c, 16);
@@ -294,7 +311,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   if (role != KRole::kNone && narrowChosen(*gate) != (role == KRole::kNarrow)) return;
   using Cfg = KCfg<kWarpsM, kWarpsN, kStageK, kStages, kChunkSlices>;
   extern __shared__ __align__(16) unsigned char smem[];
-  uint32_t* listS = reinterpret_cast<uint32_t*>(smem + Cfg::kListOffset);
+  auto* listS = reinterpret_cast<typename Cfg::Word*>(smem + Cfg::kListOffset);
   int* scanS = reinterpret_cast<int*>(smem + Cfg::kScanOffset);
   float* stageBase = reinterpret_cast<float*>(smem + Cfg::kStageOffset);
   // The zero rows (j = kStageK) of every stage: never written by the copies.
@@ -351,7 +368,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     auto prepareStage = [&](int gi, uint32_t* kl) {
       const int e = gi * Cfg::kStageK + lane;
       const uint32_t word = lane < Cfg::kStageK && e < n ? listS[e] : 0u;
-      const uint32_t mask = __ballot_sync(0xFFFFFFFFu, ((word >> (16 + wi)) & (word >> (24 + wj)) & 1u) != 0);
+      const uint32_t mask = __ballot_sync(0xFFFFFFFFu, (Cfg::aBit(word, wi) & Cfg::bBit(word, wj)) != 0);
       const int cnt = __popc(mask);
       if ((mask >> lane) & 1u) kl[__popc(mask & ((1u << lane) - 1u))] = myOffsets;
       if (lane >= cnt) kl[lane] = kZero;
@@ -432,7 +449,7 @@ cudaError_t launchKList(const EsmmArgs& p, void* workspace, size_t workspaceByte
 
 // The two block tiles the gate chooses between.
 constexpr int kWideArgs[] = {2, 4, 32, 3, 512, 2};
-constexpr int kNarrowArgs[] = {4, 1, 32, 2, 256, 4};
+constexpr int kNarrowArgs[] = {4, 1, 32, 2, 512, 4};
 
 }  // namespace
 
@@ -448,10 +465,6 @@ cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_
 
 cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   return launchKList<ESMM_KLIST_NARROW>(args, workspace, workspaceBytes, stream);
-}
-
-cudaError_t launchTf32x3KList256x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return launchKList<8, 1, 32, 2, 256, 2>(args, workspace, workspaceBytes, stream);
 }
 
 cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {

@@ -45,7 +45,6 @@ cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t 
 size_t tf32x3KListWorkspaceBytes(int M, int N, int K);
 cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3KList256x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 // 64×128 or 128×32 blocks, chosen on the device from the patterns.
 cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
@@ -57,3 +56,4 @@ size_t decodeWideWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecodeWide(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 }  // namespace esmm
+

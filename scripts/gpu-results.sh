@@ -63,7 +63,7 @@ $cli report "$logs/llm.csv" --out-dir "$logs/llm-report" > "$logs/llm-report.txt
 step "ncu kernel durations of the sweep points"
 if command -v ncu > /dev/null; then
   ncu --clock-control none --metrics gpu__time_duration.sum --csv \
-    --kernel-name regex:'countWalkedSlices|tf32x3Kernel|tiledFfmaKernel|decodeKernel|sumSplitsKernel|aPatternKernel|sgemm|gemm_f32|xmma' \
+    --kernel-name regex:'countListedK|transposeA|klistKernel|decodeKernel|decodeWideKernel|sumSplitsKernel|aPatternKernel|sgemm|gemm_f32|xmma' \
     $cli sweep --sizes 4096 --densities 1,0.5,0.25,0.125 --modes joint,b-only --kernels cublas,esmm \
     --runs 3 --warmup 1 --l2 cold --out "$logs/sweep-ncu.csv" > "$logs/ncu.csv" 2> "$logs/ncu.err"
   echo "ncu rows: $(grep -c gpu__time_duration "$logs/ncu.csv")"
