@@ -41,17 +41,16 @@ const Variant kVariants[] = {
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
 static_assert(kVariantCount == kFfma64x128 + 1, "VariantIndex lists every variant in order");
 
-// Chosen by measurement on an H100 (docs/kernel-notes.md, v4): up to 128 rows the decode kernels,
-// which stream B once per row group, beat every tiled variant; decode-wide (B copied ahead into
-// shared memory, up to 64 rows per lane) beats decode at 32 and 64 rows and loses at 1–16 and 128.
-// Above 128 rows, the tensor-core kernel with the block tile chosen on the device from the patterns:
-// 64×128 blocks (two per SM; they matched or beat 128×128 blocks at 6 of the 8 4096³ points and fill
-// the SMs on small grids) unless 64×64 blocks would skip enough more slices at block level to pay
-// for their higher cost per slice.
+// Chosen by measurement on an H100 (docs/kernel-notes.md, v4 and v5): below 128 rows the decode
+// kernels, which stream B once per row group (decode-wide, up to 64 rows per lane with B copied
+// ahead, wins at 32 and 64 rows; decode at 1–16 and 65–127). From 128 rows, tf32x3-klist: 3xTF32 on
+// the tensor cores with k-granular staging and the block tile (64×128 or 128×32) chosen on the
+// device from the patterns. At 128 rows, b-only, K = N = 4096 it took 109 µs at d = .5 against
+// decode's 168, and tied at d = 1 (237 / 236 µs).
 const Variant& pick(int M, int N, int K) {
   (void)N;
   (void)K;
-  if (M <= 128) return kVariants[M > 16 && M <= 64 ? kDecodeWide : kDecode];
+  if (M < 128) return kVariants[M > 16 && M <= 64 ? kDecodeWide : kDecode];
   return kVariants[kKListByDensity];
 }
 
