@@ -81,22 +81,7 @@ __global__ void __launch_bounds__(256) countListedK(EsmmArgs p, KGate* gate) {
     }
     wide += __popc(orA[0] & orB) + __popc(orA[1] & orB);
   }
-  __shared__ unsigned int sums[2][8];
-  wide = __reduce_add_sync(0xFFFFFFFFu, wide);
-  narrow = __reduce_add_sync(0xFFFFFFFFu, narrow);
-  if ((threadIdx.x & 31) == 0) {
-    sums[0][threadIdx.x >> 5] = wide;
-    sums[1][threadIdx.x >> 5] = narrow;
-  }
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    const unsigned int a = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[0][threadIdx.x] : 0u);
-    const unsigned int b = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[1][threadIdx.x] : 0u);
-    if (threadIdx.x == 0) {
-      atomicAdd(&gate->listed64x128, static_cast<unsigned long long>(a));
-      atomicAdd(&gate->listed128x32, static_cast<unsigned long long>(b));
-    }
-  }
+  blockAddPair(wide, narrow, &gate->listed64x128, &gate->listed128x32);
 }
 
 // 32 × 8 threads per 32 × 32 tile; reads along A's rows and writes along At's rows, both coalesced.
@@ -409,8 +394,13 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   wacc.store(p.C, p.ldc, p.M, p.N, m0 + 32 * wi, n0 + 32 * wj, g, t, vecC);
 }
 
+KGate* gateOf(const EsmmArgs& p, void* workspace) {
+  return reinterpret_cast<KGate*>(static_cast<unsigned char*>(workspace) + transposedBytes(p.M, p.K));
+}
+
+// withGate: also zero the gate's counters (the workspace's tail).
 cudaError_t launchTranspose(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream,
-                            KGate* gate = nullptr) {
+                            bool withGate = false) {
   if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
   if (workspace == nullptr || workspaceBytes < klistWorkspaceBytes(p.M, p.N, p.K)) return cudaErrorInvalidValue;
   const int ldt = transposedStride(p.M);
@@ -418,7 +408,8 @@ cudaError_t launchTranspose(const EsmmArgs& p, void* workspace, size_t workspace
   if (tgrid.y > 65535u) return cudaErrorInvalidValue;
   static_assert(sizeof(KGate) == 2 * sizeof(unsigned long long), "the transpose zeroes the gate as two words");
   transposeA<<<tgrid, dim3(kTile, 8), 0, stream>>>(p.A, p.M, p.K, p.lda, static_cast<float*>(workspace), ldt,
-                                                   reinterpret_cast<unsigned long long*>(gate));
+                                                   withGate ? reinterpret_cast<unsigned long long*>(gateOf(p, workspace))
+                                                            : nullptr);
   return cudaGetLastError();
 }
 
@@ -473,10 +464,8 @@ cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t
 
 cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes,
                                        cudaStream_t stream) {
-  if (const cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
-  if (workspace == nullptr || workspaceBytes < klistWorkspaceBytes(args.M, args.N, args.K)) return cudaErrorInvalidValue;
-  auto* gate = reinterpret_cast<KGate*>(static_cast<unsigned char*>(workspace) + transposedBytes(args.M, args.K));
-  if (const cudaError_t e = launchTranspose(args, workspace, workspaceBytes, stream, gate); e != cudaSuccess) return e;
+  if (const cudaError_t e = launchTranspose(args, workspace, workspaceBytes, stream, true); e != cudaSuccess) return e;
+  KGate* gate = gateOf(args, workspace);
   const long long units =
       static_cast<long long>(ceilDiv(tilesOf(args.M), 4)) * ceilDiv(tilesOf(args.N), 4) * kSlicesOf(args.K);
   const unsigned blocks = static_cast<unsigned>(std::min<long long>((units + 255) / 256, 1024));

@@ -195,24 +195,7 @@ __global__ void __launch_bounds__(256) countWalkedSlices(EsmmArgs p, TileGate* g
     w128 += (orA & (orB0 | orB1)) != 0;
     w64 += ((orA & orB0) != 0) + ((orA & orB1) != 0);
   }
-  // One pair of atomics per block: same-address atomics serialize in L2 (with a pair per warp, the
-  // whole variant ran ~50 µs behind the kernel it chose, at 4096³).
-  __shared__ unsigned int sums[2][8];
-  w128 = __reduce_add_sync(0xFFFFFFFFu, w128);
-  w64 = __reduce_add_sync(0xFFFFFFFFu, w64);
-  if ((threadIdx.x & 31) == 0) {
-    sums[0][threadIdx.x >> 5] = w128;
-    sums[1][threadIdx.x >> 5] = w64;
-  }
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    const unsigned int a = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[0][threadIdx.x] : 0u);
-    const unsigned int b = __reduce_add_sync(0xFFFFFFFFu, threadIdx.x < 8 ? sums[1][threadIdx.x] : 0u);
-    if (threadIdx.x == 0) {
-      atomicAdd(&gate->walked128, static_cast<unsigned long long>(a));
-      atomicAdd(&gate->walked64, static_cast<unsigned long long>(b));
-    }
-  }
+  blockAddPair(w128, w64, &gate->walked128, &gate->walked64);
 }
 
 template <int kWarpsM, int kWarpsN, int kGroup, int kStages, int kMinBlocks, bool kVecA, bool kVecB>
