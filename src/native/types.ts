@@ -21,8 +21,32 @@ export interface DeviceInfo {
   pciBusId?: string;
 }
 
+/** Verification bar of one kernel: both errors against the float64 reference must be at or under it. */
+export interface KernelTolerance {
+  /** Largest ‖C − C64‖_F / ‖C64‖_F that passes. */
+  relFrobenius: number;
+  /** Largest max |C − C64| / max |C64| that passes. */
+  maxAbsRel: number;
+}
+
+/** One entry of the native kernel registry (the one table of kernel ids and tolerances). */
+export interface KernelRegistryEntry {
+  id: string;
+  backend: 'cpu' | 'cuda';
+  /** 'baseline': a float32-accurate dense GEMM a speedup is stated against; 'sparse': ESMM; 'reference': a lower-precision row (TF32, BF16) shown where tensor cores put the bar. */
+  role: 'baseline' | 'sparse' | 'reference';
+  /** True for kernels whose results are float32-accurate (strict tolerance). */
+  float32Accurate: boolean;
+  tolerance: KernelTolerance;
+  description: string;
+}
+
 export interface NativeInfo {
   addonVersion: string;
+  /** Commit of the sources the addon was built from, recorded at build time ('' when unknown). */
+  buildCommit?: string;
+  /** Every kernel id the addon knows, per backend, with its verification tolerance. */
+  registry: KernelRegistryEntry[];
   /** Always contains 'cpu'; 'cuda' when built with CUDA. */
   backends: string[];
   cuda?: { runtimeVersion: string; driverVersion: string; error?: string };
@@ -63,8 +87,18 @@ export interface BenchmarkParams {
   /** Kernel ids, e.g. ['cublas', 'esmm'] on cuda, ['reference', 'esmm'] on cpu. */
   kernels: string[];
   warmup: number;
+  /** Minimum timed samples per kernel. */
   runs: number;
   l2: 'cold' | 'hot';
+  /**
+   * Noise discipline: after `runs` samples, keep sampling until the relative standard deviation
+   * of the samples is at or under this (0 turns it off). Default 0.01 on cuda, 0.02 on cpu.
+   */
+  stdevTarget?: number;
+  /** Upper bound on the sampling time of one kernel of one call, milliseconds (default 2000 cuda, 1000 cpu). */
+  timeCapMs?: number;
+  /** cpu only: each sample repeats the call until it lasts at least this long (default 20 ms). */
+  minSampleMs?: number;
 }
 
 export interface KernelResult {
@@ -82,6 +116,14 @@ export interface KernelResult {
   maxAbsErrRel?: number;
   /** max |C − C_cublas| / max |C_cublas| when 'cublas' ran in the same call (cuda only). */
   maxAbsErrRelVsCublas?: number;
+  /** Relative standard deviation (sample stdev / mean) of the timed samples. */
+  stdevRel?: number;
+  /** True when the time cap ended the sampling before stdevRel reached the target. */
+  noisy?: boolean;
+  /** cpu: calls per sample (each sample is their mean); 1 on cuda. */
+  callsPerSample?: number;
+  /** cuBLAS rows: every cublasLt candidate tried for the shape, with its median, fastest first. */
+  candidates?: { algo: string; medianMs: number }[];
 }
 
 export interface BenchmarkResult {
@@ -91,6 +133,8 @@ export interface BenchmarkResult {
   aPatterns: SampleStats;
   /** Fraction of (32-row tile, 32-col tile, K-slice) triples whose joint pattern is 0. */
   skippedSliceFraction: number;
+  /** Fraction of (32-row tile, 32-col tile, k) triples where both patterns have the bit: the share of k ESMM multiplies. */
+  kDensity: number;
   /** 'cublasDgemm' on cuda, 'cpu-fp64' on cpu. */
   reference: string;
   kernels: KernelResult[];
