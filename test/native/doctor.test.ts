@@ -22,7 +22,7 @@ describe('doctor', () => {
     const fake: NativeBinding = {
       info: () => ({
         addonVersion: '9.9.9', backends: ['cpu', 'cuda'], cuda: { runtimeVersion: '13.0', driverVersion: '', error: 'no NVIDIA driver found' },
-        kernels: { cpu: ['reference', 'esmm'], cuda: ['esmm'] }, cpuThreads: 4,
+        kernels: { cpu: ['reference', 'esmm'], cuda: ['esmm'] }, cpuThreads: 4, registry: [],
       }),
       devices: () => [],
       computePatterns: () => Promise.reject(new Error('unused')),

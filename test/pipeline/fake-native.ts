@@ -1,4 +1,17 @@
-import type { BenchmarkParams, BenchmarkResult, NativeBinding, PatternParams } from '../../src/native/types.js';
+import type { BenchmarkParams, BenchmarkResult, KernelRegistryEntry, NativeBinding, PatternParams } from '../../src/native/types.js';
+
+const strict = { relFrobenius: 1e-5, maxAbsRel: 1e-5 };
+
+/** The addon's kernel registry as the fakes report it (the real one comes from native info()). */
+export const FAKE_REGISTRY: KernelRegistryEntry[] = [
+  { id: 'reference', backend: 'cpu', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'float32 CPU GEMM' },
+  { id: 'esmm', backend: 'cpu', role: 'sparse', float32Accurate: true, tolerance: strict, description: 'CPU ESMM' },
+  { id: 'cublas', backend: 'cuda', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'cuBLAS SGEMM' },
+  { id: 'dense-tf32x3', backend: 'cuda', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'dense 3xTF32' },
+  { id: 'cublas-tf32', backend: 'cuda', role: 'reference', float32Accurate: false, tolerance: { relFrobenius: 5e-3, maxAbsRel: 1e-2 }, description: 'cuBLAS TF32' },
+  { id: 'cublas-bf16', backend: 'cuda', role: 'reference', float32Accurate: false, tolerance: { relFrobenius: 2e-2, maxAbsRel: 5e-2 }, description: 'cuBLAS BF16' },
+  { id: 'esmm', backend: 'cuda', role: 'sparse', float32Accurate: true, tolerance: strict, description: 'ESMM' },
+];
 
 /** B (or A) patterns by the DESIGN.md definition, straight from the text. */
 export function patternsTs(p: Pick<PatternParams, 'data' | 'rows' | 'cols' | 'operand'>): Uint8Array {
@@ -45,6 +58,7 @@ export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null
       backends: opts.cuda ? ['cpu', 'cuda'] : ['cpu'],
       kernels: { cpu: ['reference', 'esmm'], ...(opts.cuda ? { cuda: ['cublas', 'esmm'] } : {}) },
       cpuThreads: 1,
+      registry: FAKE_REGISTRY.filter((e) => opts.cuda || e.backend === 'cpu'),
     }),
     devices: () =>
       opts.cuda
@@ -65,6 +79,7 @@ export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null
         device: p.backend === 'cuda' ? 'Fake GPU' : 'cpu (fake)',
         aPatterns: time(0.5),
         skippedSliceFraction: 0.25,
+        kDensity: 0.7,
         reference: 'cpu-fp64',
         kernels: p.kernels.map((id) => ({
           id,
@@ -73,6 +88,9 @@ export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null
           time: time(id === 'esmm' ? 2 : 4),
           relErrFrobenius: 1e-7,
           maxAbsErrRel: 2e-7,
+          stdevRel: 0,
+          noisy: false,
+          callsPerSample: 1,
         })),
       };
     },
