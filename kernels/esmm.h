@@ -33,3 +33,24 @@ cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBy
 const char* esmmVariantName(int M, int N, int K);
 
 }  // namespace esmm
+
+namespace esmm {
+
+// Dense C = A·B, float32, row-major, any leading dimensions (lda >= K, ldb >= N, ldc >= N).
+struct DenseArgs {
+  const float* A;
+  const float* B;
+  float* C;
+  int M, N, K;
+  int lda, ldb, ldc;
+};
+
+// Pipeline depth launchDenseTf32x3 uses (3 or 4; launchDenseTf32x3Stages takes either).
+constexpr int kDenseTf32x3Stages = 3;
+// dense-tf32x3: the dense float32-accurate 3xTF32 tensor-core GEMM (no patterns), the dense
+// baseline on the same arithmetic units ESMM uses.
+cudaError_t launchDenseTf32x3(const DenseArgs& args, cudaStream_t stream);
+cudaError_t launchDenseTf32x3Stages(const DenseArgs& args, int stages, cudaStream_t stream);
+const char* denseTf32x3VariantName();
+
+}  // namespace esmm

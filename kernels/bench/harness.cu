@@ -3,7 +3,11 @@
 // the target points with CUDA events, L2 flushed before every sample.
 //
 //   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--decode-sizes] [--variant ID]...
-//           [--reps N] [--seed S]
+//           [--dense-only] [--reps N] [--seed S]
+//
+// Every check also runs dense-tf32x3 (both pipeline depths) with the strict bar (relative Frobenius
+// and max error both ≤ 1e-5); the timing run ends with a dense table: cuBLAS SGEMM against
+// dense-tf32x3 on dense data at 4096³ and LLM shapes. --dense-only times only that table.
 //
 // --small checks a few small shapes only (for compute-sanitizer).
 // --decode-sizes times only the decode-size points (M = 1…256, K = N = 4096, b-only).
@@ -251,6 +255,11 @@ class Bench {
                              p.c(), p.ldc));
   }
 
+  void dense(const Problem& p, int stages) {
+    const esmm::DenseArgs a{p.a(), p.b(), p.c(), p.M, p.N, p.K, p.lda, p.ldb, p.ldc};
+    CUDA_CHECK(esmm::launchDenseTf32x3Stages(a, stages, stream_));
+  }
+
   struct Stats {
     double median, min, max;
   };
@@ -376,6 +385,14 @@ int runChecks(Bench& bench, uint64_t seed, bool quick, bool small) {
     bench.poison(p);
     bench.sgemm(p);
     report("cublas-sgemm", bench.compare(p));
+    for (int stages : {3, 4}) {
+      bench.poison(p);
+      bench.dense(p, stages);
+      Check c = bench.compare(p);
+      // The strict bar of a float32-accurate kernel: the max error counts too.
+      if (c.relMax > kTol) c.relFro = INFINITY;
+      report(stages == 3 ? "dense-tf32x3-s3" : "dense-tf32x3-s4", c);
+    }
   }
   std::printf("checks: %d, failures: %d\n", checks, failures);
   return failures;
@@ -471,11 +488,54 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly
   }
 }
 
+// cuBLAS SGEMM against dense-tf32x3 (3 and 4 stages) on dense data: 4096³ and LLM-shaped products.
+void runDense(Bench& bench, int reps) {
+  struct Shape {
+    const char* label;
+    int M, N, K;
+  };
+  const Shape shapes[] = {
+      {"square", 4096, 4096, 4096},  {"square", 2048, 2048, 2048}, {"ffn-up", 4096, 11008, 4096},
+      {"ffn-down", 4096, 4096, 11008}, {"qkv", 4096, 12288, 4096}, {"decode", 16, 11008, 4096},
+      {"decode", 64, 11008, 4096},   {"prefill", 512, 4096, 4096},
+  };
+  std::printf("\n%s: dense data, %d timed runs each, median, L2 flushed before every run\n", bench.prop().name, reps);
+  std::printf("%-9s %5s %6s %6s %10s %10s %10s %8s %8s %8s %8s %8s\n", "shape", "M", "N", "K", "sgemm_ms",
+              "dense_s3", "dense_s4", "speedup", "tflops", "err_s3", "max_s3", "err_sg");
+  uint64_t seed = 99;
+  for (const Shape& sh : shapes) {
+    Problem p = bench.make(sh.M, sh.N, sh.K, 0, 0, 0, 0, Mode::BOnly, 1.0, seed++);
+    bench.poison(p);
+    bench.sgemm(p);
+    const Check cs = bench.compare(p);
+    const auto ts = bench.time([&] { bench.sgemm(p); }, 3, reps, true);
+    Check c3{}, c4{};
+    double t3 = NAN, t4 = NAN;
+    for (int stages : {3, 4}) {
+      bench.poison(p);
+      bench.dense(p, stages);
+      const Check c = bench.compare(p);
+      (stages == 3 ? c3 : c4) = c;
+      if (c.nonFinite != 0 || c.relFro > kTol || c.relMax > kTol) {
+        std::printf("FAIL dense-tf32x3-s%d %s relFro=%.2e relMax=%.2e nonFinite=%lld: not timed\n", stages, sh.label,
+                    c.relFro, c.relMax, c.nonFinite);
+        continue;
+      }
+      (stages == 3 ? t3 : t4) = bench.time([&] { bench.dense(p, stages); }, 3, reps, true).median;
+    }
+    const double best = std::min(std::isnan(t3) ? INFINITY : t3, std::isnan(t4) ? INFINITY : t4);
+    std::printf("%-9s %5d %6d %6d %10.4f %10.4f %10.4f %8.2f %8.1f %8.1e %8.1e %8.1e\n", sh.label, sh.M, sh.N, sh.K,
+                ts.median, t3, t4, ts.median / best, 2.0 * sh.M * sh.N * sh.K / (best * 1e9), c3.relFro, c3.relMax,
+                cs.relFro);
+    (void)c4;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool checkOnly = false, perfOnly = false, ncu = false, quick = false, allVariants = true, small = false;
-  bool decodeOnly = false;
+  bool decodeOnly = false, denseOnly = false;
   int reps = 30;
   std::vector<std::string> only;
   uint64_t seed = 12345;
@@ -488,12 +548,13 @@ int main(int argc, char** argv) {
     else if (a == "--small") small = checkOnly = true;
     else if (a == "--dispatch-only") allVariants = false;
     else if (a == "--decode-sizes") decodeOnly = true;
+    else if (a == "--dense-only") denseOnly = perfOnly = true;
     else if (a == "--variant" && i + 1 < argc) only.push_back(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::max(20, std::atoi(argv[++i]));
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else {
       std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--decode-sizes] "
-                           "[--variant ID]... "
+                           "[--variant ID]... [--dense-only] "
                            "[--reps N] [--seed S]\n");
       return 2;
     }
@@ -502,7 +563,8 @@ int main(int argc, char** argv) {
     Bench bench;
     int failures = 0;
     if (!perfOnly && !ncu) failures = runChecks(bench, seed, quick, small);
-    if (!checkOnly) runPerf(bench, reps, ncu, allVariants && !ncu, decodeOnly, only);
+    if (!checkOnly && !denseOnly) runPerf(bench, reps, ncu, allVariants && !ncu, decodeOnly, only);
+    if (!checkOnly && !ncu) runDense(bench, reps);
     return failures == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -1,0 +1,259 @@
+// dense-tf32x3: the dense float32-accurate baseline on the tensor cores. No pattern is read: every
+// k of every tile is multiplied. Each operand is split into a tf32 big part and the tf32 remainder
+// (x = hi + lo) and hi·lo + lo·hi + hi·hi is summed by mma.sync m16n8k8 (mma_tf32.cuh's MMA and
+// split), with the MMA partial sums joining an FP32 running sum every kFlushSteps k-steps, so the
+// result is float32-accurate at any K.
+//
+// Block tile 128×128×32, 8 warps as 2 (M) × 4 (N), each warp 64×32 of C (4 × 4 MMA tiles); a
+// kStages-deep cp.async pipeline with one barrier per k-tile; grouped block order (8 block rows per
+// group) so the blocks running together share A and B panels in L2.
+//
+// Shared memory per stage: A as 128 rows of 36 floats (32 k + 4 pad: the fragment reads of 8 rows ×
+// 4 consecutive k fall in 32 distinct banks), B as 32 k-rows of 136 floats (128 n + 8 pad: 4
+// consecutive k × 8 columns fall in 32 distinct banks); rows stay 16-byte aligned for cp.async 16.
+// Any M, N, K, lda, ldb, ldc: edge chunks are copied with a byte count (the rest zero-filled), and
+// the 16-byte copies are used only when the operand's base and leading dimension keep every row
+// 16-byte aligned (else 4-byte copies).
+#include <algorithm>
+
+#include "common.cuh"
+#include "esmm.h"
+#include "mma_tf32.cuh"
+
+namespace esmm {
+namespace {
+
+constexpr int kBM = 128;
+constexpr int kBN = 128;
+constexpr int kBKT = 32;  // k per block tile: 4 MMA k-steps
+constexpr int kThreads = 256;
+constexpr int kWarpM = 64;  // warp tile
+constexpr int kWarpN = 32;
+constexpr int kMT = kWarpM / 16;  // MMA tiles per warp along M
+constexpr int kNT = kWarpN / 8;   // and along N
+constexpr int kAStride = kBKT + 4;
+constexpr int kBStride = kBN + 8;
+constexpr int kAStageFloats = kBM * kAStride;
+constexpr int kBStageFloats = kBKT * kBStride;
+constexpr int kStageFloats = kAStageFloats + kBStageFloats;
+constexpr int kGroupRows = 8;  // block rows per group of the block order
+// k-tiles between two flushes of the MMA partial sums (kFlushSteps MMA k-steps).
+constexpr int kTilesPerFlush = mma::kFlushSteps * 8 / kBKT;
+static_assert(kTilesPerFlush >= 1, "flush at most once per k-tile");
+static_assert((kAStride * 4) % 16 == 0 && (kBStride * 4) % 16 == 0, "rows must stay 16-byte aligned");
+
+template <int kStages>
+constexpr size_t smemBytes() {
+  return static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
+}
+
+// Copies k-tile (k0) of A (rows m0…m0+127) and B (columns n0…n0+127) into one stage.
+template <bool kVecA, bool kVecB>
+__device__ __forceinline__ void loadTile(const DenseArgs& p, int m0, int n0, int k0, float* As, float* Bs) {
+  const int tid = threadIdx.x;
+  // A: 128 rows × 8 chunks of 4 k; thread tid copies chunk tid % 8 of rows tid / 8 + 32 i.
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int r = tid / 8 + 32 * i;
+    const int c = (tid % 8) * 4;
+    const int row = m0 + r;
+    const int k = k0 + c;
+    float* dst = As + r * kAStride + c;
+    const float* src = p.A + static_cast<size_t>(row) * p.lda + k;
+    if (kVecA) {
+      const int bytes = row < p.M ? 4 * max(0, min(4, p.K - k)) : 0;
+      cpAsync16(dst, bytes > 0 ? src : p.A, bytes);
+    } else {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const bool valid = row < p.M && k + j < p.K;
+        cpAsync4(dst + j, valid ? src + j : p.A, valid);
+      }
+    }
+  }
+  // B: 32 k-rows × 32 chunks of 4 columns; thread tid copies chunk tid % 32 of k-rows tid / 32 + 8 i.
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int r = tid / 32 + 8 * i;
+    const int c = (tid % 32) * 4;
+    const int k = k0 + r;
+    const int col = n0 + c;
+    float* dst = Bs + r * kBStride + c;
+    const float* src = p.B + static_cast<size_t>(k) * p.ldb + col;
+    if (kVecB) {
+      const int bytes = k < p.K ? 4 * max(0, min(4, p.N - col)) : 0;
+      cpAsync16(dst, bytes > 0 ? src : p.B, bytes);
+    } else {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const bool valid = k < p.K && col + j < p.N;
+        cpAsync4(dst + j, valid ? src + j : p.B, valid);
+      }
+    }
+  }
+}
+
+template <int kStages, bool kVecA, bool kVecB>
+__global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs p) {
+  extern __shared__ __align__(16) float smem[];
+  const int mBlocks = ceilDiv(p.M, kBM);
+  const int nBlocks = ceilDiv(p.N, kBN);
+  // Grouped order: kGroupRows block rows walk the block columns together.
+  const int pid = blockIdx.x;
+  const int perGroup = kGroupRows * nBlocks;
+  const int firstRow = (pid / perGroup) * kGroupRows;
+  const int groupRows = min(mBlocks - firstRow, kGroupRows);
+  const int mb = firstRow + (pid % perGroup) % groupRows;
+  const int nb = (pid % perGroup) / groupRows;
+  const int m0 = mb * kBM, n0 = nb * kBN;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+  const int wm = warp / 4, wn = warp % 4;  // warp's 64×32 block of C
+
+  float acc[kMT][kNT][4], part[kMT][kNT][4];
+#pragma unroll
+  for (int i = 0; i < kMT; ++i)
+#pragma unroll
+    for (int j = 0; j < kNT; ++j)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[i][j][r] = part[i][j][r] = 0.f;
+
+  const int kTiles = ceilDiv(p.K, kBKT);
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) {
+    if (s < kTiles) {
+      float* st = smem + s * kStageFloats;
+      loadTile<kVecA, kVecB>(p, m0, n0, s * kBKT, st, st + kAStageFloats);
+    }
+    cpAsyncCommit();
+  }
+
+  int sinceFlush = 0;
+  for (int kt = 0; kt < kTiles; ++kt) {
+    cpAsyncWait<kStages - 2>();
+    __syncthreads();  // tile kt is in place for every thread; the stage of tile kt - 1 is free
+    {
+      const int next = kt + kStages - 1;
+      if (next < kTiles) {
+        float* st = smem + (next % kStages) * kStageFloats;
+        loadTile<kVecA, kVecB>(p, m0, n0, next * kBKT, st, st + kAStageFloats);
+      }
+      cpAsyncCommit();
+    }
+    const float* As = smem + (kt % kStages) * kStageFloats + (wm * kWarpM + g) * kAStride + t;
+    const float* Bs = smem + (kt % kStages) * kStageFloats + kAStageFloats + t * kBStride + wn * kWarpN + g;
+#pragma unroll
+    for (int kk = 0; kk < kBKT; kk += 8) {
+      uint32_t aHi[kMT][4], aLo[kMT][4], bHi[kNT][2], bLo[kNT][2];
+#pragma unroll
+      for (int i = 0; i < kMT; ++i) {
+        const float* a = As + (16 * i) * kAStride + kk;
+        mma::splitTf32(a[0], aHi[i][0], aLo[i][0]);
+        mma::splitTf32(a[8 * kAStride], aHi[i][1], aLo[i][1]);
+        mma::splitTf32(a[4], aHi[i][2], aLo[i][2]);
+        mma::splitTf32(a[8 * kAStride + 4], aHi[i][3], aLo[i][3]);
+      }
+#pragma unroll
+      for (int j = 0; j < kNT; ++j) {
+        const float* b = Bs + kk * kBStride + 8 * j;
+        mma::splitTf32(b[0], bHi[j][0], bLo[j][0]);
+        mma::splitTf32(b[4 * kBStride], bHi[j][1], bLo[j][1]);
+      }
+      // Small terms first; the 16 tiles' chains are independent and interleaved.
+#pragma unroll
+      for (int i = 0; i < kMT; ++i)
+#pragma unroll
+        for (int j = 0; j < kNT; ++j) mma::mmaTf32(part[i][j], aLo[i], bHi[j]);
+#pragma unroll
+      for (int i = 0; i < kMT; ++i)
+#pragma unroll
+        for (int j = 0; j < kNT; ++j) mma::mmaTf32(part[i][j], aHi[i], bLo[j]);
+#pragma unroll
+      for (int i = 0; i < kMT; ++i)
+#pragma unroll
+        for (int j = 0; j < kNT; ++j) mma::mmaTf32(part[i][j], aHi[i], bHi[j]);
+    }
+    if (++sinceFlush == kTilesPerFlush) {
+      sinceFlush = 0;
+#pragma unroll
+      for (int i = 0; i < kMT; ++i)
+#pragma unroll
+        for (int j = 0; j < kNT; ++j)
+#pragma unroll
+          for (int r = 0; r < 4; ++r) {
+            acc[i][j][r] += part[i][j][r];
+            part[i][j][r] = 0.f;
+          }
+    }
+  }
+  cpAsyncWait<0>();
+
+  // C fragment: (row g, columns 2t, 2t+1) and (row g + 8, same columns) of each MMA tile.
+  const bool vecC = (reinterpret_cast<uintptr_t>(p.C) & 7u) == 0 && (p.ldc & 1) == 0;
+#pragma unroll
+  for (int i = 0; i < kMT; ++i) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = m0 + wm * kWarpM + 16 * i + g + 8 * h;
+      if (row >= p.M) continue;
+      float* out = p.C + static_cast<size_t>(row) * p.ldc;
+#pragma unroll
+      for (int j = 0; j < kNT; ++j) {
+        const int col = n0 + wn * kWarpN + 8 * j + 2 * t;
+        const float x = acc[i][j][2 * h] + part[i][j][2 * h];
+        const float y = acc[i][j][2 * h + 1] + part[i][j][2 * h + 1];
+        if (vecC && col + 2 <= p.N) {
+          *reinterpret_cast<float2*>(out + col) = make_float2(x, y);
+        } else {
+          if (col < p.N) out[col] = x;
+          if (col + 1 < p.N) out[col + 1] = y;
+        }
+      }
+    }
+  }
+}
+
+template <int kStages, bool kVecA, bool kVecB>
+cudaError_t launchWith(const DenseArgs& p, cudaStream_t stream) {
+  constexpr size_t bytes = smemBytes<kStages>();
+  auto kernel = denseTf32x3Kernel<kStages, kVecA, kVecB>;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+  if (e != cudaSuccess) return e;
+  const long long blocks = static_cast<long long>(ceilDiv(p.M, kBM)) * ceilDiv(p.N, kBN);
+  if (blocks > 2147483647LL) return cudaErrorInvalidConfiguration;
+  kernel<<<static_cast<unsigned>(blocks), kThreads, bytes, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <int kStages>
+cudaError_t launchStages(const DenseArgs& p, cudaStream_t stream) {
+  const bool vecA = rowsVec4Aligned(p.A, p.lda);
+  const bool vecB = rowsVec4Aligned(p.B, p.ldb);
+  if (vecA && vecB) return launchWith<kStages, true, true>(p, stream);
+  if (vecA) return launchWith<kStages, true, false>(p, stream);
+  if (vecB) return launchWith<kStages, false, true>(p, stream);
+  return launchWith<kStages, false, false>(p, stream);
+}
+
+}  // namespace
+
+cudaError_t launchDenseTf32x3Stages(const DenseArgs& p, int stages, cudaStream_t stream) {
+  if (p.M < 1 || p.N < 1 || p.K < 1 || p.lda < p.K || p.ldb < p.N || p.ldc < p.N) return cudaErrorInvalidValue;
+  switch (stages) {
+    case 3:
+      return launchStages<3>(p, stream);
+    case 4:
+      return launchStages<4>(p, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
+cudaError_t launchDenseTf32x3(const DenseArgs& p, cudaStream_t stream) {
+  return launchDenseTf32x3Stages(p, kDenseTf32x3Stages, stream);
+}
+
+const char* denseTf32x3VariantName() { return kDenseTf32x3Stages == 4 ? "dense-tf32x3-128x128x32-s4" : "dense-tf32x3-128x128x32-s3"; }
+
+}  // namespace esmm
