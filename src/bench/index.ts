@@ -1,2 +1,3 @@
 export { SAMPLE_PRUNER, SAMPLE_TREES, ensureSampleTree, pruneAndPermute, type SampleTreeSpec } from './sample-tree.js';
-export { BASELINE_KERNEL, KNOWN_KERNELS, mapKernel, orientedShape, pairATensor, selectTensor } from './plan.js';
+export { DEFAULT_KERNELS, KNOWN_KERNELS, mapKernel, orientedShape, pairATensor, selectTensor } from './plan.js';
+export { callKernels, kernelRoles, type KernelRoles } from './kernel-roles.js';

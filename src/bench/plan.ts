@@ -2,18 +2,19 @@ import { UsageError } from '../errors.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
 
 /** Kernel ids the user may ask for (DESIGN.md "Backends"). */
-export const KNOWN_KERNELS = ['esmm', 'cublas', 'cublas-tf32', 'cublas-bf16', 'reference'] as const;
+export const KNOWN_KERNELS = ['esmm', 'cublas', 'dense-tf32x3', 'cublas-tf32', 'cublas-bf16', 'reference'] as const;
 
-/** The row every speedup is relative to: cuBLAS SGEMM on cuda, the float32 reference loop on cpu. */
-export const BASELINE_KERNEL: Record<'cpu' | 'cuda', string> = { cuda: 'cublas', cpu: 'reference' };
+/** What run, hf, sweep and default measure unless told otherwise: ESMM and both float32-accurate dense baselines. */
+export const DEFAULT_KERNELS = ['esmm', 'cublas', 'dense-tf32x3'] as const;
 
 /**
  * The native kernel id for a requested one on a backend, or why it cannot run there. On cpu
- * 'cublas' becomes the CPU reference GEMM (its rows say 'reference', never 'cublas').
+ * both dense baselines ('cublas', 'dense-tf32x3') become the CPU reference GEMM (its rows say
+ * 'reference', never 'cublas').
  */
 export function mapKernel(requested: string, backend: 'cpu' | 'cuda'): { kernel: string } | { kernel: string; skip: string } {
   if (backend === 'cpu') {
-    if (requested === 'cublas' || requested === 'reference') return { kernel: 'reference' };
+    if (requested === 'cublas' || requested === 'dense-tf32x3' || requested === 'reference') return { kernel: 'reference' };
     if (requested === 'esmm') return { kernel: 'esmm' };
     return { kernel: requested, skip: `${requested} has no CPU equivalent (cpu backend)` };
   }

@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
+import { DEFAULT_KERNELS } from '../bench/plan.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import { SAMPLE_TREES, ensureSampleTree } from '../bench/sample-tree.js';
 import type { PipelineDeps, PipelineSummary } from '../pipeline/types.js';
@@ -50,7 +51,7 @@ export async function defaultJob(
       skipped: walk.skipped,
       orientation: 'linear',
       ms: [...d.ms],
-      kernels: ['esmm', 'cublas'],
+      kernels: [...DEFAULT_KERNELS],
       backend,
       runs: d.runs,
       warmup: d.warmup,

@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 
+import { DEFAULT_KERNELS } from '../bench/plan.js';
 import { UsageError } from '../errors.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineDeps, PipelineParams, PipelineSummary } from '../pipeline/types.js';
@@ -26,7 +27,7 @@ function collect(value: string, previous: string[] = []): string[] {
 export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('--m <list>', 'token counts (rows of A), comma-separated (default 4096; 16 on the cpu backend)')
-    .option('--kernels <list>', 'kernels: esmm, cublas, cublas-tf32, cublas-bf16 (on cpu cublas runs the CPU reference)', 'esmm,cublas')
+    .option('--kernels <list>', 'kernels: esmm, cublas, dense-tf32x3, cublas-tf32, cublas-bf16 (on cpu both dense baselines run the CPU reference)', DEFAULT_KERNELS.join(','))
     .addOption(new Option('--orientation <o>', 'linear: B = Wᵀ (K = in features); raw: B = W as stored').choices(['linear', 'raw']).default('linear'))
     .addOption(new Option('--backend <b>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--device <n>', 'CUDA device index', '0')

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 
+import { DEFAULT_KERNELS } from '../bench/plan.js';
 import { UsageError } from '../errors.js';
 import { type SweepSummary, parseDensities, parseSizes, runSweep } from '../pipeline/run-sweep.js';
 import { loadNative } from '../native/index.js';
@@ -64,7 +65,7 @@ export function registerSweep(program: Command): void {
     .option('--sizes <list>', 'N (N³) or MxKxN, comma-separated (default 4096; 256 on the cpu backend)')
     .option('--densities <list>', 'fraction of pattern bits set', '1,0.5,0.25,0.125')
     .option('--modes <list>', 'joint (A and B tiles at density d) and/or b-only (dense A)', 'joint,b-only')
-    .option('--kernels <list>', 'kernels: esmm, cublas, cublas-tf32, cublas-bf16', 'esmm,cublas')
+    .option('--kernels <list>', 'kernels: esmm, cublas, dense-tf32x3, cublas-tf32, cublas-bf16', DEFAULT_KERNELS.join(','))
     .addOption(new Option('--backend <b>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--device <n>', 'CUDA device index', '0')
     .option('--runs <n>', 'timed runs per point (default 20; 5 on cpu)')

@@ -1,3 +1,20 @@
+/**
+ * Columns added after the first schema (appended so earlier files stay readable): the joint
+ * per-k density, the noise record, and the speedups against each float32-accurate dense
+ * baseline of the same call.
+ */
+const FAIRNESS_COLUMNS = [
+  'k_density',
+  'noisy',
+  'samples',
+  'calls_per_sample',
+  'speedup_tf32x3_compute',
+  'speedup_tf32x3_total',
+  'speedup_best_dense_compute',
+  'speedup_best_dense_total',
+  'best_dense_kernel',
+] as const;
+
 /** The timing, verification and status columns that close every result CSV (run and sweep). */
 const MEASUREMENT_COLUMNS = [
   'compute_ms_median',
@@ -14,6 +31,7 @@ const MEASUREMENT_COLUMNS = [
   'status',
   'reason',
   'run',
+  ...FAIRNESS_COLUMNS,
 ] as const;
 
 /**
@@ -77,9 +95,10 @@ export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
   skipped_slice_fraction: 'fraction of (32-row tile of A, 32-column tile of B, K-slice) triples whose joint pattern is 0 (0…1)',
   backend: 'cuda or cpu (cpu rows are CPU timings, never GPU numbers)',
   device: 'GPU name and index, or the CPU with its thread count',
-  kernel: 'esmm, cublas (cuBLAS SGEMM, no TF32), cublas-tf32, cublas-bf16; on cpu: reference (float32 loop) and esmm',
-  variant: 'the kernel variant launched (tile configuration), for the record',
-  runs: 'timed runs per kernel',
+  kernel:
+    'esmm; the float32-accurate dense baselines cublas (cuBLAS SGEMM through cublasLt, fastest of its heuristic candidates) and dense-tf32x3 (this project’s dense 3xTF32 tensor-core GEMM); the references cublas-tf32, cublas-bf16; on cpu: reference (float32 loop, stands in for both baselines) and esmm',
+  variant: 'the kernel variant launched (tile configuration; for cublas the cublasLt algorithm that won, of how many tried)',
+  runs: 'minimum timed samples per kernel (see samples for how many were taken)',
   warmup: 'warm-up runs per kernel before timing',
   l2: 'cold (L2 flushed before every sample) or hot',
   seed: 'seed of the random A',
@@ -90,13 +109,24 @@ export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
   a_pattern_ms: 'median time of the per-call A-pattern computation, milliseconds (esmm only)',
   total_ms: 'compute_ms_median + a_pattern_ms, milliseconds (= compute for the other kernels)',
   tflops: 'dense-equivalent throughput, 2·m·n·k / compute_ms_median, TFLOP/s',
-  speedup_compute: 'baseline compute_ms_median / this compute_ms_median; baseline = cublas on cuda, reference on cpu, same tensor and M, same call',
-  speedup_total: 'baseline compute_ms_median / this total_ms',
+  speedup_compute: 'vs SGEMM: cublas compute_ms_median / this compute_ms_median (reference on cpu), same tensor and M, same call',
+  speedup_total: 'vs SGEMM: cublas compute_ms_median / this total_ms',
   rel_err_frobenius: '‖C − C64‖_F / ‖C64‖_F against a float64 reference GEMM on the same inputs',
   max_abs_err_rel: 'max |C − C64| / max |C64|',
   status: 'ok, failed (benchmark or verification failed) or skipped (input not benchmarkable)',
   reason: 'why the row is not ok: an error code and a one-line message naming the file',
   run: 'which invocation wrote the row: 1, then 2… for each --resume (its sidecar is <csv>.json or <csv>.run-<n>.json)',
+  k_density:
+    'fraction of (32-row tile of A, 32-column tile of B, k) triples where both patterns have the bit: the share of k ESMM multiplies (0…1)',
+  noisy: 'true when the time cap ended the sampling before stdev_rel reached the target (1 % on cuda, 2 % on cpu)',
+  samples: 'timed samples taken (at least runs; more until stdev_rel met the target or the time cap)',
+  calls_per_sample: 'kernel calls inside one sample (cpu: repeated until a sample lasts ≥ 20 ms, the sample is their mean; 1 on cuda)',
+  speedup_tf32x3_compute: 'dense-tf32x3 compute_ms_median / this compute_ms_median, same call (empty on cpu)',
+  speedup_tf32x3_total: 'dense-tf32x3 compute_ms_median / this total_ms',
+  speedup_best_dense_compute:
+    'the headline: compute_ms_median of the faster float32-accurate dense baseline of the same call (best_dense_kernel) / this compute_ms_median',
+  speedup_best_dense_total: 'best dense baseline compute_ms_median / this total_ms',
+  best_dense_kernel: 'which float32-accurate dense baseline was faster in this call (cublas or dense-tf32x3; reference on cpu)',
 };
 
 /** The research labels that get their own column; every label is also in labels_json. */
@@ -149,6 +179,15 @@ export interface ResultRow {
   reason: string | null;
   /** Which invocation wrote the row: 1 for the first, n for the n-th resume (its sidecar). */
   run: number;
+  k_density: number | null;
+  noisy: 'true' | 'false' | null;
+  samples: number | null;
+  calls_per_sample: number | null;
+  speedup_tf32x3_compute: number | null;
+  speedup_tf32x3_total: number | null;
+  speedup_best_dense_compute: number | null;
+  speedup_best_dense_total: number | null;
+  best_dense_kernel: string | null;
 }
 
 /** Label columns of a row, from a tensor's labels. */

@@ -14,4 +14,4 @@ export { removeRunOutputs } from './remove-run-outputs.js';
 export { buildReport, type Report, type ReportGroup } from './build-report.js';
 export { renderPlots, type Plot } from './render-plots.js';
 export { writeReport, type WrittenReport } from './write-report.js';
-export { DEFAULT_VERIFY_TOLERANCE, VERIFY_TOLERANCE } from './result-rows.js';
+export { measureKernel, verificationFailure } from './result-rows.js';

@@ -1,13 +1,10 @@
 import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
-import type { BenchmarkResult, KernelResult, SampleStats } from '../native/types.js';
+import type { KernelRoles } from '../bench/kernel-roles.js';
+import type { BenchmarkResult, KernelResult, KernelTolerance } from '../native/types.js';
 import type { TensorRef } from '../weights/types.js';
 
-/** Largest relative Frobenius error a kernel may show vs the float64 reference and still pass. */
-export const VERIFY_TOLERANCE: Record<string, number> = {
-  'cublas-bf16': 2e-2,
-  'cublas-tf32': 5e-3,
-};
-export const DEFAULT_VERIFY_TOLERANCE = 1e-4;
+/** The bar a kernel the registry does not list is held to: float32-accurate. */
+const STRICT: KernelTolerance = { relFrobenius: 1e-5, maxAbsRel: 1e-5 };
 
 /** The configuration every row of one run shares. */
 export interface RowConfig {
@@ -83,6 +80,15 @@ export function emptyRow(
     status,
     reason,
     run: cfg.run,
+    k_density: null,
+    noisy: null,
+    samples: null,
+    calls_per_sample: null,
+    speedup_tf32x3_compute: null,
+    speedup_tf32x3_total: null,
+    speedup_best_dense_compute: null,
+    speedup_best_dense_total: null,
+    best_dense_kernel: null,
   };
 }
 
@@ -101,18 +107,111 @@ function totalMs(kernel: KernelResult, result: BenchmarkResult): number | null {
   return kernel.id === 'esmm' ? kernel.time.median + result.aPatterns.median : kernel.time.median;
 }
 
-/** Why a kernel's output fails verification, or null when it passes. */
-export function verificationFailure(kernel: KernelResult): string | null {
-  if (!kernel.ok) return kernel.error ?? 'kernel failed';
-  const tol = VERIFY_TOLERANCE[kernel.id] ?? DEFAULT_VERIFY_TOLERANCE;
-  const err = kernel.relErrFrobenius;
-  if (err === undefined || !Number.isFinite(err)) return 'verification: no finite error against the float64 reference';
-  if (err > tol) return `verification: relative error ${err.toExponential(2)} > ${tol.toExponential(0)}`;
+const sci = (x: number): string => x.toExponential(2);
+
+/**
+ * Why a kernel's output fails verification, or null when it passes: both its relative
+ * Frobenius error and its largest elementwise error (over max |C64|) must be at or under the
+ * kernel's bar in the registry.
+ */
+export function verificationFailure(kernel: KernelResult, tolerance: KernelTolerance = STRICT): string | null {
+  if (!kernel.ok) return `${kernel.errorCode ? `${kernel.errorCode}: ` : ''}${kernel.error ?? 'kernel failed'}`;
+  const fro = kernel.relErrFrobenius;
+  const max = kernel.maxAbsErrRel;
+  if (fro === undefined || !Number.isFinite(fro) || max === undefined || !Number.isFinite(max)) {
+    return 'WRONG_RESULT: verification: no finite error against the float64 reference';
+  }
+  if (fro > tolerance.relFrobenius) return `WRONG_RESULT: verification: relative Frobenius error ${sci(fro)} > ${sci(tolerance.relFrobenius)}`;
+  if (max > tolerance.maxAbsRel) return `WRONG_RESULT: verification: max |C − C64| / max |C64| ${sci(max)} > ${sci(tolerance.maxAbsRel)}`;
   if (!kernel.time) return 'no timing';
   return null;
 }
 
-/** Rows of one benchmark call, one per wanted kernel, with speedups against the baseline. */
+/** The measurement columns of a row; a row builder fills the rest. */
+export type MeasurementFields = Pick<
+  ResultRow,
+  | 'variant'
+  | 'skipped_slice_fraction'
+  | 'k_density'
+  | 'rel_err_frobenius'
+  | 'max_abs_err_rel'
+  | 'compute_ms_median'
+  | 'compute_ms_min'
+  | 'compute_ms_max'
+  | 'stdev_rel'
+  | 'noisy'
+  | 'samples'
+  | 'calls_per_sample'
+  | 'a_pattern_ms'
+  | 'total_ms'
+  | 'tflops'
+  | 'speedup_compute'
+  | 'speedup_total'
+  | 'speedup_tf32x3_compute'
+  | 'speedup_tf32x3_total'
+  | 'speedup_best_dense_compute'
+  | 'speedup_best_dense_total'
+  | 'best_dense_kernel'
+>;
+
+/** Median time of each float32-accurate dense baseline that ran and passed verification in this call. */
+function baselineTimes(byId: Map<string, KernelResult>, roles: KernelRoles): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const id of roles.baselines) {
+    const k = byId.get(id);
+    if (k?.time && verificationFailure(k, roles.tolerance.get(id)) === null) times.set(id, k.time.median);
+  }
+  return times;
+}
+
+/**
+ * One kernel of one native call as row columns: its timing and noise record, its errors, and
+ * its speedups against SGEMM, against dense-tf32x3 and against the faster of the two (the
+ * headline), all from the same call. `failure` is null when the kernel passed.
+ */
+export function measureKernel(
+  id: string,
+  result: BenchmarkResult,
+  roles: KernelRoles,
+  shape: { m: number; k: number; n: number },
+): { failure: string | null; fields: Partial<MeasurementFields> } {
+  const byId = new Map(result.kernels.map((k) => [k.id, k]));
+  const kernel = byId.get(id);
+  if (!kernel) return { failure: 'INTERNAL: the backend returned no result for this kernel', fields: {} };
+  const failure = verificationFailure(kernel, roles.tolerance.get(id));
+  const fields: Partial<MeasurementFields> = {
+    variant: kernel.variant ?? null,
+    skipped_slice_fraction: result.skippedSliceFraction,
+    k_density: result.kDensity ?? null,
+    rel_err_frobenius: kernel.relErrFrobenius ?? null,
+    max_abs_err_rel: kernel.maxAbsErrRel ?? null,
+  };
+  if (failure || !kernel.time) return { failure, fields };
+  const time = kernel.time;
+  const total = totalMs(kernel, result);
+  fields.compute_ms_median = time.median;
+  fields.compute_ms_min = time.min;
+  fields.compute_ms_max = time.max;
+  fields.stdev_rel = kernel.stdevRel ?? stdevRel(time.samples);
+  fields.noisy = kernel.noisy === undefined ? null : kernel.noisy ? 'true' : 'false';
+  fields.samples = time.samples.length;
+  fields.calls_per_sample = kernel.callsPerSample ?? null;
+  fields.a_pattern_ms = id === 'esmm' ? result.aPatterns.median : null;
+  fields.total_ms = total;
+  fields.tflops = time.median > 0 ? (2 * shape.m * shape.n * shape.k) / (time.median * 1e9) : null;
+  const base = baselineTimes(byId, roles);
+  const against = (baseMs: number | undefined): [number | null, number | null] =>
+    baseMs === undefined ? [null, null] : [baseMs / time.median, total !== null && total > 0 ? baseMs / total : null];
+  [fields.speedup_compute, fields.speedup_total] = against(base.get(roles.sgemm));
+  [fields.speedup_tf32x3_compute, fields.speedup_tf32x3_total] = against(roles.tf32x3 ? base.get(roles.tf32x3) : undefined);
+  let best: [string, number] | null = null;
+  for (const [bid, ms] of base) if (best === null || ms < best[1]) best = [bid, ms];
+  [fields.speedup_best_dense_compute, fields.speedup_best_dense_total] = against(best?.[1]);
+  fields.best_dense_kernel = best?.[0] ?? null;
+  return { failure, fields };
+}
+
+/** Rows of one benchmark call, one per wanted kernel, with speedups against every dense baseline. */
 export function rowsFromResult(
   t: TensorFacts,
   cfg: RowConfig,
@@ -120,41 +219,11 @@ export function rowsFromResult(
   aSource: string,
   result: BenchmarkResult,
   wanted: string[],
-  baselineId: string,
+  roles: KernelRoles,
 ): ResultRow[] {
-  const byId = new Map(result.kernels.map((k) => [k.id, k]));
-  const base = byId.get(baselineId);
-  const baseOk = base !== undefined && verificationFailure(base) === null;
-  const rows: ResultRow[] = [];
   const c = { ...cfg, device: result.device || cfg.device };
-  for (const id of wanted) {
-    const kernel = byId.get(id);
-    if (!kernel) {
-      rows.push(emptyRow(t, c, { m, kernel: id, aSource }, 'failed', 'the backend returned no result for this kernel'));
-      continue;
-    }
-    const failure = verificationFailure(kernel);
-    const row = emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', failure);
-    row.variant = kernel.variant ?? null;
-    row.skipped_slice_fraction = result.skippedSliceFraction;
-    row.rel_err_frobenius = kernel.relErrFrobenius ?? null;
-    row.max_abs_err_rel = kernel.maxAbsErrRel ?? null;
-    if (!failure && kernel.time) {
-      const time: SampleStats = kernel.time;
-      row.compute_ms_median = time.median;
-      row.compute_ms_min = time.min;
-      row.compute_ms_max = time.max;
-      row.stdev_rel = stdevRel(time.samples);
-      row.a_pattern_ms = id === 'esmm' ? result.aPatterns.median : null;
-      row.total_ms = totalMs(kernel, result);
-      row.tflops = time.median > 0 ? (2 * m * (t.n ?? 0) * (t.k ?? 0)) / (time.median * 1e9) : null;
-      if (baseOk && base?.time) {
-        row.speedup_compute = base.time.median / time.median;
-        const total = row.total_ms;
-        row.speedup_total = total !== null && total > 0 ? base.time.median / total : null;
-      }
-    }
-    rows.push(row);
-  }
-  return rows;
+  return wanted.map((id) => {
+    const { failure, fields } = measureKernel(id, result, roles, { m, k: t.k ?? 0, n: t.n ?? 0 });
+    return Object.assign(emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', failure), fields);
+  });
 }

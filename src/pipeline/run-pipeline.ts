@@ -21,7 +21,8 @@ import { resolveBackend } from '../patterns/resolve-backend.js';
 import { VERSION, packageRoot } from '../version.js';
 import { readTensorF32 } from '../weights/index.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
-import { BASELINE_KERNEL, compileRegexes, mapKernel, orientedShape, pairATensor, parseKernelList, selectTensor } from '../bench/plan.js';
+import { callKernels, kernelRoles } from '../bench/kernel-roles.js';
+import { compileRegexes, mapKernel, orientedShape, pairATensor, parseKernelList, selectTensor } from '../bench/plan.js';
 import { type RowConfig, type TensorFacts, emptyRow, factsOf, rowsFromResult } from '../output/result-rows.js';
 import type { PipelineDeps, PipelineParams, PipelineSummary, StageTimes } from './types.js';
 
@@ -127,7 +128,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   const mapped = requested.map((k) => mapKernel(k, backend));
   const runnable = [...new Set(mapped.filter((k) => !('skip' in k)).map((k) => k.kernel))];
   const unrunnable = mapped.filter((k): k is { kernel: string; skip: string } => 'skip' in k);
-  const baseline = BASELINE_KERNEL[backend];
+  const roles = kernelRoles(native.info().registry, backend);
   /** Rows of one point come in the order the kernels were asked for. */
   const kernelOrder = mapped.map((k) => k.kernel);
   const deviceList = backend === 'cuda' ? native.devices() : [];
@@ -210,7 +211,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
           ms: params.ms,
           kernels: requested,
           kernelsRun: runnable,
-          baseline,
+          baselines: roles.baselines,
           orientation: params.orientation,
           backendRequested: params.backend,
           backend,
@@ -311,7 +312,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
     } else if (showProgress) {
       const parts = rows.map((r) =>
         r.status === 'ok'
-          ? `${r.kernel} ${r.compute_ms_median?.toPrecision(4)} ms${r.speedup_compute !== null && r.kernel !== baseline ? ` (${r.speedup_compute.toFixed(2)}×)` : ''}`
+          ? `${r.kernel} ${r.compute_ms_median?.toPrecision(4)} ms${r.speedup_best_dense_compute !== null && !roles.baselines.includes(r.kernel ?? '') ? ` (${r.speedup_best_dense_compute.toFixed(2)}× best dense)` : ''}`
           : `${r.kernel} ${r.status}: ${r.reason}`,
       );
       log(`[${finished}/${total}] ${label}: ${parts.join(', ')}`);
@@ -409,8 +410,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
         }
         const toRun = runnable.filter((kernel) => wanted.includes(kernel));
         if (toRun.length > 0) {
-          // The baseline always runs in the same call, so every row gets its speedup.
-          const callKernels = toRun.includes(baseline) ? toRun : [baseline, ...toRun];
+          // The dense baselines always run in the same call, so every row gets its speedups.
           const t = performance.now();
           try {
             const result: BenchmarkResult = await native.benchmark({
@@ -423,13 +423,13 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
               bPatterns,
               ...(a ? { a } : {}),
               seed: params.seed,
-              kernels: callKernels,
+              kernels: callKernels(roles, toRun),
               warmup: params.warmup,
               runs: params.runs,
               l2: params.l2,
             });
             stage.native_ms += performance.now() - t;
-            const made = rowsFromResult(facts, itemCfg, m, item.aSource, result, toRun, baseline);
+            const made = rowsFromResult(facts, itemCfg, m, item.aSource, result, toRun, roles);
             rows.push(...made);
             const tw = performance.now();
             samples.write(

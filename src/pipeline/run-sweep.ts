@@ -12,8 +12,9 @@ import { openResultCsv } from '../output/result-csv.js';
 import { gitCommit, nextRunNumber, queryNvidiaSmi, samplesPath, sidecarPath } from '../output/run-metadata.js';
 import { writeFileAtomic } from '../patterns/pattern-file.js';
 import { VERSION, packageRoot } from '../version.js';
-import { BASELINE_KERNEL, mapKernel, parseKernelList } from '../bench/plan.js';
-import { stdevRel, verificationFailure } from '../output/result-rows.js';
+import { mapKernel, parseKernelList } from '../bench/plan.js';
+import { callKernels as withBaselines, kernelRoles } from '../bench/kernel-roles.js';
+import { measureKernel } from '../output/result-rows.js';
 
 export interface SweepSize {
   m: number;
@@ -95,10 +96,10 @@ async function sweepLocked(
 ): Promise<SweepSummary> {
   const requested = parseKernelList(params.kernels);
   const backend = params.backend;
-  const baseline = BASELINE_KERNEL[backend];
+  const roles = kernelRoles(native.info().registry, backend);
   const mapped = requested.map((k) => mapKernel(k, backend));
   const runnable = [...new Set(mapped.filter((k) => !('skip' in k)).map((k) => k.kernel))];
-  const callKernels = runnable.includes(baseline) ? runnable : [baseline, ...runnable];
+  const callKernels = withBaselines(roles, runnable);
   // A sweep never resumes, it appends its rows as a new run: earlier runs' rows stay.
   const opened = openResultCsv({ path: csvPath, resume: true, columns: SWEEP_COLUMNS });
   const maxRun = opened.existing.reduce((mx, r) => Math.max(mx, Number(r.run) || 0), 0);
@@ -113,9 +114,11 @@ async function sweepLocked(
 
   const all: SweepRow[] = [];
   const tableLines: string[] = [];
+  // The headline speedup is against the faster dense baseline; the one against SGEMM stands beside it.
   const header =
     `${'size (MxKxN)'.padEnd(20)} ${'mode'.padEnd(7)} ${'density'.padStart(7)} ${'esmm ms'.padStart(10)} ` +
-    `${(baseline + ' ms').padStart(12)} ${'speedup'.padStart(8)} ${'w/ A-pat'.padStart(8)}`;
+    roles.baselines.map((b) => `${(b + ' ms').padStart(14)} `).join('') +
+    `${'vs best'.padStart(8)} ${'w/ A-pat'.padStart(8)} ${'vs SGEMM'.padStart(8)}`;
   tableLines.push(header);
   log(header);
   try {
@@ -137,6 +140,7 @@ async function sweepLocked(
             run,
           };
           const rows: SweepRow[] = [];
+          const baselineMs = new Map<string, number>();
           const blank = (kernel: string, status: string, reason: string | null): SweepRow => {
             const row = Object.fromEntries(SWEEP_COLUMNS.map((c) => [c, null])) as SweepRow;
             Object.assign(row, base, { kernel, status, reason });
@@ -158,31 +162,16 @@ async function sweepLocked(
               l2: params.l2,
             });
             const byId = new Map(result.kernels.map((k) => [k.id, k]));
-            const b = byId.get(baseline);
-            const baseMs = b && verificationFailure(b) === null ? b.time!.median : null;
+            for (const b of roles.baselines) {
+              const ms = measureKernel(b, result, roles, size).fields.compute_ms_median;
+              if (typeof ms === 'number') baselineMs.set(b, ms);
+            }
             for (const id of runnable) {
               const kr = byId.get(id);
-              const failure = kr ? verificationFailure(kr) : 'the backend returned no result for this kernel';
+              const { failure, fields } = measureKernel(id, result, roles, size);
               const row = blank(id, failure ? 'failed' : 'ok', failure);
+              Object.assign(row, fields);
               row.device = result.device || deviceName;
-              row.skipped_slice_fraction = result.skippedSliceFraction;
-              if (kr) {
-                row.variant = kr.variant ?? null;
-                row.rel_err_frobenius = kr.relErrFrobenius ?? null;
-                row.max_abs_err_rel = kr.maxAbsErrRel ?? null;
-              }
-              if (!failure && kr?.time) {
-                const total = id === 'esmm' ? kr.time.median + result.aPatterns.median : kr.time.median;
-                row.compute_ms_median = kr.time.median;
-                row.compute_ms_min = kr.time.min;
-                row.compute_ms_max = kr.time.max;
-                row.stdev_rel = stdevRel(kr.time.samples);
-                row.a_pattern_ms = id === 'esmm' ? result.aPatterns.median : null;
-                row.total_ms = total;
-                row.tflops = (2 * size.m * size.n * size.k) / (kr.time.median * 1e9);
-                row.speedup_compute = baseMs !== null ? baseMs / kr.time.median : null;
-                row.speedup_total = baseMs !== null ? baseMs / total : null;
-              }
               rows.push(row);
               samples.write(
                 JSON.stringify({
@@ -202,12 +191,13 @@ async function sweepLocked(
           opened.writer.writeRows(rows);
           all.push(...rows);
           const esmm = rows.find((r) => r.kernel === 'esmm');
-          const baseRow = rows.find((r) => r.kernel === baseline);
           const f = (v: string | number | null | undefined, d: number): string => (typeof v === 'number' ? v.toFixed(d) : '-');
           const line =
             `${`${size.m}x${size.k}x${size.n}`.padEnd(20)} ${mode.padEnd(7)} ${density.toFixed(3).padStart(7)} ` +
-            `${f(esmm?.compute_ms_median, 4).padStart(10)} ${f(baseRow?.compute_ms_median, 4).padStart(12)} ` +
-            `${f(esmm?.speedup_compute, 2).padStart(8)} ${f(esmm?.speedup_total, 2).padStart(8)}`;
+            `${f(esmm?.compute_ms_median, 4).padStart(10)} ` +
+            roles.baselines.map((b) => `${f(baselineMs.get(b), 4).padStart(14)} `).join('') +
+            `${f(esmm?.speedup_best_dense_compute, 2).padStart(8)} ${f(esmm?.speedup_best_dense_total, 2).padStart(8)} ` +
+            `${f(esmm?.speedup_compute, 2).padStart(8)}`;
           tableLines.push(line);
           log(line);
         }
@@ -237,7 +227,7 @@ async function sweepLocked(
         startedAt,
         endedAt: new Date().toISOString(),
         wallMs: performance.now() - wall0,
-        params: { ...params, argv: undefined, kernelsRun: callKernels, baseline },
+        params: { ...params, argv: undefined, kernelsRun: callKernels, baselines: roles.baselines },
         native: info,
         devices: backend === 'cuda' ? native.devices() : [],
         nvml: { before: nvmlBefore, after: nvmlAfter },

@@ -160,9 +160,9 @@ it('on cuda the next tensor is prepared during the benchmark, its patterns on th
   assert.equal(s.backend, 'cuda');
   assert.deepEqual(native.patternBackends, ['cuda', 'cpu', 'cpu']);
   assert.deepEqual(native.calls.map((c) => [c.backend, c.n, [...c.kernels].sort().join()]), [
-    ['cuda', 40, 'cublas,esmm'],
-    ['cuda', 41, 'cublas,esmm'],
-    ['cuda', 42, 'cublas,esmm'],
+    ['cuda', 40, 'cublas,dense-tf32x3,esmm'],
+    ['cuda', 41, 'cublas,dense-tf32x3,esmm'],
+    ['cuda', 42, 'cublas,dense-tf32x3,esmm'],
   ]);
   const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
   assert.deepEqual(rows.map((r) => `${r.label_layer}:${r.kernel}:${r.device}:${r.status}`), [
