@@ -5,6 +5,9 @@ import type { KernelRegistryEntry, KernelTolerance } from '../native/types.js';
  * and tolerances): the float32-accurate dense baselines every speedup is stated against, and the
  * verification bar of every kernel.
  */
+/** Ids of the dense baseline rows in a result CSV (read without the addon, e.g. by `report`). */
+export const DENSE_BASELINE_IDS: ReadonlySet<string> = new Set(['cublas', 'dense-tf32x3', 'reference']);
+
 export interface KernelRoles {
   backend: 'cpu' | 'cuda';
   /** Float32-accurate dense baselines, registry order: cuBLAS SGEMM (or the CPU reference) first. */

@@ -1,3 +1,4 @@
+import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
 import type { CsvRecord } from './result-csv.js';
 
 /** Label keys shown first, in this order; any others follow alphabetically. */
@@ -8,8 +9,15 @@ export interface ReportGroup {
   kernel: string;
   m: number;
   count: number;
+  /** Speedup against the best dense baseline of each call (against SGEMM for CSVs written before that column). */
   compute: { median: number; min: number; max: number };
   total: { median: number; min: number; max: number };
+  /** Median speedup against SGEMM (cuBLAS; the CPU reference on cpu), shown beside the headline. */
+  sgemm: number | null;
+  /** Median share of k the kernel multiplied (k_density), when the CSV has it. */
+  kDensity: number | null;
+  /** Rows of the group whose sampling hit the time cap before the noise target. */
+  noisy: number;
 }
 
 export interface Report {
@@ -62,11 +70,18 @@ export function buildReport(records: CsvRecord[], title: string): Report {
   for (const r of records) if (r.status === 'ok' || r.status === 'failed' || r.status === 'skipped') counts[r.status]++;
   const backends = [...new Set(records.map((r) => r.backend).filter((b) => b))].sort();
   const devices = [...new Set(records.map((r) => r.device).filter((d) => d))].sort();
-  const baselineName = backends.includes('cuda') && !backends.includes('cpu') ? 'cuBLAS SGEMM' : backends.includes('cpu') && !backends.includes('cuda') ? 'the CPU float32 reference GEMM' : 'the baseline of each backend (cuBLAS SGEMM on cuda, the CPU reference on cpu)';
-  const baselineIds = new Set(['cublas', 'reference']);
+  // CSVs written before the best-dense columns existed carry only the speedup against SGEMM.
+  const hasBest = records.some((r) => num(r.speedup_best_dense_compute) !== null);
+  const [computeCol, totalCol] = hasBest ? (['speedup_best_dense_compute', 'speedup_best_dense_total'] as const) : (['speedup_compute', 'speedup_total'] as const);
+  const sgemmName = backends.includes('cuda') && !backends.includes('cpu') ? 'cuBLAS SGEMM' : backends.includes('cpu') && !backends.includes('cuda') ? 'the CPU float32 reference GEMM' : 'the SGEMM of each backend (cuBLAS on cuda, the CPU reference on cpu)';
+  const baselineName = hasBest
+    ? backends.includes('cuda')
+      ? 'the faster float32-accurate dense baseline of the same call (cuBLAS SGEMM at its best cublasLt algorithm, or dense-tf32x3)'
+      : 'the CPU float32 reference GEMM (the only dense baseline on cpu)'
+    : sgemmName;
 
   const measured = records.filter(
-    (r) => r.status === 'ok' && !baselineIds.has(r.kernel) && num(r.speedup_compute) !== null && num(r.speedup_total) !== null,
+    (r) => r.status === 'ok' && !DENSE_BASELINE_IDS.has(r.kernel) && num(r[computeCol]) !== null && num(r[totalCol]) !== null,
   );
   const keys = new Set<string>();
   for (const r of measured) for (const k of Object.keys(labelsOf(r))) if (k !== 'layer') keys.add(k);
@@ -75,7 +90,10 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     ...[...keys].filter((k) => !RESEARCH_LABELS.includes(k)).sort(),
   ];
 
-  const groups = new Map<string, { labels: Record<string, string>; kernel: string; m: number; compute: number[]; total: number[] }>();
+  const groups = new Map<
+    string,
+    { labels: Record<string, string>; kernel: string; m: number; compute: number[]; total: number[]; sgemm: number[]; kDensity: number[]; noisy: number }
+  >();
   for (const r of measured) {
     const all = labelsOf(r);
     const labels = Object.fromEntries(labelKeys.map((k) => [k, all[k] ?? '']));
@@ -83,11 +101,16 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     const key = JSON.stringify([labelKeys.map((k) => labels[k]), r.kernel, m, r.backend]);
     let g = groups.get(key);
     if (!g) {
-      g = { labels, kernel: r.kernel, m, compute: [], total: [] };
+      g = { labels, kernel: r.kernel, m, compute: [], total: [], sgemm: [], kDensity: [], noisy: 0 };
       groups.set(key, g);
     }
-    g.compute.push(num(r.speedup_compute)!);
-    g.total.push(num(r.speedup_total)!);
+    g.compute.push(num(r[computeCol])!);
+    g.total.push(num(r[totalCol])!);
+    const sgemm = num(r.speedup_compute);
+    if (sgemm !== null) g.sgemm.push(sgemm);
+    const kd = num(r.k_density);
+    if (kd !== null) g.kDensity.push(kd);
+    if (r.noisy === 'true') g.noisy++;
   }
   const ordered = [...groups.values()].sort((a, b) => {
     for (const k of labelKeys) {
@@ -103,7 +126,11 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     count: g.compute.length,
     compute: stats(g.compute),
     total: stats(g.total),
+    sgemm: g.sgemm.length > 0 ? median(g.sgemm) : null,
+    kDensity: g.kDensity.length > 0 ? median(g.kDensity) : null,
+    noisy: g.noisy,
   }));
+  const anyNoisy = result.some((g) => g.noisy > 0);
 
   const lines: string[] = [];
   lines.push(`# esmm-bench report: ${title}`, '');
@@ -115,26 +142,32 @@ export function buildReport(records: CsvRecord[], title: string): Report {
   if (result.length === 0) {
     lines.push('No ok rows with a speedup.');
   } else {
-    lines.push(
-      `| ${[...labelKeys, 'kernel', 'm', 'count', 'compute median', 'compute min', 'compute max', 'total median', 'total min', 'total max'].join(' | ')} |`,
-    );
-    lines.push(`|${[...labelKeys, 'kernel'].map(() => '---').concat(Array(8).fill('---:')).join('|')}|`);
+    const head = [...labelKeys, 'kernel', 'm', 'count', 'compute median', 'compute min', 'compute max', 'total median', 'total min', 'total max'];
+    if (hasBest) head.push('vs SGEMM', 'k density');
+    if (anyNoisy) head.push('noisy');
+    lines.push(`| ${head.join(' | ')} |`);
+    lines.push(`|${[...labelKeys, 'kernel'].map(() => '---').concat(Array(head.length - labelKeys.length - 1).fill('---:')).join('|')}|`);
     for (const g of result) {
-      lines.push(
-        `| ${[
-          ...labelKeys.map((k) => g.labels[k]),
-          g.kernel,
-          String(g.m),
-          String(g.count),
-          fmt(g.compute.median),
-          fmt(g.compute.min),
-          fmt(g.compute.max),
-          fmt(g.total.median),
-          fmt(g.total.min),
-          fmt(g.total.max),
-        ].join(' | ')} |`,
-      );
+      const cells = [
+        ...labelKeys.map((k) => g.labels[k]),
+        g.kernel,
+        String(g.m),
+        String(g.count),
+        fmt(g.compute.median),
+        fmt(g.compute.min),
+        fmt(g.compute.max),
+        fmt(g.total.median),
+        fmt(g.total.min),
+        fmt(g.total.max),
+      ];
+      if (hasBest) cells.push(g.sgemm === null ? '' : fmt(g.sgemm), g.kDensity === null ? '' : fmt(g.kDensity));
+      if (anyNoisy) cells.push(g.noisy > 0 ? `${g.noisy} of ${g.count}` : '');
+      lines.push(`| ${cells.join(' | ')} |`);
     }
+    if (hasBest) {
+      lines.push('', `Speedups are medians over the group; "vs SGEMM" is the median speedup against ${sgemmName}, shown beside the headline; "k density" is the median share of k ESMM multiplied.`);
+    }
+    if (anyNoisy) lines.push('', 'noisy: rows whose sampling reached the time cap before the relative standard deviation met its target; read those groups with care.');
   }
   const notOk = records.filter((r) => r.status !== 'ok');
   if (notOk.length > 0) {

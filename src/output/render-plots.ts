@@ -6,6 +6,7 @@ import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 
+import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
 import type { CsvRecord } from './result-csv.js';
 
 export interface Plot {
@@ -14,7 +15,6 @@ export interface Plot {
   png: Uint8Array;
 }
 
-const BASELINES = new Set(['cublas', 'reference']);
 /** Shipped with the package so PNGs have their text on machines without system fonts. */
 const FONT_FAMILY = 'DejaVu Sans';
 
@@ -23,10 +23,20 @@ function fontFiles(): string[] {
   return [join(dir, 'DejaVuSans.ttf'), join(dir, 'DejaVuSans-Bold.ttf')];
 }
 
-function points(records: CsvRecord[]): Record<string, string | number | null>[] {
+/**
+ * What the plots show: the speedup against the best dense baseline of each call against the share
+ * of k ESMM multiplied — or, for CSVs written before those columns, against SGEMM and the 8×32
+ * block sparsity.
+ */
+function axes(records: CsvRecord[]): { speedup: 'speedup_best_dense_compute' | 'speedup_compute'; x: 'k_density' | 'block_sparsity' } {
+  const has = (col: string): boolean => records.some((r) => r.status === 'ok' && (r[col] ?? '') !== '');
+  return { speedup: has('speedup_best_dense_compute') ? 'speedup_best_dense_compute' : 'speedup_compute', x: has('k_density') ? 'k_density' : 'block_sparsity' };
+}
+
+function points(records: CsvRecord[], ax: ReturnType<typeof axes>): Record<string, string | number | null>[] {
   const out: Record<string, string | number | null>[] = [];
   for (const r of records) {
-    if (r.status !== 'ok' || BASELINES.has(r.kernel) || r.speedup_compute === '' || r.block_sparsity === '') continue;
+    if (r.status !== 'ok' || DENSE_BASELINE_IDS.has(r.kernel) || (r[ax.speedup] ?? '') === '' || (r[ax.x] ?? '') === '') continue;
     let labels: Record<string, string> = {};
     try {
       labels = JSON.parse(r.labels_json || '{}') as Record<string, string>;
@@ -39,10 +49,10 @@ function points(records: CsvRecord[]): Record<string, string | number | null>[] 
       layer: labels.layer ?? r.tensor,
       sparsity: labels.sparsity ?? '',
       group: [labels.pruner, labels.group ? `grp_${labels.group}` : undefined, labels.perm].filter(Boolean).join('/'),
-      block_sparsity: Number(r.block_sparsity),
+      x: Number(r[ax.x]),
       element_sparsity: r.element_sparsity === '' ? null : Number(r.element_sparsity),
-      speedup_compute: Number(r.speedup_compute),
-      speedup_total: r.speedup_total === '' ? null : Number(r.speedup_total),
+      speedup: Number(r[ax.speedup]),
+      speedup_sgemm: r.speedup_compute === '' ? null : Number(r.speedup_compute),
     });
   }
   return out;
@@ -63,13 +73,16 @@ async function render(spec: TopLevelSpec): Promise<{ svg: string; png: Uint8Arra
   return { svg, png };
 }
 
-/** The report's plots: speedup vs 8×32 block sparsity, and median speedup per layer. */
+/** The report's plots: speedup vs the share of k multiplied (k density), and median speedup per layer. */
 export async function renderPlots(records: CsvRecord[], backendNote: string): Promise<Plot[]> {
-  const values = points(records);
+  const ax = axes(records);
+  const values = points(records, ax);
   if (values.length === 0) return [];
+  const vs = ax.speedup === 'speedup_best_dense_compute' ? 'best dense baseline' : 'SGEMM';
+  const xTitle = ax.x === 'k_density' ? 'k density (share of k multiplied, per 32×32 tile pair)' : 'block sparsity (fraction of zero 8×32 blocks)';
   const scatter: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Compute speedup vs 8×32 block sparsity of B', subtitle: backendNote },
+    title: { text: ax.x === 'k_density' ? `Compute speedup vs ${vs} against k density` : `Compute speedup vs ${vs} against 8×32 block sparsity of B`, subtitle: backendNote },
     width: 480,
     height: 320,
     data: { values },
@@ -77,14 +90,14 @@ export async function renderPlots(records: CsvRecord[], backendNote: string): Pr
       {
         mark: { type: 'point', filled: true, size: 60 },
         encoding: {
-          x: { field: 'block_sparsity', type: 'quantitative', title: 'block sparsity (fraction of zero 8×32 blocks)', scale: { domain: [0, 1] } },
-          y: { field: 'speedup_compute', type: 'quantitative', title: 'speedup (compute) vs baseline' },
+          x: { field: 'x', type: 'quantitative', title: xTitle, scale: { domain: [0, 1] } },
+          y: { field: 'speedup', type: 'quantitative', title: `speedup (compute) vs ${vs}` },
           color: { field: 'sparsity', type: 'nominal', title: 'sparsity label' },
           shape: { field: 'kernel', type: 'nominal' },
-          tooltip: [{ field: 'layer' }, { field: 'm' }, { field: 'speedup_total' }],
+          tooltip: [{ field: 'layer' }, { field: 'm' }, { field: 'speedup_sgemm', title: 'vs SGEMM' }],
         },
       },
-      // Parity with the baseline.
+      // Parity with the dense baseline.
       { mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { datum: 1 } } },
     ],
   };
@@ -98,13 +111,13 @@ export async function renderPlots(records: CsvRecord[], backendNote: string): Pr
     encoding: {
       x: { field: 'layer', type: 'nominal', title: 'layer', axis: { labelAngle: -45, labelLimit: 400 } },
       xOffset: { field: 'sparsity', type: 'nominal' },
-      y: { aggregate: 'median', field: 'speedup_compute', type: 'quantitative', title: 'median speedup (compute)' },
+      y: { aggregate: 'median', field: 'speedup', type: 'quantitative', title: `median speedup (compute) vs ${vs}` },
       color: { field: 'sparsity', type: 'nominal', title: 'sparsity label' },
     },
   };
   const plots: Plot[] = [];
   for (const [name, spec] of [
-    ['speedup-vs-block-sparsity', scatter],
+    [ax.x === 'k_density' ? 'speedup-vs-k-density' : 'speedup-vs-block-sparsity', scatter],
     ['speedup-per-layer', perLayer],
   ] as const) {
     plots.push({ name, ...(await render(spec)) });

@@ -89,3 +89,33 @@ it('report: exact markdown per label group, and SVG + PNG plots', async () => {
   assert.match(svg, /font-family="DejaVu Sans"/);
   assert.deepEqual([...readFileSync(join(outDir, 'speedup-vs-block-sparsity.png')).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 });
+
+it('report leads with the speedup against the best dense baseline, SGEMM and k density beside it, noisy groups marked', async () => {
+  const fair = (layer: string, kernel: string, ms: number, sgemmMs: number, tf32x3Ms: number, kDensity: number, noisy: boolean): ResultRow => {
+    const r = row(layer, '0.5', kernel, 4096, ms, sgemmMs, 0);
+    const best = Math.min(sgemmMs, tf32x3Ms);
+    return Object.assign(r, {
+      k_density: kDensity,
+      noisy: noisy ? 'true' : 'false',
+      speedup_tf32x3_compute: tf32x3Ms / ms,
+      speedup_tf32x3_total: tf32x3Ms / ms,
+      speedup_best_dense_compute: best / ms,
+      speedup_best_dense_total: best / ms,
+      best_dense_kernel: best === sgemmMs ? 'cublas' : 'dense-tf32x3',
+    });
+  };
+  const rows = [
+    fair('q_proj', 'cublas', 2.6, 2.6, 1.9, 0.5, false),
+    fair('q_proj', 'dense-tf32x3', 1.9, 2.6, 1.9, 0.5, false),
+    fair('q_proj', 'esmm', 1.0, 2.6, 1.9, 0.5, false),
+    fair('k_proj', 'esmm', 0.95, 2.6, 1.9, 0.4, true),
+  ];
+  const csv = join(tmp.dir, 'fair.csv');
+  writeFileSync(csv, headerLine() + formatRows(rows));
+  const outDir = join(tmp.dir, 'fair-rep');
+  const report = await reportCommand(csv, { outDir });
+  const lines = report.markdown.split('\n');
+  assert.ok(lines.includes('## Speedup vs the faster float32-accurate dense baseline of the same call (cuBLAS SGEMM at its best cublasLt algorithm, or dense-tf32x3), per label group'));
+  assert.ok(lines.includes('| magnitude | 8 | col | 0.5 | esmm | 4096 | 2 | 1.95 | 1.90 | 2.00 | 1.95 | 1.90 | 2.00 | 2.67 | 0.45 | 1 of 2 |'), report.markdown);
+  assert.ok(report.files.some((f) => f.endsWith('speedup-vs-k-density.png')));
+});
