@@ -28,15 +28,25 @@ export function headerLine(columns: readonly string[] = CSV_COLUMNS): string {
   return stringify([[...columns]], { record_delimiter: '\n' });
 }
 
-/** Reads a CSV written by this tool; throws a UsageError when it has another schema. */
+function firstLine(text: string): string {
+  return text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
+}
+
+/**
+ * Reads a CSV written by this tool, also by an earlier version (columns are only ever appended,
+ * so its header is a prefix of today's; the columns it lacks read as ''). Throws a UsageError
+ * when it has another schema.
+ */
 export function readResultCsv(path: string, columns: readonly string[] = CSV_COLUMNS): CsvRecord[] {
   const text = readFileSync(path, 'utf8');
   if (text.length === 0) return [];
-  const header = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
-  if (header !== headerLine(columns).trimEnd()) {
-    throw new UsageError(`${path}: not an esmm-bench CSV of this kind and version (its header differs)`);
+  const header = firstLine(text).split(',');
+  if (header.length < 2 || header.length > columns.length || header.some((c, i) => c !== columns[i])) {
+    throw new UsageError(`${path}: not an esmm-bench CSV of this kind (its header differs)`);
   }
-  return parse(text, { columns: true, skip_empty_lines: true }) as CsvRecord[];
+  const records = parse(text, { columns: true, skip_empty_lines: true }) as CsvRecord[];
+  if (header.length < columns.length) for (const r of records) for (const c of columns.slice(header.length)) r[c] = '';
+  return records;
 }
 
 export interface OpenedCsv {
@@ -82,6 +92,9 @@ export function openResultCsv(params: { path: string; resume: boolean; columns?:
   const droppedBytes = exists ? dropPartialLastLine(path) : 0;
   const hasHeader = exists && statSync(path).size > 0;
   const existing = hasHeader ? readResultCsv(path, columns) : [];
+  if (hasHeader && firstLine(readFileSync(path, 'utf8')) !== headerLine(columns).trimEnd()) {
+    throw new UsageError(`${path} was written by an earlier version of esmm-bench (fewer columns): rows cannot be appended to it; choose another --out`);
+  }
   const writer = new ResultCsvWriter(path, columns);
   if (!hasHeader) writer.writeHeader();
   return { writer, existing, droppedBytes };
