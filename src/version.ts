@@ -20,3 +20,23 @@ export function packageRoot(): string {
 export const VERSION: string = (
   JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
 ).version;
+
+/** What `npm run build:ts` records about the sources it compiled (scripts/write-build-info.ts). */
+export interface BuildInfo {
+  /** Commit of the sources, 'unknown' when neither .git nor ESMM_BUILD_COMMIT named one. */
+  commit: string;
+  /** True when tracked sources differed from the commit at build time. */
+  dirty: boolean;
+  builtAt: string;
+}
+
+export const BUILD_INFO_RELATIVE_PATH = join('dist', 'build-info.json');
+
+/** The build record of this copy of the tool; commit 'unknown' when it was compiled without one. */
+export function buildInfo(): BuildInfo {
+  try {
+    return JSON.parse(readFileSync(join(packageRoot(), BUILD_INFO_RELATIVE_PATH), 'utf8')) as BuildInfo;
+  } catch {
+    return { commit: 'unknown', dirty: false, builtAt: '' };
+  }
+}

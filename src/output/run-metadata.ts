@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { VERSION, buildInfo } from '../version.js';
+
 /** Longest we wait for nvidia-smi; a hung driver must not hang the benchmark. */
 const NVIDIA_SMI_TIMEOUT_MS = 10_000;
 
@@ -34,6 +36,21 @@ export function gitCommit(root: string): string {
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * The `tool` entry of a run record: the commits the TypeScript and the addon were built from, as
+ * each recorded it at build time (never the checkout's HEAD at run time, which may differ).
+ */
+export function toolRecord(addonBuildCommit: string | undefined): Record<string, string | boolean> {
+  const ts = buildInfo();
+  return {
+    name: 'esmm-bench',
+    version: VERSION,
+    gitCommit: ts.commit,
+    dirty: ts.dirty,
+    addonCommit: addonBuildCommit || 'unknown',
+  };
 }
 
 /** One GPU as nvidia-smi reports it; a field the driver does not have is null. */

@@ -12,13 +12,12 @@ import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { removeRunOutputs } from '../output/remove-run-outputs.js';
 import { type CsvRecord, openResultCsv } from '../output/result-csv.js';
-import { gitCommit, nextRunNumber, queryNvidiaSmi, samplesPath, sha256File, sidecarPath } from '../output/run-metadata.js';
+import { nextRunNumber, toolRecord, queryNvidiaSmi, samplesPath, sha256File, sidecarPath } from '../output/run-metadata.js';
 import { writeFileAtomic } from '../patterns/pattern-file.js';
 import { PatternCache, resolveCacheDir } from '../patterns/pattern-cache.js';
 import { blockSparsity } from '../patterns/pattern-layout.js';
 import { resolveBPatterns } from '../patterns/resolve-b-patterns.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
-import { VERSION, packageRoot } from '../version.js';
 import { readTensorF32 } from '../weights/index.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
 import { callKernels, kernelRoles } from '../bench/kernel-roles.js';
@@ -199,7 +198,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
     }
     return JSON.stringify(
       {
-        tool: { name: 'esmm-bench', version: VERSION, gitCommit: gitCommit(packageRoot()) },
+        tool: toolRecord((info as { buildCommit?: string } | null)?.buildCommit),
         run,
         csv: csvPath,
         samplesFile,

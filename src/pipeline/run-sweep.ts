@@ -9,9 +9,8 @@ import { SWEEP_COLUMNS, type SweepRow } from '../output/columns.js';
 import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { openResultCsv } from '../output/result-csv.js';
-import { gitCommit, nextRunNumber, queryNvidiaSmi, samplesPath, sidecarPath } from '../output/run-metadata.js';
+import { nextRunNumber, toolRecord, queryNvidiaSmi, samplesPath, sidecarPath } from '../output/run-metadata.js';
 import { writeFileAtomic } from '../patterns/pattern-file.js';
-import { VERSION, packageRoot } from '../version.js';
 import { mapKernel, parseKernelList } from '../bench/plan.js';
 import { callKernels as withBaselines, kernelRoles } from '../bench/kernel-roles.js';
 import { measureKernel } from '../output/result-rows.js';
@@ -218,7 +217,7 @@ async function sweepLocked(
     sidecar,
     JSON.stringify(
       {
-        tool: { name: 'esmm-bench', version: VERSION, gitCommit: gitCommit(packageRoot()) },
+        tool: toolRecord((info as { buildCommit?: string } | null)?.buildCommit),
         kind: 'sweep',
         run,
         csv: csvPath,

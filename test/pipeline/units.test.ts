@@ -17,6 +17,7 @@ import { orientWeight, orientWeightAsync } from '../../src/patterns/orient-weigh
 import { PARALLEL_TRANSPOSE_MIN } from '../../src/patterns/transpose-pool.js';
 import { resolveCacheDir } from '../../src/patterns/pattern-cache.js';
 import type { TensorRef } from '../../src/weights/types.js';
+import { packageRoot } from '../../src/version.js';
 import { tempDir } from '../helpers.js';
 import { fakeNative } from './fake-native.js';
 import { randomMatrix, writeSafetensorsF32 } from './fixtures.js';
@@ -230,4 +231,17 @@ it('a CSV of an earlier version (fewer columns) is read with the missing columns
     ),
     (err: Error & { code?: string }) => err.code === 'USAGE' && /earlier version/.test(err.message),
   );
+});
+
+it('the run record names the commit the tool was built from, recorded at build time', async () => {
+  const out = join(tmp.dir, 'commit.csv');
+  const s = await runPipeline(
+    { tensors: [], orientation: 'linear', ms: [2], kernels: ['esmm'], backend: 'cpu', runs: 1, warmup: 0, l2: 'hot', seed: 1, out, resume: false, cacheDir: join(tmp.dir, 'cc'), argv: [], progress: false },
+    { native: fakeNative() },
+  );
+  const built = JSON.parse(readFileSync(join(packageRoot(), 'dist', 'build-info.json'), 'utf8')) as { commit: string; dirty: boolean };
+  const tool = JSON.parse(readFileSync(s.sidecarPath, 'utf8')).tool;
+  assert.equal(tool.gitCommit, built.commit);
+  assert.equal(tool.dirty, built.dirty);
+  assert.equal(tool.addonCommit, 'unknown', 'the fake addon records no build commit');
 });
