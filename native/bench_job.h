@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace esmm::native {
@@ -24,8 +25,12 @@ struct BenchJob {
   double density = 1.0;
   std::vector<std::string> kernels;
   int warmup = 1;
-  int runs = 10;
+  int runs = 10;  // minimum timed samples
   bool coldL2 = true;
+  // Noise discipline (negative: the backend's default, see sampling.h).
+  double stdevTarget = -1.0;  // sample until stdev/mean is at or under this (0: off)
+  double timeCapMs = -1.0;    // per kernel of one call
+  double minSampleMs = -1.0;  // cpu: a sample repeats the call until it lasts this long
 };
 
 struct Samples {
@@ -43,6 +48,11 @@ struct KernelOutcome {
   double relErrFrobenius = 0.0;
   double maxAbsErrRel = 0.0;
   std::optional<double> maxAbsErrRelVsCublas;
+  double stdevRel = 0.0;    // of the timed samples
+  bool noisy = false;       // the time cap or the sample limit ended sampling above the target
+  int callsPerSample = 1;   // cpu: calls averaged in one sample
+  // cuBLAS rows: every candidate tried, fastest first (name, median ms).
+  std::vector<std::pair<std::string, double>> candidates;
 };
 
 struct BenchOutcome {
@@ -50,6 +60,7 @@ struct BenchOutcome {
   std::string device;
   Samples aPatterns;
   double skippedSliceFraction = 0.0;
+  double kDensity = 0.0;  // fraction of (A tile, B tile, k) with both pattern bits set
   std::string reference;
   std::vector<KernelOutcome> kernels;
 };

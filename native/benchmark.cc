@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "args.h"
 #include "bench_job.h"
 #include "cpu_backend.h"
+#include "kernel_registry.h"
 #include "limits.h"
 #include "promise_worker.h"
 #ifdef ESMM_WITH_CUDA
@@ -18,6 +21,19 @@ namespace {
 // Upper bounds that keep a mistyped count from running for hours.
 constexpr int kMaxRuns = 100000;
 constexpr int kMaxWarmup = 10000;
+constexpr double kMaxTimeCapMs = 3600.0 * 1000.0;
+constexpr double kMaxMinSampleMs = 60.0 * 1000.0;
+
+// A finite number in [lo, hi] (USAGE otherwise).
+double getBounded(const Napi::Object& o, const char* key, double lo, double hi) {
+  const double d = getNumber(o, key);
+  if (!std::isfinite(d) || d < lo || d > hi) {
+    char shown[96];
+    std::snprintf(shown, sizeof shown, " = %.17g must be a number in [%g, %g]", d, lo, hi);
+    fail("USAGE", std::string("params.") + key + shown);
+  }
+  return d;
+}
 
 Napi::Object stats(Napi::Env env, const Samples& s) {
   Napi::Object o = Napi::Object::New(env);
@@ -58,6 +74,7 @@ class BenchmarkWorker : public PromiseWorker {
     o.Set("device", out_.device);
     o.Set("aPatterns", stats(env, out_.aPatterns));
     o.Set("skippedSliceFraction", out_.skippedSliceFraction);
+    o.Set("kDensity", out_.kDensity);
     o.Set("reference", out_.reference);
     Napi::Array ks = Napi::Array::New(env, out_.kernels.size());
     for (size_t i = 0; i < out_.kernels.size(); ++i) {
@@ -75,6 +92,21 @@ class BenchmarkWorker : public PromiseWorker {
         r.Set("maxAbsErrRel", k.maxAbsErrRel);
       }
       if (k.maxAbsErrRelVsCublas) r.Set("maxAbsErrRelVsCublas", *k.maxAbsErrRelVsCublas);
+      if (k.ok) {
+        r.Set("stdevRel", k.stdevRel);
+        r.Set("noisy", k.noisy);
+        r.Set("callsPerSample", k.callsPerSample);
+      }
+      if (!k.candidates.empty()) {
+        Napi::Array cs = Napi::Array::New(env, k.candidates.size());
+        for (size_t c = 0; c < k.candidates.size(); ++c) {
+          Napi::Object co = Napi::Object::New(env);
+          co.Set("algo", k.candidates[c].first);
+          co.Set("medianMs", k.candidates[c].second);
+          cs.Set(static_cast<uint32_t>(c), co);
+        }
+        r.Set("candidates", cs);
+      }
       ks.Set(static_cast<uint32_t>(i), r);
     }
     o.Set("kernels", ks);
@@ -153,6 +185,9 @@ BenchJob parse(const Napi::Value& v) {
   const std::string l2 = getString(o, "l2");
   if (l2 != "cold" && l2 != "hot") fail("USAGE", "params.l2 must be 'cold' or 'hot'");
   job.coldL2 = l2 == "cold";
+  if (has(o, "stdevTarget")) job.stdevTarget = getBounded(o, "stdevTarget", 0.0, 1.0);
+  if (has(o, "timeCapMs")) job.timeCapMs = getBounded(o, "timeCapMs", 0.0, kMaxTimeCapMs);
+  if (has(o, "minSampleMs")) job.minSampleMs = getBounded(o, "minSampleMs", 0.0, kMaxMinSampleMs);
   checkShape(job);
   return job;
 }

@@ -2,11 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <functional>
+#include <limits>
 #include <new>
 #include <thread>
 
 #include "../kernels/cpu/cpu_kernels.h"
 #include "errors.h"
+#include "kernel_registry.h"
+#include "sampling.h"
 #include "limits.h"
 #include "verify.h"
 
@@ -19,20 +24,47 @@ constexpr size_t kCpuFlushBytes = size_t(64) << 20;
 // A read of the flush buffer the compiler cannot drop, so the writes stay.
 volatile uint8_t gFlushSink;
 
-template <typename F>
-Samples timeRuns(int warmup, int runs, std::vector<uint8_t>* flush, F&& body) {
-  for (int i = 0; i < warmup; ++i) body();
-  Samples s;
-  s.ms.reserve(static_cast<size_t>(runs));
-  for (int i = 0; i < runs; ++i) {
-    if (flush != nullptr) {
-      std::fill(flush->begin(), flush->end(), static_cast<uint8_t>(i));
-      gFlushSink = (*flush)[static_cast<size_t>(i) % flush->size()];
-    }
+void flushCaches(std::vector<uint8_t>* flush, size_t i) {
+  if (flush == nullptr) return;
+  std::fill(flush->begin(), flush->end(), static_cast<uint8_t>(i));
+  gFlushSink = (*flush)[i % flush->size()];
+}
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Times `body` under the sampling rule: warm-up, then samples of `calls` back-to-back calls each
+// (their mean per call), `calls` chosen from the last warm-up call (or one untimed calibration call
+// when warmup is 0) so a sample lasts at least minSampleMs. `beforeFirst` runs once before the
+// first timed sample, `afterFirst` once after it, both outside the timing. A cold run rewrites the
+// flush buffer before every sample.
+template <typename F, typename P, typename G>
+Samples timeRuns(const SamplingRule& rule, std::vector<uint8_t>* flush, KernelOutcome* out, F&& body,
+                 P&& beforeFirst, G&& afterFirst) {
+  double lastCallMs = 0.0;
+  for (int i = 0; i < std::max(rule.warmup, rule.minSampleMs > 0 ? 1 : 0); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     body();
-    const auto t1 = std::chrono::steady_clock::now();
-    s.ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    lastCallMs = msSince(t0);
+  }
+  int calls = 1;
+  if (rule.minSampleMs > 0 && lastCallMs < rule.minSampleMs) {
+    calls = static_cast<int>(std::min(1e6, std::ceil(rule.minSampleMs / std::max(lastCallMs, 1e-4))));
+  }
+  Samples s;
+  beforeFirst();
+  const auto start = std::chrono::steady_clock::now();
+  while (wantMoreSamples(rule, s.ms, msSince(start))) {
+    flushCaches(flush, s.ms.size());
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int c = 0; c < calls; ++c) body();
+    s.ms.push_back(msSince(t0) / calls);
+    if (s.ms.size() == 1) afterFirst();
+  }
+  if (out != nullptr) {
+    out->callsPerSample = calls;
+    noiseVerdict(rule, s.ms, *out);
   }
   return s;
 }
@@ -94,39 +126,46 @@ BenchOutcome runCpuBenchmark(const BenchJob& job) {
     out.reference = "cpu-fp64";
     std::vector<uint8_t> flushBuffer(job.coldL2 ? kCpuFlushBytes : 0);
     std::vector<uint8_t>* flush = job.coldL2 ? &flushBuffer : nullptr;
-    out.aPatterns = timeRuns(job.warmup, job.runs, flush, [&] { cpu::aPatterns(A, M, K, K, aPat.data()); });
+    const SamplingRule rule = samplingRuleFor(job);
+    // The pattern time: exactly `runs` single calls (it is reported, not compared).
+    SamplingRule patRule = rule;
+    patRule.stdevTarget = 0;
+    patRule.minSampleMs = 0;
+    out.aPatterns = timeRuns(patRule, flush, nullptr, [&] { cpu::aPatterns(A, M, K, K, aPat.data()); }, [] {}, [] {});
     out.skippedSliceFraction = cpu::skippedSliceFraction(aPat.data(), bPat.data(), M, N, K);
+    out.kDensity = cpu::kDensity(aPat.data(), bPat.data(), M, N, K);
 
     std::vector<double> c64(mn);
     cpu::gemmReference64(A, B, c64.data(), M, N, K, K, N, N, threads);
 
-    std::vector<float> c(mn);
+    std::vector<float> c(mn), firstC(mn);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
     for (const auto& id : job.kernels) {
       KernelOutcome r;
       r.id = id;
-      // An unwritten element stays NaN and fails the check.
-      std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
+      std::function<void()> body;
       if (id == "reference") {
         r.variant = "cpu-f32-32x32";
-        r.time = timeRuns(job.warmup, job.runs, flush, [&] { cpu::gemmReference32(A, B, c.data(), M, N, K, K, N, N, threads); });
+        body = [&] { cpu::gemmReference32(A, B, c.data(), M, N, K, K, N, N, threads); };
       } else {
         r.variant = "cpu-esmm-32x32";
-        r.time = timeRuns(job.warmup, job.runs, flush,
-                          [&] { cpu::esmm(A, B, c.data(), M, N, K, K, N, N, aPat.data(), bPat.data(), threads); });
+        body = [&] { cpu::esmm(A, B, c.data(), M, N, K, K, N, N, aPat.data(), bPat.data(), threads); };
       }
-      const Accuracy acc = compare(c.data(), c64.data(), mn, threads);
+      // NaN before the warm-up and again before the first timed sample: an element a run never
+      // writes fails the check of that run. The first sample's output is set aside and checked too.
+      std::fill(c.begin(), c.end(), nan);
+      r.time = timeRuns(
+          rule, flush, &r, body, [&] { std::fill(c.begin(), c.end(), nan); }, [&] { firstC = c; });
+      const Accuracy first = compare(firstC.data(), c64.data(), mn, threads);
+      const Accuracy last = compare(c.data(), c64.data(), mn, threads);
+      const KernelTolerance tol = toleranceFor(Backend::Cpu, id);
+      const Verdict v = judge(first, last, tol.relFrobenius, tol.maxAbsRel);
       r.checked = true;
-      r.relErrFrobenius = acc.relErrFrobenius;
-      r.maxAbsErrRel = acc.maxAbsErrRel;
-      if (acc.nonFinite > 0) {
-        r.errorCode = "WRONG_RESULT";
-        r.error = std::to_string(acc.nonFinite) + " elements are NaN/Inf (unwritten, or non-finite input)";
-      } else if (!(acc.relErrFrobenius <= toleranceFor(id))) {
-        r.errorCode = "WRONG_RESULT";
-        r.error = "relative error " + std::to_string(acc.relErrFrobenius) + " above tolerance";
-      } else {
-        r.ok = true;
-      }
+      r.relErrFrobenius = v.relErrFrobenius;
+      r.maxAbsErrRel = v.maxAbsErrRel;
+      r.ok = v.ok;
+      r.errorCode = v.errorCode;
+      r.error = v.error;
       if (!r.ok) r.time.ms.clear();
       out.kernels.push_back(std::move(r));
     }

@@ -2,6 +2,8 @@
 
 #include "cpu_backend.h"
 #include "device_info.h"
+#include "kernel_registry.h"
+#include "build_commit.h"
 
 namespace esmm::native {
 namespace {
@@ -22,8 +24,28 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   std::vector<std::string> backends{"cpu"};
   if (v.built) backends.push_back("cuda");
   o.Set("backends", stringArray(env, backends));
+  o.Set("buildCommit", ESMM_BUILD_COMMIT);
+  // The registry, and per backend its ids (the older `kernels` view of the same table).
+  Napi::Array registry = Napi::Array::New(env);
+  std::vector<std::string> cpuIds, cudaIds;
+  for (const KernelRegistryEntry& e : kernelRegistry()) {
+    const bool cuda = e.backend == Backend::Cuda;
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("id", e.id);
+    r.Set("backend", cuda ? "cuda" : "cpu");
+    r.Set("role", e.role);
+    r.Set("float32Accurate", e.float32Accurate);
+    Napi::Object tol = Napi::Object::New(env);
+    tol.Set("relFrobenius", e.tolerance.relFrobenius);
+    tol.Set("maxAbsRel", e.tolerance.maxAbsRel);
+    r.Set("tolerance", tol);
+    r.Set("description", e.description);
+    registry.Set(registry.Length(), r);
+    (cuda ? cudaIds : cpuIds).push_back(e.id);
+  }
+  o.Set("registry", registry);
   Napi::Object kernels = Napi::Object::New(env);
-  kernels.Set("cpu", stringArray(env, {"reference", "esmm"}));
+  kernels.Set("cpu", stringArray(env, cpuIds));
   if (v.built) {
     Napi::Object cuda = Napi::Object::New(env);
     cuda.Set("runtimeVersion", v.runtime);
@@ -34,10 +56,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
       Napi::Object cublas = Napi::Object::New(env);
       cublas.Set("version", v.cublasVersion);
       o.Set("cublas", cublas);
-      kernels.Set("cuda", stringArray(env, {"cublas", "cublas-tf32", "cublas-bf16", "esmm"}));
-    } else {
-      kernels.Set("cuda", stringArray(env, {"esmm"}));
     }
+    kernels.Set("cuda", stringArray(env, cudaIds));
   }
   o.Set("kernels", kernels);
   o.Set("cpuThreads", cpuThreads());

@@ -36,13 +36,4 @@ void checkShape(const BenchJob& job) {
   }
 }
 
-const char* kernelListFor(Backend backend) {
-  return backend == Backend::Cuda ? "cublas, cublas-tf32, cublas-bf16, esmm" : "reference, esmm";
-}
-
-bool knownKernel(Backend backend, const std::string& id) {
-  if (backend == Backend::Cuda) return id == "cublas" || id == "cublas-tf32" || id == "cublas-bf16" || id == "esmm";
-  return id == "reference" || id == "esmm";
-}
-
 }  // namespace esmm::native

@@ -14,8 +14,4 @@ constexpr int64_t kMaxElements = 2147483647;
 void checkShape(const BenchJob& job);
 void checkMatrix(const char* what, int64_t rows, int64_t cols);
 
-const char* kernelListFor(Backend backend);
-// True when `id` is a kernel the backend runs.
-bool knownKernel(Backend backend, const std::string& id);
-
 }  // namespace esmm::native

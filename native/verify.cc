@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <mutex>
 
 #include "../kernels/cpu/parallel.h"
@@ -52,10 +54,41 @@ double maxAbsErrRel(const float* c, const float* ref, size_t count) {
   return maxRef > 0 ? maxErr / maxRef : maxErr;
 }
 
-double toleranceFor(const std::string& kernelId) {
-  if (kernelId == "cublas-bf16") return 5e-2;  // 8-bit mantissa inputs
-  if (kernelId == "cublas-tf32") return 1e-2;  // 10-bit mantissa inputs
-  return 1e-4;                                 // float32 accumulation over K up to 65536
+namespace {
+
+std::string sci(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2e", x);
+  return buf;
+}
+
+// "" when the run passes, else why not.
+std::string failure(const char* run, const Accuracy& a, double tolFro, double tolMax) {
+  if (a.nonFinite > 0) {
+    return std::string(run) + ": " + std::to_string(a.nonFinite) +
+           " elements are NaN/Inf (unwritten, or non-finite input)";
+  }
+  if (a.relErrFrobenius <= tolFro && a.maxAbsErrRel <= tolMax) return "";
+  return std::string(run) + ": relative Frobenius error " + sci(a.relErrFrobenius) +
+         (a.relErrFrobenius <= tolFro ? " <= " : " > ") + sci(tolFro) + ", max error " + sci(a.maxAbsErrRel) +
+         (a.maxAbsErrRel <= tolMax ? " <= " : " > ") + sci(tolMax) + " (vs float64)";
+}
+
+}  // namespace
+
+Verdict judge(const Accuracy& first, const Accuracy& last, double tolRelFrobenius, double tolMaxAbsRel) {
+  Verdict v;
+  v.relErrFrobenius = std::max(first.relErrFrobenius, last.relErrFrobenius);
+  v.maxAbsErrRel = std::max(first.maxAbsErrRel, last.maxAbsErrRel);
+  const std::string f = failure("first timed run", first, tolRelFrobenius, tolMaxAbsRel);
+  const std::string l = failure("last timed run", last, tolRelFrobenius, tolMaxAbsRel);
+  if (f.empty() && l.empty()) {
+    v.ok = true;
+    return v;
+  }
+  v.errorCode = "WRONG_RESULT";
+  v.error = f.empty() ? l : (l.empty() ? f : f + "; " + l);
+  return v;
 }
 
 }  // namespace esmm::native

@@ -15,8 +15,16 @@ Accuracy compare(const float* c, const double* ref, size_t count, int threads);
 // Same measure against a float32 reference (another kernel's output, e.g. cuBLAS).
 double maxAbsErrRel(const float* c, const float* ref, size_t count);
 
-// Largest acceptable ‖C − C64‖_F / ‖C64‖_F for a kernel id: far above honest rounding error of
-// that precision, far below what a wrong result gives.
-double toleranceFor(const std::string& kernelId);
+// The verdict on a kernel's output: the first and the last timed run are both checked against
+// the kernel's bar (kernel_registry.h); the worse errors of the two are reported.
+struct Verdict {
+  bool ok = false;
+  std::string errorCode;  // "WRONG_RESULT" when not ok
+  std::string error;      // names the run that failed and both errors against the bar
+  double relErrFrobenius = 0.0;  // worse of the two runs
+  double maxAbsErrRel = 0.0;
+};
+
+Verdict judge(const Accuracy& first, const Accuracy& last, double tolRelFrobenius, double tolMaxAbsRel);
 
 }  // namespace esmm::native

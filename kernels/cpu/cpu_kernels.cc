@@ -169,4 +169,27 @@ double skippedSliceFraction(const uint8_t* aPat, const uint8_t* bPat, int M, int
   return total > 0 ? skipped / total : 0.0;
 }
 
+double kDensity(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K) {
+  const int slices = numKSlices(K);
+  const int mTiles = numTiles(M);
+  const int nTiles = numTiles(N);
+  // Per k: (A tiles with the bit) × (B tiles with the bit) pairs have it jointly.
+  double joint = 0.0;
+  std::vector<uint32_t> aCount(8), bCount(8);
+  for (int s = 0; s < slices; ++s) {
+    std::fill(aCount.begin(), aCount.end(), 0u);
+    std::fill(bCount.begin(), bCount.end(), 0u);
+    for (int mt = 0; mt < mTiles; ++mt) {
+      const uint8_t a = aPat[static_cast<size_t>(mt) * slices + s];
+      for (int bit = 0; bit < 8; ++bit) aCount[bit] += (a >> bit) & 1u;
+    }
+    for (int nt = 0; nt < nTiles; ++nt) {
+      const uint8_t b = bPat[static_cast<size_t>(nt) * slices + s];
+      for (int bit = 0; bit < 8; ++bit) bCount[bit] += (b >> bit) & 1u;
+    }
+    for (int bit = 0; bit < 8 && s * 8 + bit < K; ++bit) joint += double(aCount[bit]) * double(bCount[bit]);
+  }
+  return joint / (double(mTiles) * double(nTiles) * double(K));
+}
+
 }  // namespace esmm::cpu

@@ -28,5 +28,8 @@ void generate(float* out, int rows, int cols, uint64_t seed, uint64_t stream, ui
 
 // Fraction of (mTile, nTile, slice) triples whose joint pattern aPat & bPat is zero.
 double skippedSliceFraction(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K);
+// Fraction of (mTile, nTile, k) triples, k < K, where both aPat and bPat have k's bit: the share
+// of the k ESMM multiplies (per-k joint density).
+double kDensity(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K);
 
 }  // namespace esmm::cpu
