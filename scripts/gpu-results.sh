@@ -2,73 +2,86 @@
 # Produces the GPU results of docs/performance.md on a machine with an NVIDIA GPU, from the
 # repository root, with node_modules installed and dist/ compiled:
 #
-#   bash scripts/gpu-results.sh <real-weights-tree> <logdir> [pack.tgz]
+#   bash scripts/gpu-results.sh <card tag, e.g. h200> <real-weights-tree> <logdir> [steps...]
 #
-# Steps, most important first: build the addon and print what it sees; the synthetic sweep at
-# 4096³ (joint and b-only, d = 1 … 0.125) and decode sizes, written to docs/results/; `run`
-# over the real pruned tree and over a 42-tensor LLM-shaped generated tree (host-side overhead
-# from its run record), each with its report; ncu kernel durations of the sweep points, to
-# compare with the event timing; the GPU test suite and compute-sanitizer (gpu-check.sh).
-# With a third argument the log folder is packed into that file after every step, so a run cut
-# short keeps what it finished.
+# Steps (default: all, in this order, most important first): build (the addon, and what it
+# sees), sweep (4096³, joint and b-only, d = 1 … 0.125), decode (K = N = 4096, M = 1 … 2048,
+# b-only, d = 1, .5, .25), real (`run` over the real pruned tree at M = 1, 16, 4096), llm (`run`
+# over a generated 42-tensor Llama-2-7B-shaped tree, with its host-side share), check (the GPU
+# test suite and compute-sanitizer). Every result CSV goes to docs/results/<name>-<tag>.csv with
+# its run record and samples beside it; logs and reports go to <logdir>. Each `run`/`sweep`
+# measures ESMM beside both float32-accurate dense baselines (cuBLAS SGEMM at its best cublasLt
+# algorithm, and dense-tf32x3) and the TF32 reference, in the same call.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: gpu-results.sh <real-weights-tree> <logdir> [pack.tgz]"
-real="${1:?$usage}"
-logs="${2:?$usage}"
-pack="${3:-}"
+usage="usage: gpu-results.sh <card tag> <real-weights-tree> <logdir> [build sweep decode real llm check]"
+tag="${1:?$usage}"
+real="${2:?$usage}"
+logs="${3:?$usage}"
+shift 3
+steps="${*:-build sweep decode real llm check}"
 mkdir -p "$logs" docs/results
 cli="node dist/src/cli.js"
-step() {
-  [ -z "$pack" ] || tar -czf "$pack" -C "$logs" .
-  printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"
-}
+kernels=esmm,cublas,dense-tf32x3,cublas-tf32
+status=0
+step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+fresh() { rm -f "docs/results/$1.csv" "docs/results/$1.csv".*; }
 
-step "build"
-node_modules/.bin/cmake-js compile > "$logs/build.log" 2>&1 || { tail -n 30 "$logs/build.log"; exit 1; }
-$cli doctor 2>&1 | tee "$logs/doctor.txt"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit --format=csv > "$logs/nvidia-smi.csv" 2>&1
-
-step "synthetic sweep, 4096³"
-rm -f docs/results/sweep-h100.csv*
-$cli sweep --sizes 4096 --densities 1,0.5,0.25,0.125 --modes joint,b-only \
-  --kernels cublas,esmm,cublas-tf32,cublas-bf16 --runs 30 --warmup 5 --l2 cold \
-  --out docs/results/sweep-h100.csv 2>&1 | tee "$logs/sweep.txt"
-
-step "run: real pruned tree"
-$cli run "$real" --m 1,16,4096 --out "$logs/real.csv" --overwrite --no-progress 2>&1 | tail -n 4 | tee "$logs/real.txt"
-$cli report "$logs/real.csv" --out-dir "$logs/real-report" > "$logs/real-report.txt" 2>&1
-
-step "decode sizes, b-only"
-rm -f docs/results/sweep-h100-decode.csv*
-$cli sweep --sizes 1x4096x4096,16x4096x4096,32x4096x4096,64x4096x4096,128x4096x4096,256x4096x4096 \
-  --densities 1,0.5 --modes b-only \
-  --kernels cublas,esmm --runs 50 --warmup 10 --l2 cold \
-  --out docs/results/sweep-h100-decode.csv 2>&1 | tee "$logs/decode.txt"
-cp docs/results/sweep-h100* "$logs/"
-
-step "run: generated LLM-shaped tree (42 tensors)"
-gen=/tmp/esmm-llm-tree
-for s in 0.5 0.75 0.9; do
-  node dist/scripts/generate-sample-tree.js --out "$gen/s$s" --layers 2 --sparsities "$s" > "$logs/gen-$s.txt" 2>&1 &
-done
-wait
-$cli run "$gen" --m 4096 --out "$logs/llm.csv" --overwrite --no-progress 2>&1 | tail -n 4 | tee "$logs/llm.txt"
-node -e '
+for s in $steps; do
+  case $s in
+  build)
+    step "build"
+    # The copy on a GPU machine has no .git: the commit comes from the compiled TypeScript's record.
+    ESMM_BUILD_COMMIT="${ESMM_BUILD_COMMIT:-$(node -p 'require("./dist/build-info.json").commit' 2>/dev/null)}" \
+      node_modules/.bin/cmake-js compile > "$logs/build.log" 2>&1 || { tail -n 30 "$logs/build.log"; exit 1; }
+    $cli doctor 2>&1 | tee "docs/results/doctor-$tag.txt"
+    nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit --format=csv > "$logs/nvidia-smi.csv" 2>&1
+    ;;
+  sweep)
+    step "synthetic sweep, 4096³"
+    fresh "sweep-$tag"
+    $cli sweep --sizes 4096 --densities 1,0.5,0.25,0.125 --modes joint,b-only --kernels "$kernels" \
+      --runs 30 --warmup 5 --l2 cold --out "docs/results/sweep-$tag.csv" 2>&1 | tee "$logs/sweep.txt" || status=1
+    ;;
+  decode)
+    step "decode and middle sizes, K = N = 4096, b-only"
+    fresh "sweep-$tag-decode"
+    sizes=$(for m in 1 2 4 8 16 32 64 128 256 512 1024 2048; do printf '%sx4096x4096,' "$m"; done)
+    $cli sweep --sizes "${sizes%,}" --densities 1,0.5,0.25 --modes b-only --kernels "$kernels" \
+      --runs 30 --warmup 5 --l2 cold --out "docs/results/sweep-$tag-decode.csv" 2>&1 | tee "$logs/decode.txt" || status=1
+    ;;
+  real)
+    step "run: real pruned tree"
+    fresh "real-$tag"
+    $cli run "$real" --m 1,16,4096 --kernels "$kernels" --out "docs/results/real-$tag.csv" --no-progress 2>&1 |
+      tail -n 4 | tee "$logs/real.txt"
+    $cli report "docs/results/real-$tag.csv" --out-dir "docs/results/real-$tag-report" > "$logs/real-report.txt" 2>&1 || status=1
+    ;;
+  llm)
+    step "run: generated LLM-shaped tree (42 tensors)"
+    fresh "llm-$tag"
+    gen=/tmp/esmm-llm-tree
+    for sp in 0.5 0.75 0.9; do
+      node dist/scripts/generate-sample-tree.js --out "$gen/s$sp" --layers 2 --sparsities "$sp" > "$logs/gen-$sp.txt" 2>&1 &
+    done
+    wait
+    $cli run "$gen" --m 16,4096 --kernels "$kernels" --out "docs/results/llm-$tag.csv" --no-progress 2>&1 |
+      tail -n 4 | tee "$logs/llm.txt"
+    node -e '
 const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 console.log(JSON.stringify({ wallMs: s.wallMs, stageMs: s.stageMs, hostOverheadFraction: s.hostOverheadFraction }));
-' "$logs/llm.csv.json" 2>&1 | tee "$logs/llm-overhead.json"
-$cli report "$logs/llm.csv" --out-dir "$logs/llm-report" > "$logs/llm-report.txt" 2>&1
-
-step "ncu kernel durations of the sweep points"
-if command -v ncu > /dev/null; then
-  ncu --clock-control none --metrics gpu__time_duration.sum --csv \
-    --kernel-name regex:'countListedK|transposeA|klistKernel|decodeKernel|decodeWideKernel|sumSplitsKernel|aPatternKernel|sgemm|gemm_f32|xmma' \
-    $cli sweep --sizes 4096 --densities 1,0.5,0.25,0.125 --modes joint,b-only --kernels cublas,esmm \
-    --runs 3 --warmup 1 --l2 cold --out "$logs/sweep-ncu.csv" > "$logs/ncu.csv" 2> "$logs/ncu.err"
-  echo "ncu rows: $(grep -c gpu__time_duration "$logs/ncu.csv")"
-fi
-
-step "GPU tests and compute-sanitizer"
-bash scripts/gpu-check.sh "$logs/check" 2>&1 | tail -n 12
+' "docs/results/llm-$tag.csv.json" 2>&1 | tee "$logs/llm-overhead.json"
+    $cli report "docs/results/llm-$tag.csv" --out-dir "docs/results/llm-$tag-report" > "$logs/llm-report.txt" 2>&1 || status=1
+    ;;
+  check)
+    step "GPU tests and compute-sanitizer"
+    bash scripts/gpu-check.sh "$logs/check" 2>&1 | tail -n 12 | tee "docs/results/gpu-check-$tag.txt"
+    ;;
+  *)
+    echo "$usage" >&2
+    exit 2
+    ;;
+  esac
+done
 step "done"
+exit $status
