@@ -12,8 +12,8 @@ export interface KernelRoles {
   backend: 'cpu' | 'cuda';
   /** Float32-accurate dense baselines, registry order: cuBLAS SGEMM (or the CPU reference) first. */
   baselines: string[];
-  /** The SGEMM-class baseline: 'cublas' on cuda, 'reference' on cpu. */
-  sgemm: string;
+  /** The SGEMM-class baseline: 'cublas' on cuda, 'reference' on cpu; null in an addon built without cuBLAS. */
+  sgemm: string | null;
   /** The project's dense 3xTF32 tensor-core GEMM, when the backend has it. */
   tf32x3: string | null;
   tolerance: ReadonlyMap<string, KernelTolerance>;
@@ -22,12 +22,11 @@ export interface KernelRoles {
 export function kernelRoles(registry: readonly KernelRegistryEntry[], backend: 'cpu' | 'cuda'): KernelRoles {
   const entries = registry.filter((e) => e.backend === backend);
   const baselines = entries.filter((e) => e.role === 'baseline').map((e) => e.id);
-  const sgemm = baselines[0];
-  if (sgemm === undefined) throw new Error(`the addon's kernel registry has no baseline for the ${backend} backend`);
+  if (baselines.length === 0) throw new Error(`the addon's kernel registry has no baseline for the ${backend} backend`);
   return {
     backend,
     baselines,
-    sgemm,
+    sgemm: baselines.find((id) => id === 'cublas' || id === 'reference') ?? null,
     tf32x3: baselines.includes('dense-tf32x3') ? 'dense-tf32x3' : null,
     tolerance: new Map(entries.map((e) => [e.id, e.tolerance])),
   };

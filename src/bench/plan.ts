@@ -8,6 +8,17 @@ export const KNOWN_KERNELS = ['esmm', 'cublas', 'dense-tf32x3', 'cublas-tf32', '
 export const DEFAULT_KERNELS = ['esmm', 'cublas', 'dense-tf32x3'] as const;
 
 /**
+ * Noise discipline per backend (nvbench's rule): after the minimum runs, a kernel is sampled until
+ * the relative standard deviation of its samples is at or under `stdevTarget`, or `timeCapMs`
+ * of sampling has passed (the row is then marked noisy). On the CPU every sample repeats the call
+ * until it lasts `minSampleMs`, so the clock's resolution and one-off stalls do not decide it.
+ */
+export const SAMPLING: Record<'cpu' | 'cuda', { stdevTarget: number; timeCapMs: number; minSampleMs?: number }> = {
+  cuda: { stdevTarget: 0.01, timeCapMs: 1000 },
+  cpu: { stdevTarget: 0.02, timeCapMs: 400, minSampleMs: 10 },
+};
+
+/**
  * The native kernel id for a requested one on a backend, or why it cannot run there. On cpu
  * both dense baselines ('cublas', 'dense-tf32x3') become the CPU reference GEMM (its rows say
  * 'reference', never 'cublas').

@@ -131,6 +131,8 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     noisy: g.noisy,
   }));
   const anyNoisy = result.some((g) => g.noisy > 0);
+  // On cpu the reference GEMM is both SGEMM and the best dense baseline: one column says it.
+  const showSgemm = hasBest && backends.includes('cuda');
 
   const lines: string[] = [];
   lines.push(`# esmm-bench report: ${title}`, '');
@@ -143,7 +145,8 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     lines.push('No ok rows with a speedup.');
   } else {
     const head = [...labelKeys, 'kernel', 'm', 'count', 'compute median', 'compute min', 'compute max', 'total median', 'total min', 'total max'];
-    if (hasBest) head.push('vs SGEMM', 'k density');
+    if (showSgemm) head.push('vs SGEMM');
+    if (hasBest) head.push('k density');
     if (anyNoisy) head.push('noisy');
     lines.push(`| ${head.join(' | ')} |`);
     lines.push(`|${[...labelKeys, 'kernel'].map(() => '---').concat(Array(head.length - labelKeys.length - 1).fill('---:')).join('|')}|`);
@@ -160,12 +163,14 @@ export function buildReport(records: CsvRecord[], title: string): Report {
         fmt(g.total.min),
         fmt(g.total.max),
       ];
-      if (hasBest) cells.push(g.sgemm === null ? '' : fmt(g.sgemm), g.kDensity === null ? '' : fmt(g.kDensity));
+      if (showSgemm) cells.push(g.sgemm === null ? '' : fmt(g.sgemm));
+      if (hasBest) cells.push(g.kDensity === null ? '' : fmt(g.kDensity));
       if (anyNoisy) cells.push(g.noisy > 0 ? `${g.noisy} of ${g.count}` : '');
       lines.push(`| ${cells.join(' | ')} |`);
     }
     if (hasBest) {
-      lines.push('', `Speedups are medians over the group; "vs SGEMM" is the median speedup against ${sgemmName}, shown beside the headline; "k density" is the median share of k ESMM multiplied.`);
+      const beside = showSgemm ? ` "vs SGEMM" is the median speedup against ${sgemmName}, shown beside the headline;` : '';
+      lines.push('', `Speedups are medians over the group;${beside} "k density" is the median share of k ESMM multiplied.`);
     }
     if (anyNoisy) lines.push('', 'noisy: rows whose sampling reached the time cap before the relative standard deviation met its target; read those groups with care.');
   }

@@ -202,7 +202,7 @@ export function measureKernel(
   const base = baselineTimes(byId, roles);
   const against = (baseMs: number | undefined): [number | null, number | null] =>
     baseMs === undefined ? [null, null] : [baseMs / time.median, total !== null && total > 0 ? baseMs / total : null];
-  [fields.speedup_compute, fields.speedup_total] = against(base.get(roles.sgemm));
+  [fields.speedup_compute, fields.speedup_total] = against(roles.sgemm ? base.get(roles.sgemm) : undefined);
   [fields.speedup_tf32x3_compute, fields.speedup_tf32x3_total] = against(roles.tf32x3 ? base.get(roles.tf32x3) : undefined);
   let best: [string, number] | null = null;
   for (const [bid, ms] of base) if (best === null || ms < best[1]) best = [bid, ms];

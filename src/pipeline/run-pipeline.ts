@@ -21,7 +21,7 @@ import { resolveBackend } from '../patterns/resolve-backend.js';
 import { readTensorF32 } from '../weights/index.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
 import { callKernels, kernelRoles } from '../bench/kernel-roles.js';
-import { compileRegexes, mapKernel, orientedShape, pairATensor, parseKernelList, selectTensor } from '../bench/plan.js';
+import { SAMPLING, compileRegexes, mapKernel, orientedShape, pairATensor, parseKernelList, selectTensor } from '../bench/plan.js';
 import { type RowConfig, type TensorFacts, emptyRow, factsOf, rowsFromResult } from '../output/result-rows.js';
 import type { PipelineDeps, PipelineParams, PipelineSummary, StageTimes } from './types.js';
 
@@ -426,6 +426,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
               warmup: params.warmup,
               runs: params.runs,
               l2: params.l2,
+              ...SAMPLING[backend],
             });
             stage.native_ms += performance.now() - t;
             const made = rowsFromResult(facts, itemCfg, m, item.aSource, result, toRun, roles);

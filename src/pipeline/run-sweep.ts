@@ -11,7 +11,7 @@ import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { openResultCsv } from '../output/result-csv.js';
 import { nextRunNumber, toolRecord, queryNvidiaSmi, samplesPath, sidecarPath } from '../output/run-metadata.js';
 import { writeFileAtomic } from '../patterns/pattern-file.js';
-import { mapKernel, parseKernelList } from '../bench/plan.js';
+import { SAMPLING, mapKernel, parseKernelList } from '../bench/plan.js';
 import { callKernels as withBaselines, kernelRoles } from '../bench/kernel-roles.js';
 import { measureKernel } from '../output/result-rows.js';
 
@@ -159,6 +159,7 @@ async function sweepLocked(
               warmup: params.warmup,
               runs: params.runs,
               l2: params.l2,
+              ...SAMPLING[backend],
             });
             const byId = new Map(result.kernels.map((k) => [k.id, k]));
             for (const b of roles.baselines) {
