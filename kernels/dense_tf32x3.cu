@@ -25,37 +25,41 @@ namespace {
 
 constexpr int kBM = 128;
 constexpr int kBN = 128;
-constexpr int kBKT = 32;  // k per block tile: 4 MMA k-steps
 constexpr int kThreads = 256;
 constexpr int kWarpM = 64;  // warp tile
 constexpr int kWarpN = 32;
 constexpr int kMT = kWarpM / 16;  // MMA tiles per warp along M
 constexpr int kNT = kWarpN / 8;   // and along N
-constexpr int kAStride = kBKT + 4;
 constexpr int kBStride = kBN + 8;
-constexpr int kAStageFloats = kBM * kAStride;
-constexpr int kBStageFloats = kBKT * kBStride;
-constexpr int kStageFloats = kAStageFloats + kBStageFloats;
 constexpr int kGroupRows = 8;  // block rows per group of the block order
-// k-tiles between two flushes of the MMA partial sums (kFlushSteps MMA k-steps).
-constexpr int kTilesPerFlush = mma::kFlushSteps * 8 / kBKT;
-static_assert(kTilesPerFlush >= 1, "flush at most once per k-tile");
-static_assert((kAStride * 4) % 16 == 0 && (kBStride * 4) % 16 == 0, "rows must stay 16-byte aligned");
 
-template <int kStages>
-constexpr size_t smemBytes() {
-  return static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
-}
+// One configuration: kBK k per block tile (32 or 64), kStages pipeline depth, kRn the rounding
+// split (else the truncating one), kFlushTiles k-tiles between two flushes of the MMA partial sums.
+template <int kStages, int kBK_, bool kRn, int kFlushTiles>
+struct DenseCfg {
+  static constexpr int kBKT = kBK_;
+  static constexpr int kAStride = kBKT + 4;
+  static constexpr int kAStageFloats = kBM * kAStride;
+  static constexpr int kBStageFloats = kBKT * kBStride;
+  static constexpr int kStageFloats = kAStageFloats + kBStageFloats;
+  static constexpr size_t kSmemBytes = static_cast<size_t>(kStages) * kStageFloats * sizeof(float);
+  static_assert(kBKT == 32 || kBKT == 64, "k-tile of 32 or 64");
+  static_assert((kAStride * 4) % 16 == 0 && (kBStride * 4) % 16 == 0, "rows must stay 16-byte aligned");
+  static_assert(kFlushTiles * kBKT / 8 <= mma::kFlushSteps, "flush at least every kFlushSteps k-steps");
+};
 
 // Copies k-tile (k0) of A (rows m0…m0+127) and B (columns n0…n0+127) into one stage.
-template <bool kVecA, bool kVecB>
+template <class Cfg, bool kVecA, bool kVecB>
 __device__ __forceinline__ void loadTile(const DenseArgs& p, int m0, int n0, int k0, float* As, float* Bs) {
+  constexpr int kBKT = Cfg::kBKT, kAStride = Cfg::kAStride;
+  constexpr int kAChunks = kBKT / 4;  // 16-byte chunks of one A row
   const int tid = threadIdx.x;
-  // A: 128 rows × 8 chunks of 4 k; thread tid copies chunk tid % 8 of rows tid / 8 + 32 i.
+  // A: 128 rows × kAChunks chunks of 4 k; thread tid copies chunk tid % kAChunks of every
+  // (kThreads / kAChunks)-th row.
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int r = tid / 8 + 32 * i;
-    const int c = (tid % 8) * 4;
+  for (int i = 0; i < kBM * kAChunks / kThreads; ++i) {
+    const int r = tid / kAChunks + (kThreads / kAChunks) * i;
+    const int c = (tid % kAChunks) * 4;
     const int row = m0 + r;
     const int k = k0 + c;
     float* dst = As + r * kAStride + c;
@@ -71,9 +75,9 @@ __device__ __forceinline__ void loadTile(const DenseArgs& p, int m0, int n0, int
       }
     }
   }
-  // B: 32 k-rows × 32 chunks of 4 columns; thread tid copies chunk tid % 32 of k-rows tid / 32 + 8 i.
+  // B: kBKT k-rows × 32 chunks of 4 columns; thread tid copies chunk tid % 32 of k-rows tid / 32 + 8 i.
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < kBKT * 32 / kThreads; ++i) {
     const int r = tid / 32 + 8 * i;
     const int c = (tid % 32) * 4;
     const int k = k0 + r;
@@ -93,8 +97,10 @@ __device__ __forceinline__ void loadTile(const DenseArgs& p, int m0, int n0, int
   }
 }
 
-template <int kStages, bool kVecA, bool kVecB>
+template <int kStages, class Cfg, bool kRn, int kFlushTiles, bool kVecA, bool kVecB>
 __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs p) {
+  constexpr int kBKT = Cfg::kBKT, kAStride = Cfg::kAStride, kAStageFloats = Cfg::kAStageFloats;
+  constexpr int kStageFloats = Cfg::kStageFloats;
   extern __shared__ __align__(16) float smem[];
   const int mBlocks = ceilDiv(p.M, kBM);
   const int nBlocks = ceilDiv(p.N, kBN);
@@ -124,7 +130,7 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < kTiles) {
       float* st = smem + s * kStageFloats;
-      loadTile<kVecA, kVecB>(p, m0, n0, s * kBKT, st, st + kAStageFloats);
+      loadTile<Cfg, kVecA, kVecB>(p, m0, n0, s * kBKT, st, st + kAStageFloats);
     }
     cpAsyncCommit();
   }
@@ -137,7 +143,7 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
       const int next = kt + kStages - 1;
       if (next < kTiles) {
         float* st = smem + (next % kStages) * kStageFloats;
-        loadTile<kVecA, kVecB>(p, m0, n0, next * kBKT, st, st + kAStageFloats);
+        loadTile<Cfg, kVecA, kVecB>(p, m0, n0, next * kBKT, st, st + kAStageFloats);
       }
       cpAsyncCommit();
     }
@@ -146,19 +152,26 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
 #pragma unroll
     for (int kk = 0; kk < kBKT; kk += 8) {
       uint32_t aHi[kMT][4], aLo[kMT][4], bHi[kNT][2], bLo[kNT][2];
+      auto split = [](float x, uint32_t& hi, uint32_t& lo) {
+        if (kRn) {
+          mma::splitTf32Rn(x, hi, lo);
+        } else {
+          mma::splitTf32(x, hi, lo);
+        }
+      };
 #pragma unroll
       for (int i = 0; i < kMT; ++i) {
         const float* a = As + (16 * i) * kAStride + kk;
-        mma::splitTf32(a[0], aHi[i][0], aLo[i][0]);
-        mma::splitTf32(a[8 * kAStride], aHi[i][1], aLo[i][1]);
-        mma::splitTf32(a[4], aHi[i][2], aLo[i][2]);
-        mma::splitTf32(a[8 * kAStride + 4], aHi[i][3], aLo[i][3]);
+        split(a[0], aHi[i][0], aLo[i][0]);
+        split(a[8 * kAStride], aHi[i][1], aLo[i][1]);
+        split(a[4], aHi[i][2], aLo[i][2]);
+        split(a[8 * kAStride + 4], aHi[i][3], aLo[i][3]);
       }
 #pragma unroll
       for (int j = 0; j < kNT; ++j) {
         const float* b = Bs + kk * kBStride + 8 * j;
-        mma::splitTf32(b[0], bHi[j][0], bLo[j][0]);
-        mma::splitTf32(b[4 * kBStride], bHi[j][1], bLo[j][1]);
+        split(b[0], bHi[j][0], bLo[j][0]);
+        split(b[4 * kBStride], bHi[j][1], bLo[j][1]);
       }
       // Small terms first; the 16 tiles' chains are independent and interleaved.
 #pragma unroll
@@ -174,7 +187,7 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
 #pragma unroll
         for (int j = 0; j < kNT; ++j) mma::mmaTf32(part[i][j], aHi[i], bHi[j]);
     }
-    if (++sinceFlush == kTilesPerFlush) {
+    if (++sinceFlush == kFlushTiles) {
       sinceFlush = 0;
 #pragma unroll
       for (int i = 0; i < kMT; ++i)
@@ -214,11 +227,17 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
   }
 }
 
-template <int kStages, bool kVecA, bool kVecB>
+template <int kStages, int kBK_, bool kRn, int kFlushTiles, bool kVecA, bool kVecB>
 cudaError_t launchWith(const DenseArgs& p, cudaStream_t stream) {
-  constexpr size_t bytes = smemBytes<kStages>();
-  auto kernel = denseTf32x3Kernel<kStages, kVecA, kVecB>;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+  using Cfg = DenseCfg<kStages, kBK_, kRn, kFlushTiles>;
+  constexpr size_t bytes = Cfg::kSmemBytes;
+  auto kernel = denseTf32x3Kernel<kStages, Cfg, kRn, kFlushTiles, kVecA, kVecB>;
+  int device = 0, optin = 0;
+  cudaError_t e = cudaGetDevice(&device);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (e != cudaSuccess) return e;
+  if (bytes > static_cast<size_t>(optin)) return cudaErrorInvalidConfiguration;
+  e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
   if (e != cudaSuccess) return e;
   const long long blocks = static_cast<long long>(ceilDiv(p.M, kBM)) * ceilDiv(p.N, kBN);
   if (blocks > 2147483647LL) return cudaErrorInvalidConfiguration;
@@ -226,34 +245,49 @@ cudaError_t launchWith(const DenseArgs& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-template <int kStages>
-cudaError_t launchStages(const DenseArgs& p, cudaStream_t stream) {
+template <int kStages, int kBK_, bool kRn, int kFlushTiles>
+cudaError_t launchCfg(const DenseArgs& p, cudaStream_t stream) {
   const bool vecA = rowsVec4Aligned(p.A, p.lda);
   const bool vecB = rowsVec4Aligned(p.B, p.ldb);
-  if (vecA && vecB) return launchWith<kStages, true, true>(p, stream);
-  if (vecA) return launchWith<kStages, true, false>(p, stream);
-  if (vecB) return launchWith<kStages, false, true>(p, stream);
-  return launchWith<kStages, false, false>(p, stream);
+  if (vecA && vecB) return launchWith<kStages, kBK_, kRn, kFlushTiles, true, true>(p, stream);
+  if (vecA) return launchWith<kStages, kBK_, kRn, kFlushTiles, true, false>(p, stream);
+  if (vecB) return launchWith<kStages, kBK_, kRn, kFlushTiles, false, true>(p, stream);
+  return launchWith<kStages, kBK_, kRn, kFlushTiles, false, false>(p, stream);
 }
+
+struct DenseVariant {
+  const char* name;
+  cudaError_t (*launch)(const DenseArgs&, cudaStream_t);
+};
+
+// Every configuration the harness compares; kDenseTf32x3Default is the one the addon launches.
+const DenseVariant kDenseVariants[] = {
+    {"dense-tf32x3-128x128x32-s3-trunc", launchCfg<3, 32, false, 4>},
+    {"dense-tf32x3-128x128x32-s3", launchCfg<3, 32, true, 1>},
+    {"dense-tf32x3-128x128x32-s4", launchCfg<4, 32, true, 1>},
+    {"dense-tf32x3-128x128x64-s3", launchCfg<3, 64, true, 1>},
+    {"dense-tf32x3-128x128x32-s3-f4", launchCfg<3, 32, true, 4>},
+};
+constexpr int kDenseTf32x3Default = 1;
 
 }  // namespace
 
-cudaError_t launchDenseTf32x3Stages(const DenseArgs& p, int stages, cudaStream_t stream) {
+int denseTf32x3VariantCount() { return static_cast<int>(sizeof kDenseVariants / sizeof kDenseVariants[0]); }
+
+const char* denseTf32x3VariantNameAt(int i) {
+  return i >= 0 && i < denseTf32x3VariantCount() ? kDenseVariants[i].name : nullptr;
+}
+
+cudaError_t launchDenseTf32x3Variant(const DenseArgs& p, int variant, cudaStream_t stream) {
   if (p.M < 1 || p.N < 1 || p.K < 1 || p.lda < p.K || p.ldb < p.N || p.ldc < p.N) return cudaErrorInvalidValue;
-  switch (stages) {
-    case 3:
-      return launchStages<3>(p, stream);
-    case 4:
-      return launchStages<4>(p, stream);
-    default:
-      return cudaErrorInvalidValue;
-  }
+  if (variant < 0 || variant >= denseTf32x3VariantCount()) return cudaErrorInvalidValue;
+  return kDenseVariants[variant].launch(p, stream);
 }
 
 cudaError_t launchDenseTf32x3(const DenseArgs& p, cudaStream_t stream) {
-  return launchDenseTf32x3Stages(p, kDenseTf32x3Stages, stream);
+  return launchDenseTf32x3Variant(p, kDenseTf32x3Default, stream);
 }
 
-const char* denseTf32x3VariantName() { return kDenseTf32x3Stages == 4 ? "dense-tf32x3-128x128x32-s4" : "dense-tf32x3-128x128x32-s3"; }
+const char* denseTf32x3VariantName() { return kDenseVariants[kDenseTf32x3Default].name; }
 
 }  // namespace esmm

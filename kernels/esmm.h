@@ -45,12 +45,13 @@ struct DenseArgs {
   int lda, ldb, ldc;
 };
 
-// Pipeline depth launchDenseTf32x3 uses (3 or 4; launchDenseTf32x3Stages takes either).
-constexpr int kDenseTf32x3Stages = 3;
 // dense-tf32x3: the dense float32-accurate 3xTF32 tensor-core GEMM (no patterns), the dense
-// baseline on the same arithmetic units ESMM uses.
+// baseline on the same arithmetic units ESMM uses. Launches the default configuration.
 cudaError_t launchDenseTf32x3(const DenseArgs& args, cudaStream_t stream);
-cudaError_t launchDenseTf32x3Stages(const DenseArgs& args, int stages, cudaStream_t stream);
 const char* denseTf32x3VariantName();
+// Every configuration (tile depth, pipeline depth, split), for the harness to compare.
+int denseTf32x3VariantCount();
+const char* denseTf32x3VariantNameAt(int i);
+cudaError_t launchDenseTf32x3Variant(const DenseArgs& args, int variant, cudaStream_t stream);
 
 }  // namespace esmm

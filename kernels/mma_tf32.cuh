@@ -24,6 +24,15 @@ __device__ __forceinline__ void splitTf32(float x, uint32_t& hi, uint32_t& lo) {
   lo = __float_as_uint(x - __uint_as_float(h));
 }
 
+// x = hi + lo exactly, hi rounded to nearest tf32 (ties away): lo then takes either sign, so the
+// hardware's truncation of lo and the dropped lo·lo term carry no bias (with the truncating split
+// above every product comes out short by ~2^-21 of itself, a bias that adds up coherently over K).
+__device__ __forceinline__ void splitTf32Rn(float x, uint32_t& hi, uint32_t& lo) {
+  const uint32_t h = (__float_as_uint(x) + 0x1000u) & 0xFFFFE000u;
+  hi = h;
+  lo = __float_as_uint(x - __uint_as_float(h));
+}
+
 // The tensor cores add into their float32 accumulator without round-to-nearest (measured: summing all
 // of K = 65536 in the MMA accumulator gave a relative error of 2.7e-4); so the MMAs add into a short-
 // lived accumulator `part` that joins the running sum on the FP32 pipes every kFlushSteps k-steps (128

@@ -5,7 +5,7 @@
 //   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--decode-sizes] [--variant ID]...
 //           [--dense-only] [--reps N] [--seed S]
 //
-// Every check also runs dense-tf32x3 (both pipeline depths) with the strict bar (relative Frobenius
+// Every check also runs every dense-tf32x3 configuration with the strict bar (relative Frobenius
 // and max error both ≤ 1e-5); the timing run ends with a dense table: cuBLAS SGEMM against
 // dense-tf32x3 on dense data at 4096³ and LLM shapes. --dense-only leaves ESMM out: the checks run
 // cuBLAS and dense-tf32x3 only, the timing only the dense table.
@@ -256,9 +256,10 @@ class Bench {
                              p.c(), p.ldc));
   }
 
-  void dense(const Problem& p, int stages) {
+  // variant < 0: the addon's default configuration.
+  void dense(const Problem& p, int variant) {
     const esmm::DenseArgs a{p.a(), p.b(), p.c(), p.M, p.N, p.K, p.lda, p.ldb, p.ldc};
-    CUDA_CHECK(esmm::launchDenseTf32x3Stages(a, stages, stream_));
+    CUDA_CHECK(variant < 0 ? esmm::launchDenseTf32x3(a, stream_) : esmm::launchDenseTf32x3Variant(a, variant, stream_));
   }
 
   struct Stats {
@@ -386,13 +387,13 @@ int runChecks(Bench& bench, uint64_t seed, bool quick, bool small, bool denseOnl
     bench.poison(p);
     bench.sgemm(p);
     report("cublas-sgemm", bench.compare(p));
-    for (int stages : {3, 4}) {
+    for (int v = 0; v < esmm::denseTf32x3VariantCount(); ++v) {
       bench.poison(p);
-      bench.dense(p, stages);
+      bench.dense(p, v);
       Check c = bench.compare(p);
       // The strict bar of a float32-accurate kernel: the max error counts too.
       if (c.relMax > kTol) c.relFro = INFINITY;
-      report(stages == 3 ? "dense-tf32x3-s3" : "dense-tf32x3-s4", c);
+      report(esmm::denseTf32x3VariantNameAt(v), c);
     }
   }
   std::printf("checks: %d, failures: %d\n", checks, failures);
@@ -489,7 +490,7 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly
   }
 }
 
-// cuBLAS SGEMM against dense-tf32x3 (3 and 4 stages) on dense data: 4096³ and LLM-shaped products.
+// cuBLAS SGEMM against every dense-tf32x3 configuration on dense data: 4096³ and LLM-shaped products.
 void runDense(Bench& bench, int reps) {
   struct Shape {
     const char* label;
@@ -500,9 +501,10 @@ void runDense(Bench& bench, int reps) {
       {"ffn-down", 4096, 4096, 11008}, {"qkv", 4096, 12288, 4096}, {"decode", 16, 11008, 4096},
       {"decode", 64, 11008, 4096},   {"prefill", 512, 4096, 4096},
   };
-  std::printf("\n%s: dense data, %d timed runs each, median, L2 flushed before every run\n", bench.prop().name, reps);
-  std::printf("%-9s %5s %6s %6s %10s %10s %10s %8s %8s %8s %8s %8s\n", "shape", "M", "N", "K", "sgemm_ms",
-              "dense_s3", "dense_s4", "speedup", "tflops", "err_s3", "max_s3", "err_sg");
+  std::printf("\n%s: dense data, %d timed runs each, median, L2 flushed before every run; default %s\n",
+              bench.prop().name, reps, esmm::denseTf32x3VariantName());
+  std::printf("%-9s %5s %6s %6s %-34s %9s %9s %8s %8s %8s %8s %8s\n", "shape", "M", "N", "K", "variant", "ms",
+              "sgemm_ms", "speedup", "tflops", "relFro", "relMax", "err_sg");
   uint64_t seed = 99;
   for (const Shape& sh : shapes) {
     Problem p = bench.make(sh.M, sh.N, sh.K, 0, 0, 0, 0, Mode::BOnly, 1.0, seed++);
@@ -510,25 +512,20 @@ void runDense(Bench& bench, int reps) {
     bench.sgemm(p);
     const Check cs = bench.compare(p);
     const auto ts = bench.time([&] { bench.sgemm(p); }, 3, reps, true);
-    Check c3{}, c4{};
-    double t3 = NAN, t4 = NAN;
-    for (int stages : {3, 4}) {
+    for (int v = 0; v < esmm::denseTf32x3VariantCount(); ++v) {
       bench.poison(p);
-      bench.dense(p, stages);
+      bench.dense(p, v);
       const Check c = bench.compare(p);
-      (stages == 3 ? c3 : c4) = c;
       if (c.nonFinite != 0 || c.relFro > kTol || c.relMax > kTol) {
-        std::printf("FAIL dense-tf32x3-s%d %s relFro=%.2e relMax=%.2e nonFinite=%lld: not timed\n", stages, sh.label,
-                    c.relFro, c.relMax, c.nonFinite);
+        std::printf("FAIL %s %s relFro=%.2e relMax=%.2e nonFinite=%lld: not timed\n", esmm::denseTf32x3VariantNameAt(v),
+                    sh.label, c.relFro, c.relMax, c.nonFinite);
         continue;
       }
-      (stages == 3 ? t3 : t4) = bench.time([&] { bench.dense(p, stages); }, 3, reps, true).median;
+      const double t = bench.time([&] { bench.dense(p, v); }, 3, reps, true).median;
+      std::printf("%-9s %5d %6d %6d %-34s %9.4f %9.4f %8.2f %8.1f %8.1e %8.1e %8.1e\n", sh.label, sh.M, sh.N, sh.K,
+                  esmm::denseTf32x3VariantNameAt(v), t, ts.median, ts.median / t, 2.0 * sh.M * sh.N * sh.K / (t * 1e9),
+                  c.relFro, c.relMax, cs.relFro);
     }
-    const double best = std::min(std::isnan(t3) ? INFINITY : t3, std::isnan(t4) ? INFINITY : t4);
-    std::printf("%-9s %5d %6d %6d %10.4f %10.4f %10.4f %8.2f %8.1f %8.1e %8.1e %8.1e\n", sh.label, sh.M, sh.N, sh.K,
-                ts.median, t3, t4, ts.median / best, 2.0 * sh.M * sh.N * sh.K / (best * 1e9), c3.relFro, c3.relMax,
-                cs.relFro);
-    (void)c4;
   }
 }
 

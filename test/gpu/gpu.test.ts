@@ -217,13 +217,14 @@ describe('verification catches a planted fault (one skipped k of one tile)', { s
 
   // Why the strict bar, and the max error in it: the Frobenius error of one skipped k in a tile of
   // r rows is about sqrt(r / (M·K)) for data like this (uniform, zero mean). At 4096×4096 with a
-  // full 32-row tile that is ~1.4e-3, which the old bar (Frobenius only, 1e-4) caught as well; but
-  // with one row in the last tile (M = 4097) and K = 65536 it is ~6e-5, under the old 1e-4, so the
-  // old bar passed the wrong result. The strict Frobenius bar (1e-5) fails it, and the max error
-  // (one product against max |C|, ~1e-3) fails it by two orders of magnitude wherever in C it falls.
-  it('4097×65536×512: a fault the old 1e-4 Frobenius-only bar would have passed', async (t) => {
+  // full 32-row tile that is ~1.4e-3 (measured on an H200: 1.42e-3), which the old bar (Frobenius
+  // only, 1e-4) caught as well; but with one row in the last tile (M = 8193) and K = 65536 it is
+  // ~4e-5 (at most ~8e-5, as |a| ≤ 1), under the old 1e-4, so the old bar passed the wrong result
+  // (at M = 4097 it measured 1.05e-4, just over). The strict Frobenius bar (1e-5) fails it, and the
+  // max error (one product against max |C|, ~2e-3) fails it by two orders of magnitude.
+  it('8193×65536×512: a fault the old 1e-4 Frobenius-only bar would have passed', async (t) => {
     const res = await withFault(() =>
-      run({ m: 4097, k: 65536, n: 512, runs: 1, warmup: 0, kernels: ['esmm'], synthetic: { mode: 'joint', density: 1 } }),
+      run({ m: 8193, k: 65536, n: 512, runs: 1, warmup: 0, kernels: ['esmm'], synthetic: { mode: 'joint', density: 1 } }),
     );
     const esmm = res.kernels[0]!;
     t.diagnostic(`esmm with the fault: ${esmm.error}`);
@@ -233,7 +234,7 @@ describe('verification catches a planted fault (one skipped k of one tile)', { s
   });
 
   it('without the switch the same call passes', async () => {
-    check(await run({ m: 4097, k: 65536, n: 512, runs: 1, warmup: 0, kernels: ['esmm'], synthetic: { mode: 'joint', density: 1 } }), 'no fault');
+    check(await run({ m: 8193, k: 65536, n: 512, runs: 1, warmup: 0, kernels: ['esmm'], synthetic: { mode: 'joint', density: 1 } }), 'no fault');
   });
 });
 
