@@ -35,7 +35,10 @@ constexpr int kGroupRows = 8;  // block rows per group of the block order
 
 // One configuration: kBK k per block tile (32 or 64), kStages pipeline depth, kRn the rounding
 // split (else the truncating one), kFlushTiles k-tiles between two flushes of the MMA partial sums.
-template <int kStages, int kBK_, bool kRn, int kFlushTiles>
+// Splits: kSplitTrunc (mma::splitTf32), kSplitRn (mma::splitTf32Rn), kSplitCvt (mma::splitTf32Cvt).
+enum Split { kSplitTrunc = 0, kSplitRn = 1, kSplitCvt = 2 };
+
+template <int kStages, int kBK_, int kRn, int kFlushTiles>
 struct DenseCfg {
   static constexpr int kBKT = kBK_;
   static constexpr int kAStride = kBKT + 4;
@@ -97,7 +100,16 @@ __device__ __forceinline__ void loadTile(const DenseArgs& p, int m0, int n0, int
   }
 }
 
-template <int kStages, class Cfg, bool kRn, int kFlushTiles, bool kVecA, bool kVecB>
+// A fragments of one m16n8k8 step for one 16-row MMA tile in one ldmatrix.x4 (b16 view: matrix q
+// of the four is rows (q & 1) * 8 … +7, k (q >> 1) * 4 … +3, and lane l receives the 32-bit word
+// (row l / 4, k l % 4) of each, which is exactly a0…a3). `row` is this lane's row address.
+__device__ __forceinline__ void ldmatrixA(uint32_t (&a)[4], const float* row) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(a[0]), "=r"(a[1]), "=r"(a[2]), "=r"(a[3])
+               : "r"(smemAddr(row)));
+}
+
+template <int kStages, class Cfg, int kRn, int kFlushTiles, bool kLdm, bool kVecA, bool kVecB>
 __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs p) {
   constexpr int kBKT = Cfg::kBKT, kAStride = Cfg::kAStride, kAStageFloats = Cfg::kAStageFloats;
   constexpr int kStageFloats = Cfg::kStageFloats;
@@ -149,23 +161,36 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
     }
     const float* As = smem + (kt % kStages) * kStageFloats + (wm * kWarpM + g) * kAStride + t;
     const float* Bs = smem + (kt % kStages) * kStageFloats + kAStageFloats + t * kBStride + wn * kWarpN + g;
+    // ldmatrix row address of this lane: row (lane >> 3 & 1) * 8 + lane % 8, k (lane >> 4) * 4.
+    const float* Al = smem + (kt % kStages) * kStageFloats + (wm * kWarpM + ((lane >> 3) & 1) * 8 + (lane & 7)) * kAStride +
+                      (lane >> 4) * 4;
+    (void)Al;
 #pragma unroll
     for (int kk = 0; kk < kBKT; kk += 8) {
       uint32_t aHi[kMT][4], aLo[kMT][4], bHi[kNT][2], bLo[kNT][2];
       auto split = [](float x, uint32_t& hi, uint32_t& lo) {
-        if (kRn) {
+        if (kRn == kSplitRn) {
           mma::splitTf32Rn(x, hi, lo);
+        } else if (kRn == kSplitCvt) {
+          mma::splitTf32Cvt(x, hi, lo);
         } else {
           mma::splitTf32(x, hi, lo);
         }
       };
 #pragma unroll
       for (int i = 0; i < kMT; ++i) {
-        const float* a = As + (16 * i) * kAStride + kk;
-        split(a[0], aHi[i][0], aLo[i][0]);
-        split(a[8 * kAStride], aHi[i][1], aLo[i][1]);
-        split(a[4], aHi[i][2], aLo[i][2]);
-        split(a[8 * kAStride + 4], aHi[i][3], aLo[i][3]);
+        if (kLdm) {
+          uint32_t raw[4];
+          ldmatrixA(raw, Al + (16 * i) * kAStride + kk);
+#pragma unroll
+          for (int r = 0; r < 4; ++r) split(__uint_as_float(raw[r]), aHi[i][r], aLo[i][r]);
+        } else {
+          const float* a = As + (16 * i) * kAStride + kk;
+          split(a[0], aHi[i][0], aLo[i][0]);
+          split(a[8 * kAStride], aHi[i][1], aLo[i][1]);
+          split(a[4], aHi[i][2], aLo[i][2]);
+          split(a[8 * kAStride + 4], aHi[i][3], aLo[i][3]);
+        }
       }
 #pragma unroll
       for (int j = 0; j < kNT; ++j) {
@@ -227,11 +252,11 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
   }
 }
 
-template <int kStages, int kBK_, bool kRn, int kFlushTiles, bool kVecA, bool kVecB>
+template <int kStages, int kBK_, int kRn, int kFlushTiles, bool kLdm, bool kVecA, bool kVecB>
 cudaError_t launchWith(const DenseArgs& p, cudaStream_t stream) {
   using Cfg = DenseCfg<kStages, kBK_, kRn, kFlushTiles>;
   constexpr size_t bytes = Cfg::kSmemBytes;
-  auto kernel = denseTf32x3Kernel<kStages, Cfg, kRn, kFlushTiles, kVecA, kVecB>;
+  auto kernel = denseTf32x3Kernel<kStages, Cfg, kRn, kFlushTiles, kLdm, kVecA, kVecB>;
   int device = 0, optin = 0;
   cudaError_t e = cudaGetDevice(&device);
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
@@ -245,30 +270,60 @@ cudaError_t launchWith(const DenseArgs& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-template <int kStages, int kBK_, bool kRn, int kFlushTiles>
+template <int kStages, int kBK_, int kRn, int kFlushTiles, bool kLdm = false>
 cudaError_t launchCfg(const DenseArgs& p, cudaStream_t stream) {
   const bool vecA = rowsVec4Aligned(p.A, p.lda);
   const bool vecB = rowsVec4Aligned(p.B, p.ldb);
-  if (vecA && vecB) return launchWith<kStages, kBK_, kRn, kFlushTiles, true, true>(p, stream);
-  if (vecA) return launchWith<kStages, kBK_, kRn, kFlushTiles, true, false>(p, stream);
-  if (vecB) return launchWith<kStages, kBK_, kRn, kFlushTiles, false, true>(p, stream);
-  return launchWith<kStages, kBK_, kRn, kFlushTiles, false, false>(p, stream);
+  if (vecA && vecB) return launchWith<kStages, kBK_, kRn, kFlushTiles, kLdm, true, true>(p, stream);
+  if (vecA) return launchWith<kStages, kBK_, kRn, kFlushTiles, kLdm, true, false>(p, stream);
+  if (vecB) return launchWith<kStages, kBK_, kRn, kFlushTiles, kLdm, false, true>(p, stream);
+  return launchWith<kStages, kBK_, kRn, kFlushTiles, kLdm, false, false>(p, stream);
+}
+
+template <int kStages, int kBK_, int kRn, int kFlushTiles, bool kLdm = false>
+constexpr size_t smemOf() {
+  return DenseCfg<kStages, kBK_, kRn, kFlushTiles>::kSmemBytes;
 }
 
 struct DenseVariant {
   const char* name;
   cudaError_t (*launch)(const DenseArgs&, cudaStream_t);
+  size_t smemBytes;
 };
+#define ESMM_DENSE(name, ...) {name, launchCfg<__VA_ARGS__>, smemOf<__VA_ARGS__>()}
 
 // Every configuration the harness compares; kDenseTf32x3Default is the one the addon launches.
 const DenseVariant kDenseVariants[] = {
-    {"dense-tf32x3-128x128x32-s3-trunc", launchCfg<3, 32, false, 4>},
-    {"dense-tf32x3-128x128x32-s3", launchCfg<3, 32, true, 1>},
-    {"dense-tf32x3-128x128x32-s4", launchCfg<4, 32, true, 1>},
-    {"dense-tf32x3-128x128x64-s3", launchCfg<3, 64, true, 1>},
-    {"dense-tf32x3-128x128x32-s3-f4", launchCfg<3, 32, true, 4>},
+    // Measured on one H200 at 4096³ (docs/kernel-notes.md): trunc-f4 2.13 ms / 1.3e-6, rn 2.21 ms /
+    // 3.2e-7, s4 2.20, k64 2.12 / 4.9e-7, rn-f4 2.23 / 9.2e-7.
+    ESMM_DENSE("dense-tf32x3-128x128x32-s3-trunc-f4", 3, 32, kSplitTrunc, 4),
+    ESMM_DENSE("dense-tf32x3-128x128x32-s3-rn", 3, 32, kSplitRn, 1),
+    ESMM_DENSE("dense-tf32x3-128x128x32-s4-rn", 4, 32, kSplitRn, 1),
+    ESMM_DENSE("dense-tf32x3-128x128x64-s3-rn", 3, 64, kSplitRn, 1),
+    ESMM_DENSE("dense-tf32x3-128x128x32-s3-rn-f4", 3, 32, kSplitRn, 4),
+    ESMM_DENSE("dense-tf32x3-128x128x64-s3-cvt-ldm", 3, 64, kSplitCvt, 1, true),
+    ESMM_DENSE("dense-tf32x3-128x128x64-s3-rn-ldm", 3, 64, kSplitRn, 1, true),
+    ESMM_DENSE("dense-tf32x3-128x128x64-s3-trunc-ldm", 3, 64, kSplitTrunc, 1, true),
+    ESMM_DENSE("dense-tf32x3-128x128x32-s4-cvt-ldm", 4, 32, kSplitCvt, 1, true),
+    ESMM_DENSE("dense-tf32x3-128x128x32-s3-cvt-ldm", 3, 32, kSplitCvt, 1, true),
 };
-constexpr int kDenseTf32x3Default = 1;
+#undef ESMM_DENSE
+// The configuration the addon launches, and the one it falls back to where a block cannot have
+// the default's shared memory (the 64-deep k-tile needs 204 KiB: Hopper has it, an A100 not).
+constexpr int kDenseTf32x3Default = 5;
+constexpr int kDenseTf32x3Fallback = 9;
+
+// kDenseTf32x3Default, or the fallback where the current device's blocks lack its shared memory.
+int defaultVariant() {
+  int device = 0, optin = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+    cudaGetLastError();
+    return kDenseTf32x3Default;
+  }
+  return kDenseVariants[kDenseTf32x3Default].smemBytes <= static_cast<size_t>(optin) ? kDenseTf32x3Default
+                                                                                     : kDenseTf32x3Fallback;
+}
 
 }  // namespace
 
@@ -285,9 +340,9 @@ cudaError_t launchDenseTf32x3Variant(const DenseArgs& p, int variant, cudaStream
 }
 
 cudaError_t launchDenseTf32x3(const DenseArgs& p, cudaStream_t stream) {
-  return launchDenseTf32x3Variant(p, kDenseTf32x3Default, stream);
+  return launchDenseTf32x3Variant(p, defaultVariant(), stream);
 }
 
-const char* denseTf32x3VariantName() { return kDenseVariants[kDenseTf32x3Default].name; }
+const char* denseTf32x3VariantName() { return kDenseVariants[defaultVariant()].name; }
 
 }  // namespace esmm
