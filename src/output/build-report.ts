@@ -1,3 +1,4 @@
+import { memoryPaybackReport } from './memory-payback-report.js';
 import type { CsvRecord } from './result-csv.js';
 
 /** Label keys shown first, in this order; any others follow alphabetically. */
@@ -136,6 +137,7 @@ export function buildReport(records: CsvRecord[], title: string): Report {
       );
     }
   }
+  lines.push(...memoryPaybackReport(records));
   const notOk = records.filter((r) => r.status !== 'ok');
   if (notOk.length > 0) {
     lines.push('', '## Rows not ok', '');

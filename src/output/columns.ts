@@ -50,6 +50,11 @@ export const CSV_COLUMNS = [
   'l2',
   'seed',
   ...MEASUREMENT_COLUMNS,
+  'b_dense_bytes',
+  'b_esmm_bytes',
+  'b_bsr32_bytes',
+  'b_pattern_ms',
+  'payback_calls',
 ] as const;
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -97,6 +102,11 @@ export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
   status: 'ok, failed (benchmark or verification failed) or skipped (input not benchmarkable)',
   reason: 'why the row is not ok: an error code and a one-line message naming the file',
   run: 'which invocation wrote the row: 1, then 2… for each --resume (its sidecar is <csv>.json or <csv>.run-<n>.json)',
+  b_dense_bytes: 'bytes of B stored dense: k·n·4 (float32)',
+  b_esmm_bytes: 'bytes of B in ESMM’s compressed form: 1024 (8×32 float32) per non-empty 8×32 block, plus the pattern bytes (one per block); edge blocks count as full',
+  b_bsr32_bytes: 'bytes of B as a 32×32 BSR: 4096 (32×32 float32) + 4 (int32 column index) per non-empty 32×32 block, plus (⌈k/32⌉+1)·4 of row pointers; edge blocks count as full',
+  b_pattern_ms: 'time of the one-off B-pattern computation of the tensor, milliseconds (measured when computed; from the pattern cache on a hit; empty when the cache does not know it)',
+  payback_calls: 'esmm rows: b_pattern_ms / (best float32 dense baseline compute_ms_median − total_ms), the calls that repay the B patterns; empty when ESMM is not faster',
 };
 
 /** The research labels that get their own column; every label is also in labels_json. */
@@ -149,6 +159,11 @@ export interface ResultRow {
   reason: string | null;
   /** Which invocation wrote the row: 1 for the first, n for the n-th resume (its sidecar). */
   run: number;
+  b_dense_bytes: number | null;
+  b_esmm_bytes: number | null;
+  b_bsr32_bytes: number | null;
+  b_pattern_ms: number | null;
+  payback_calls: number | null;
 }
 
 /** Label columns of a row, from a tensor's labels. */

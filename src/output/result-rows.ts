@@ -1,5 +1,7 @@
 import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
 import type { BenchmarkResult, KernelResult, SampleStats } from '../native/types.js';
+import type { BMemoryBytes } from '../patterns/b-memory-bytes.js';
+import { paybackCalls } from './payback-calls.js';
 import type { TensorRef } from '../weights/types.js';
 
 /** Largest relative Frobenius error a kernel may show vs the float64 reference and still pass. */
@@ -8,6 +10,9 @@ export const VERIFY_TOLERANCE: Record<string, number> = {
   'cublas-tf32': 5e-3,
 };
 export const DEFAULT_VERIFY_TOLERANCE = 1e-4;
+
+/** The float32-accurate dense GEMMs whose fastest time ESMM's payback is measured against. */
+const DENSE_BASELINES = new Set(['cublas', 'dense-tf32x3', 'reference']);
 
 /** The configuration every row of one run shares. */
 export interface RowConfig {
@@ -32,6 +37,10 @@ export interface TensorFacts {
   n?: number;
   elementSparsity?: number;
   blockSparsity?: number;
+  /** Storage of B in dense, ESMM and 32×32 BSR form (from its patterns). */
+  bMemory?: BMemoryBytes;
+  /** The one-off B-pattern computation, milliseconds; null when unknown. */
+  bPatternMs?: number | null;
 }
 
 export function factsOf(ref: TensorRef): TensorFacts {
@@ -83,6 +92,11 @@ export function emptyRow(
     status,
     reason,
     run: cfg.run,
+    b_dense_bytes: t.bMemory?.dense ?? null,
+    b_esmm_bytes: t.bMemory?.esmm ?? null,
+    b_bsr32_bytes: t.bMemory?.bsr32 ?? null,
+    b_pattern_ms: t.bPatternMs ?? null,
+    payback_calls: null,
   };
 }
 
@@ -152,6 +166,12 @@ export function rowsFromResult(
         row.speedup_compute = base.time.median / time.median;
         const total = row.total_ms;
         row.speedup_total = total !== null && total > 0 ? base.time.median / total : null;
+      }
+      if (id === 'esmm') {
+        const baselineMs = result.kernels
+          .filter((kr) => DENSE_BASELINES.has(kr.id) && verificationFailure(kr) === null && kr.time)
+          .map((kr) => kr.time!.median);
+        row.payback_calls = paybackCalls({ bPatternMs: t.bPatternMs ?? null, esmmTotalMs: row.total_ms, baselineMs });
       }
     }
     rows.push(row);
