@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
 import { registerCache } from './cache.js';
+import { registerCompare } from './compare.js';
 import { registerDefault } from './default.js';
 import { registerHf } from './hf.js';
 import { registerDoctor } from './doctor.js';
@@ -19,4 +20,5 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerDefault(program);
   registerDoctor(program);
+  registerCompare(program);
 }
