@@ -6,6 +6,7 @@ import { registerDefault } from './default.js';
 import { registerHf } from './hf.js';
 import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
+import { registerReproduce } from './reproduce.js';
 import { registerRun } from './run.js';
 import { registerScan } from './scan.js';
 import { registerSweep } from './sweep.js';
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   registerDefault(program);
   registerDoctor(program);
   registerCompare(program);
+  registerReproduce(program);
 }

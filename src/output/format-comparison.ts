@@ -18,8 +18,8 @@ function pointLabel(c: Comparison, r: ComparedRow): string {
 function environmentLines(c: Comparison): string[][] {
   return ENVIRONMENT_FIELDS.map((f) => [
     f,
-    c.base.environment[f] ?? '?',
-    c.new.environment[f] ?? '?',
+    c.base.environment[f] ?? '–',
+    c.new.environment[f] ?? '–',
     c.environmentDifferences.includes(f) ? 'differs' : '',
   ]);
 }
