@@ -144,7 +144,7 @@ export async function reproduceCommand(
     notOk = summary.failed;
     newRun = summary.run;
   }
-  const comparison = compareResults({ base: baseCsv, new: out, threshold, baseRun: record.run, newRun });
+  const comparison = compareResults({ base: baseCsv, new: opts.out, threshold, baseRun: record.run, newRun });
   await emitComparison(comparison, raw, io);
   return { csvPath: out, comparison, notOk };
 }
