@@ -28,12 +28,18 @@ export function headerLine(columns: readonly string[] = CSV_COLUMNS): string {
   return stringify([[...columns]], { record_delimiter: '\n' });
 }
 
-/** Reads a CSV written by this tool; throws a UsageError when it has another schema. */
-export function readResultCsv(path: string, columns: readonly string[] = CSV_COLUMNS): CsvRecord[] {
+/**
+ * Reads a CSV written by this tool; throws a UsageError when it has another schema. With
+ * `olderVersions` (reading, never appending) a header that is a leading part of the columns is
+ * accepted too: columns are only ever appended, so that is a file of an earlier version.
+ */
+export function readResultCsv(path: string, columns: readonly string[] = CSV_COLUMNS, options: { olderVersions?: boolean } = {}): CsvRecord[] {
   const text = readFileSync(path, 'utf8');
   if (text.length === 0) return [];
   const header = text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
-  if (header !== headerLine(columns).trimEnd()) {
+  const names = header.split(',');
+  const older = options.olderVersions === true && names.length < columns.length && names.every((c, i) => c === columns[i]);
+  if (header !== headerLine(columns).trimEnd() && !older) {
     throw new UsageError(`${path}: not an esmm-bench CSV of this kind and version (its header differs)`);
   }
   return parse(text, { columns: true, skip_empty_lines: true }) as CsvRecord[];

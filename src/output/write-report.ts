@@ -11,7 +11,7 @@ export interface WrittenReport {
 
 /** Reads a result CSV and writes `report.md` plus SVG and PNG plots into outDir. */
 export async function writeReport(params: { csv: string; outDir: string; plots?: boolean }): Promise<WrittenReport> {
-  const records = readResultCsv(params.csv);
+  const records = readResultCsv(params.csv, undefined, { olderVersions: true });
   const { markdown } = buildReport(records, basename(params.csv));
   await mkdir(params.outDir, { recursive: true });
   const files: string[] = [];
