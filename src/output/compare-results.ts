@@ -52,11 +52,18 @@ export interface Comparison {
   rows: ComparedRow[];
 }
 
+interface LoadedRow {
+  record: CsvRecord;
+  point: Record<string, string>;
+  /** The point with the tensor file's sha256 (from the run records) in place of its name; null when unknown or not unique. */
+  contentKey: string | null;
+}
+
 interface LoadedCsv {
   kind: CsvKind;
   path: string;
   /** Point key → the row (the last run's, when a point was measured more than once). */
-  rows: Map<string, { record: CsvRecord; point: Record<string, string> }>;
+  rows: Map<string, LoadedRow>;
   samples: Map<string, number[]>;
 }
 
@@ -77,6 +84,22 @@ function sampleKey(kind: CsvKind, v: Record<string, unknown>): string {
     : JSON.stringify([s(v.run), s(v.m), s(v.k), s(v.n), s(v.mode), s(v.density), s(v.kernel)]);
 }
 
+/** source_file → sha256 of that file, from the run records of the CSV, for files whose content no other file shares. */
+function uniqueFileShas(path: string, records: CsvRecord[]): Map<string, string> {
+  const all = new Map<string, string>();
+  for (const run of new Set(records.map((r) => Number(r.run)).filter((n) => Number.isInteger(n) && n >= 1))) {
+    try {
+      const files = (JSON.parse(readFileSync(sidecarPath(path, run), 'utf8')) as { tensorFiles?: Record<string, unknown> }).tensorFiles ?? {};
+      for (const [file, sha] of Object.entries(files)) if (typeof sha === 'string') all.set(file, sha);
+    } catch {
+      // No readable record for that run: its rows are matched by name only.
+    }
+  }
+  const uses = new Map<string, number>();
+  for (const sha of all.values()) uses.set(sha, (uses.get(sha) ?? 0) + 1);
+  return new Map([...all].filter(([, sha]) => uses.get(sha) === 1));
+}
+
 function loadCsv(path: string, onlyRun: number | undefined): LoadedCsv {
   if (!existsSync(path)) throw new UsageError(`no such CSV: ${path}`);
   let records: CsvRecord[];
@@ -91,7 +114,8 @@ function loadCsv(path: string, onlyRun: number | undefined): LoadedCsv {
     throw new UsageError(`${path}: not an esmm-bench result or sweep CSV (no rows, or its columns differ)`);
   }
   const folder = kind === 'run' ? commonFolder([...new Set(records.map((r) => r.source_file))]) : '';
-  const rows = new Map<string, { record: CsvRecord; point: Record<string, string> }>();
+  const shas = kind === 'run' ? uniqueFileShas(path, records) : new Map<string, string>();
+  const rows = new Map<string, LoadedRow>();
   for (const r of records) {
     if (onlyRun !== undefined && Number(r.run) !== onlyRun) continue;
     if (kind === 'run' && r.kernel === '') continue; // a file skipped while walking: no point to compare
@@ -100,8 +124,10 @@ function loadCsv(path: string, onlyRun: number | undefined): LoadedCsv {
       point[f] = f === 'source' ? (folder ? r.source_file.slice(folder.length + 1) : r.source_file) : (r[f] ?? '');
     }
     const key = JSON.stringify(POINT_FIELDS[kind].map((f) => point[f]));
+    const sha = shas.get(r.source_file);
+    const contentKey = sha ? JSON.stringify(POINT_FIELDS[kind].map((f) => (f === 'source' ? sha : point[f]))) : null;
     const old = rows.get(key);
-    if (!old || Number(r.run) >= Number(old.record.run)) rows.set(key, { record: r, point });
+    if (!old || Number(r.run) >= Number(old.record.run)) rows.set(key, { record: r, point, contentKey });
   }
   const samples = new Map<string, number[]>();
   const file = samplesPath(path);
@@ -159,12 +185,32 @@ export function compareResults(p: { base: string; new: string; threshold: number
   const counts: Record<RowVerdict, number> = { FAST: 0, SLOW: 0, SAME: 0, FAILED: 0, 'N/A': 0, ONLY_BASE: 0, ONLY_NEW: 0 };
   const rows: ComparedRow[] = [];
   const empty = { baseMedianMs: null, newMedianMs: null, deltaRel: null, noiseBase: null, noiseNew: null, timing: null };
+  // Points match by name (source relative to each CSV's common folder); those left over match
+  // by the content of their tensor file, so a moved or renamed file is still the same point.
+  const pairs: [LoadedRow, LoadedRow][] = [];
+  const unmatchedBase: LoadedRow[] = [];
+  const unmatchedNew = new Map(next.rows);
   for (const [key, b] of base.rows) {
     const n = next.rows.get(key);
-    if (!n) {
-      rows.push({ point: b.point, verdict: 'ONLY_BASE', ...empty, baseStatus: b.record.status, newStatus: null });
-      continue;
+    if (n) {
+      pairs.push([b, n]);
+      unmatchedNew.delete(key);
+    } else {
+      unmatchedBase.push(b);
     }
+  }
+  const byContent = new Map<string, string>();
+  for (const [key, n] of unmatchedNew) if (n.contentKey !== null) byContent.set(n.contentKey, key);
+  for (const b of unmatchedBase) {
+    const key = b.contentKey !== null ? byContent.get(b.contentKey) : undefined;
+    if (key !== undefined && unmatchedNew.has(key)) {
+      pairs.push([b, unmatchedNew.get(key)!]);
+      unmatchedNew.delete(key);
+    } else {
+      rows.push({ point: b.point, verdict: 'ONLY_BASE', ...empty, baseStatus: b.record.status, newStatus: null });
+    }
+  }
+  for (const [b, n] of pairs) {
     const tb = b.record.status === 'ok' ? timingOf(base, b.record) : null;
     const tn = n.record.status === 'ok' ? timingOf(next, n.record) : null;
     const statuses = { baseStatus: b.record.status, newStatus: n.record.status };
@@ -185,9 +231,11 @@ export function compareResults(p: { base: string; new: string; threshold: number
       ...statuses,
     });
   }
-  for (const [key, n] of next.rows) {
-    if (!base.rows.has(key)) rows.push({ point: n.point, verdict: 'ONLY_NEW', ...empty, baseStatus: null, newStatus: n.record.status });
-  }
+  for (const n of unmatchedNew.values()) rows.push({ point: n.point, verdict: 'ONLY_NEW', ...empty, baseStatus: null, newStatus: n.record.status });
+  // Base order throughout (a point only in the base where it stood), then the points only in the new file.
+  const place = new Map([...base.rows.values()].map((b, i) => [b.point, i]));
+  const at = (r: ComparedRow): number => (r.verdict === 'ONLY_NEW' ? Infinity : place.get(r.point)!);
+  rows.sort((x, y) => at(x) - at(y));
   for (const r of rows) counts[r.verdict]++;
   const baseSide = sideOf(base);
   const newSide = sideOf(next);

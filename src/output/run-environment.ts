@@ -20,7 +20,8 @@ const str = (v: unknown): string | null => (typeof v === 'number' ? String(v) : 
 /**
  * The environment of a run from its sidecar (run-pipeline / run-sweep write them): the card
  * it ran on, driver, CUDA runtime and cuBLAS versions, clocks and power limit (nvidia-smi
- * before the run, else the device query). On the cpu backend the card is 'cpu'.
+ * before the run, else the device query). On the cpu backend the card is the CPU with its
+ * thread count.
  */
 export function runEnvironment(record: unknown, fallbackCard: string | null = null): RunEnvironment {
   const r = obj(record) ?? {};
@@ -38,7 +39,7 @@ export function runEnvironment(record: unknown, fallbackCard: string | null = nu
   const sm = str(smi?.['clocks.max.sm']) ?? khzToMhz(device?.smClockKHz);
   const mem = str(smi?.['clocks.max.mem']) ?? khzToMhz(device?.memoryClockKHz);
   return {
-    card: cpu ? 'cpu' : (str(device?.name) ?? str(smi?.name) ?? fallbackCard),
+    card: cpu ? (typeof native.cpuThreads === 'number' ? `cpu (${native.cpuThreads} threads)` : 'cpu') : (str(device?.name) ?? str(smi?.name) ?? fallbackCard),
     driver: cpu ? null : (str(smi?.driver_version) ?? str(obj(native.cuda)?.driverVersion)),
     cuda: cpu ? null : str(obj(native.cuda)?.runtimeVersion),
     cublas: cpu ? null : str(obj(native.cublas)?.version),

@@ -4,7 +4,9 @@ import { cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { compareCommand } from '../../src/commands/compare.js';
 import { reproduceCommand } from '../../src/commands/reproduce.js';
+import { runCommand } from '../../src/commands/run.js';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import { REPO_ROOT, SHARED_WEIGHTS, tempDir } from '../helpers.js';
 import { fakeNative } from './fake-native.js';
@@ -50,6 +52,19 @@ describe('reproduce a run record', () => {
     renameSync(join(moved, LAYER), join(moved, 'elsewhere.pt'));
     const r = await reproduceCommand(record, { weights: moved, out: join(tmp.dir, 'moved.csv'), threshold: '100%' }, quiet().io, { native: fakeNative() });
     assert.equal(r.comparison.counts.ONLY_BASE + r.comparison.counts.ONLY_NEW, 0);
+  });
+
+  it('compare matches a run of a sub-folder with the whole-tree run by file content', async () => {
+    const sub = join(tmp.dir, 'sub.csv');
+    await runCommand(
+      join(tree, 'magnitude', 'grp_8'),
+      { m: '8', kernels: 'esmm,cublas', orientation: 'linear', backend: 'cpu', device: '0', runs: '2', warmup: '0', l2: 'cold', seed: '7', filter: ['layers\\.0\\.self_attn\\.k_proj'], out: sub, resume: false, overwrite: false, progress: false },
+      { native: fakeNative() },
+    );
+    const c = await compareCommand(join(tmp.dir, 'base.csv'), sub, { threshold: '1000%' }, { out: () => {} });
+    // Named col_perm/… here and grp_8/col_perm/… there: the same two files, found by their sha256.
+    assert.deepEqual([c.counts.SAME, c.counts.ONLY_BASE, c.counts.ONLY_NEW], [4, 2, 0]);
+    assert.deepEqual(c.rows.filter((r) => r.verdict === 'ONLY_BASE').map((r) => r.point.source.split('/')[0]), ['grp_16', 'grp_16']);
   });
 
   it('refuses an altered file by name (exit 1) and a missing one', async () => {
