@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 
 import { registerCache } from './cache.js';
+import { registerCompare } from './compare.js';
 import { registerDefault } from './default.js';
 import { registerHf } from './hf.js';
 import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
+import { registerReproduce } from './reproduce.js';
 import { registerRun } from './run.js';
 import { registerScan } from './scan.js';
 import { registerSweep } from './sweep.js';
@@ -19,4 +21,6 @@ export function registerCommands(program: Command): void {
   registerReport(program);
   registerDefault(program);
   registerDoctor(program);
+  registerCompare(program);
+  registerReproduce(program);
 }

@@ -1,4 +1,5 @@
 import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
+import { memoryPaybackReport } from './memory-payback-report.js';
 import type { CsvRecord } from './result-csv.js';
 
 /** Label keys shown first, in this order; any others follow alphabetically. */
@@ -174,6 +175,7 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     }
     if (anyNoisy) lines.push('', 'noisy: rows whose sampling reached the time cap before the relative standard deviation met its target; read those groups with care.');
   }
+  lines.push(...memoryPaybackReport(records));
   const notOk = records.filter((r) => r.status !== 'ok');
   if (notOk.length > 0) {
     lines.push('', '## Rows not ok', '');

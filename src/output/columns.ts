@@ -68,6 +68,11 @@ export const CSV_COLUMNS = [
   'l2',
   'seed',
   ...MEASUREMENT_COLUMNS,
+  'b_dense_bytes',
+  'b_esmm_bytes',
+  'b_bsr32_bytes',
+  'b_pattern_ms',
+  'payback_calls',
 ] as const;
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -120,13 +125,18 @@ export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
     'fraction of (32-row tile of A, 32-column tile of B, k) triples where both patterns have the bit: the share of k ESMM multiplies (0…1)',
   noisy: 'true when the time cap ended the sampling before stdev_rel reached the target (1 % on cuda, 2 % on cpu)',
   samples: 'timed samples taken (at least runs; more until stdev_rel met the target or the time cap)',
-  calls_per_sample: 'kernel calls inside one sample (cpu: repeated until a sample lasts ≥ 20 ms, the sample is their mean; 1 on cuda)',
+  calls_per_sample: 'kernel calls inside one sample (cpu: repeated until a sample lasts ≥ 10 ms, the sample is their mean; 1 on cuda)',
   speedup_tf32x3_compute: 'dense-tf32x3 compute_ms_median / this compute_ms_median, same call (empty on cpu)',
   speedup_tf32x3_total: 'dense-tf32x3 compute_ms_median / this total_ms',
   speedup_best_dense_compute:
     'the headline: compute_ms_median of the faster float32-accurate dense baseline of the same call (best_dense_kernel) / this compute_ms_median',
   speedup_best_dense_total: 'best dense baseline compute_ms_median / this total_ms',
   best_dense_kernel: 'which float32-accurate dense baseline was faster in this call (cublas or dense-tf32x3; reference on cpu)',
+  b_dense_bytes: 'bytes of B stored dense: k·n·4 (float32)',
+  b_esmm_bytes: 'bytes of B in ESMM’s compressed form: 1024 (8×32 float32) per non-empty 8×32 block, plus the pattern bytes (one per block); edge blocks count as full',
+  b_bsr32_bytes: 'bytes of B as a 32×32 BSR: 4096 (32×32 float32) + 4 (int32 column index) per non-empty 32×32 block, plus (⌈k/32⌉+1)·4 of row pointers; edge blocks count as full',
+  b_pattern_ms: 'time of the one-off B-pattern computation of the tensor, milliseconds (measured when computed; from the pattern cache on a hit; empty when the cache does not know it)',
+  payback_calls: 'esmm rows: b_pattern_ms / (best float32 dense baseline compute_ms_median − total_ms), the calls that repay the B patterns; empty when ESMM is not faster',
 };
 
 /** The research labels that get their own column; every label is also in labels_json. */
@@ -188,6 +198,11 @@ export interface ResultRow {
   speedup_best_dense_compute: number | null;
   speedup_best_dense_total: number | null;
   best_dense_kernel: string | null;
+  b_dense_bytes: number | null;
+  b_esmm_bytes: number | null;
+  b_bsr32_bytes: number | null;
+  b_pattern_ms: number | null;
+  payback_calls: number | null;
 }
 
 /** Label columns of a row, from a tensor's labels. */

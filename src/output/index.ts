@@ -15,3 +15,8 @@ export { buildReport, type Report, type ReportGroup } from './build-report.js';
 export { renderPlots, type Plot } from './render-plots.js';
 export { writeReport, type WrittenReport } from './write-report.js';
 export { measureKernel, verificationFailure } from './result-rows.js';
+export { DEFAULT_COMPARE_THRESHOLD, median, noiseVerdict, relativeStdev, samplesVerdict, type NoiseVerdict, type Verdict } from './noise-verdict.js';
+export { compareResults, POINT_FIELDS, type ComparedRow, type ComparedSide, type Comparison, type CsvKind, type RowVerdict } from './compare-results.js';
+export { comparisonCsv, comparisonMarkdown, formatComparisonTable } from './format-comparison.js';
+export { ENVIRONMENT_FIELDS, environmentDifferences, runEnvironment, type RunEnvironment } from './run-environment.js';
+export { paybackCalls } from './payback-calls.js';

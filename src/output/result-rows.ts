@@ -1,6 +1,8 @@
 import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
 import type { KernelRoles } from '../bench/kernel-roles.js';
 import type { BenchmarkResult, KernelResult, KernelTolerance } from '../native/types.js';
+import type { BMemoryBytes } from '../patterns/b-memory-bytes.js';
+import { paybackCalls } from './payback-calls.js';
 import type { TensorRef } from '../weights/types.js';
 
 /** The bar a kernel the registry does not list is held to: float32-accurate. */
@@ -29,6 +31,10 @@ export interface TensorFacts {
   n?: number;
   elementSparsity?: number;
   blockSparsity?: number;
+  /** Storage of B in dense, ESMM and 32×32 BSR form (from its patterns). */
+  bMemory?: BMemoryBytes;
+  /** The one-off B-pattern computation, milliseconds; null when unknown. */
+  bPatternMs?: number | null;
 }
 
 export function factsOf(ref: TensorRef): TensorFacts {
@@ -89,6 +95,11 @@ export function emptyRow(
     speedup_best_dense_compute: null,
     speedup_best_dense_total: null,
     best_dense_kernel: null,
+    b_dense_bytes: t.bMemory?.dense ?? null,
+    b_esmm_bytes: t.bMemory?.esmm ?? null,
+    b_bsr32_bytes: t.bMemory?.bsr32 ?? null,
+    b_pattern_ms: t.bPatternMs ?? null,
+    payback_calls: null,
   };
 }
 
@@ -224,6 +235,11 @@ export function rowsFromResult(
   const c = { ...cfg, device: result.device || cfg.device };
   return wanted.map((id) => {
     const { failure, fields } = measureKernel(id, result, roles, { m, k: t.k ?? 0, n: t.n ?? 0 });
-    return Object.assign(emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', failure), fields);
+    const row = Object.assign(emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', failure), fields);
+    if (id === 'esmm' && !failure) {
+      const baselineMs = [...baselineTimes(new Map(result.kernels.map((k) => [k.id, k])), roles).values()];
+      row.payback_calls = paybackCalls({ bPatternMs: t.bPatternMs ?? null, esmmTotalMs: row.total_ms, baselineMs });
+    }
+    return row;
   });
 }

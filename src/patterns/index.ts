@@ -16,3 +16,4 @@ export { CACHE_DIR_ENV, DEFAULT_CACHE_FOLDER, PatternCache, resolveCacheDir, typ
 export { resolveBPatterns, type ResolveBPatternsParams, type ResolvedBPatterns } from './resolve-b-patterns.js';
 export { resolveBackend, type BackendChoice } from './resolve-backend.js';
 export { cacheTree, type CacheTreeEntry, type CacheTreeParams, type CacheTreeSummary } from './cache-tree.js';
+export { bMemoryBytes, type BMemoryBytes } from './b-memory-bytes.js';

@@ -78,6 +78,8 @@ export class PatternCache {
   private index = new Map<string, IndexEntry>();
   /** (path, size, mtime, inode) → sha256 of the whole file, for the run record. */
   private files = new Map<string, string>();
+  /** Pattern file name → how long computing those patterns took, ms (for the payback columns). */
+  private computeMs = new Map<string, number>();
   private dirty = false;
   /** Keys remembered by this process: the current version of their file. */
   private readonly fresh = new Set<string>();
@@ -94,22 +96,25 @@ export class PatternCache {
 
   static async open(dir: string, options: { strict?: boolean; onWarning?: (message: string) => void } = {}): Promise<PatternCache> {
     const cache = new PatternCache(resolve(dir), options.strict ?? false, options.onWarning ?? (() => {}));
-    const { entries, files } = await cache.readIndex();
+    const { entries, files, computeMs } = await cache.readIndex();
     cache.index = entries;
     cache.files = files;
+    cache.computeMs = computeMs;
     return cache;
   }
 
-  private async readIndex(): Promise<{ entries: Map<string, IndexEntry>; files: Map<string, string> }> {
+  private async readIndex(): Promise<{ entries: Map<string, IndexEntry>; files: Map<string, string>; computeMs: Map<string, number> }> {
     const entries = new Map<string, IndexEntry>();
     const files = new Map<string, string>();
+    const computeMs = new Map<string, number>();
     try {
       const parsed = JSON.parse(await readFile(join(this.dir, INDEX_FILE), 'utf8')) as {
         version?: number;
         entries?: Record<string, IndexEntry>;
         files?: Record<string, string>;
+        computeMs?: Record<string, number>;
       };
-      if (parsed.version !== INDEX_VERSION) return { entries, files };
+      if (parsed.version !== INDEX_VERSION) return { entries, files, computeMs };
       for (const [key, e] of Object.entries(parsed.entries ?? {})) {
         if (typeof e?.contentSha === 'string' && SHA_RE.test(e.contentSha) && Number.isInteger(e.k) && Number.isInteger(e.n)) {
           entries.set(key, { contentSha: e.contentSha, k: e.k, n: e.n });
@@ -118,10 +123,13 @@ export class PatternCache {
       for (const [key, sha] of Object.entries(parsed.files ?? {})) {
         if (typeof sha === 'string' && SHA_RE.test(sha)) files.set(key, sha);
       }
+      for (const [name, ms] of Object.entries(parsed.computeMs ?? {})) {
+        if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) computeMs.set(name, ms);
+      }
     } catch {
       // A missing or unreadable index only costs re-hashing; the pattern files are checked anyway.
     }
-    return { entries, files };
+    return { entries, files, computeMs };
   }
 
   /** The cheap identity of a file as stored now. */
@@ -158,6 +166,16 @@ export class PatternCache {
     if (old && old.contentSha === entry.contentSha && old.k === entry.k && old.n === entry.n) return;
     this.index.set(tensorKey, entry);
     this.fresh.add(tensorKey);
+    this.dirty = true;
+  }
+
+  /** How long computing the patterns of `key` took when they were computed, ms; undefined when not recorded. */
+  lookupComputeMs(key: PatternKey): number | undefined {
+    return this.computeMs.get(patternFileName(key));
+  }
+
+  rememberComputeMs(key: PatternKey, ms: number): void {
+    this.computeMs.set(patternFileName(key), ms);
     this.dirty = true;
   }
 
@@ -202,10 +220,12 @@ export class PatternCache {
     };
     supersede(onDisk.entries, this.index);
     supersede(onDisk.files, this.files);
+    for (const [name, ms] of this.computeMs) onDisk.computeMs.set(name, ms);
     const body = JSON.stringify({
       version: INDEX_VERSION,
       entries: Object.fromEntries(onDisk.entries),
       files: Object.fromEntries(onDisk.files),
+      computeMs: Object.fromEntries(onDisk.computeMs),
     });
     try {
       await writeFileAtomic(join(this.dir, INDEX_FILE), body);

@@ -31,6 +31,11 @@ export interface ResolvedBPatterns {
   loadMs: number;
   convertMs: number;
   patternMs: number;
+  /**
+   * The B-pattern computation alone, ms: measured when computed now; on a cache hit the time
+   * the cache recorded when it computed them; null when it recorded none.
+   */
+  computeMs: number | null;
 }
 
 /** B patterns for one tensor: from the cache when a valid file exists, else computed and stored. */
@@ -67,7 +72,8 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
     patternMs += performance.now() - t;
     if ('patterns' in hit) {
       const oriented = p.needData ? await orient(await load()) : null;
-      return { patterns: hit.patterns, source: 'cache', key, oriented, loadMs, convertMs, patternMs };
+      const computeMs = p.cache.lookupComputeMs(key) ?? null;
+      return { patterns: hit.patterns, source: 'cache', key, oriented, loadMs, convertMs, patternMs, computeMs };
     }
     cacheMiss = hit.invalid;
   }
@@ -86,7 +92,9 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
     else cacheMiss = hit.invalid;
   }
   const source = patterns ? 'cache' : 'computed';
+  let computeMs = patterns && p.cache ? (p.cache.lookupComputeMs(key) ?? null) : null;
   if (!patterns) {
+    const tc = performance.now();
     // B = Wᵀ's patterns (32-column tiles of B) are W's A-layout patterns (32-row tiles of W),
     // byte for byte (kernels/patterns.h), so no transpose is needed to compute them.
     patterns = await p.native.computePatterns({
@@ -97,7 +105,8 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
       backend: p.backend,
       ...(p.device !== undefined ? { device: p.device } : {}),
     });
-    if (p.cache) await p.cache.store(key, patterns);
+    computeMs = performance.now() - tc;
+    if (p.cache && (await p.cache.store(key, patterns))) p.cache.rememberComputeMs(key, computeMs);
   }
   patternMs += performance.now() - t1;
   return {
@@ -109,5 +118,6 @@ export async function resolveBPatterns(p: ResolveBPatternsParams): Promise<Resol
     loadMs,
     convertMs,
     patternMs,
+    computeMs,
   };
 }

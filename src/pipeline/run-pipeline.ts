@@ -15,6 +15,7 @@ import { type CsvRecord, openResultCsv } from '../output/result-csv.js';
 import { nextRunNumber, toolRecord, queryNvidiaSmi, samplesPath, sha256File, sidecarPath } from '../output/run-metadata.js';
 import { writeFileAtomic } from '../patterns/pattern-file.js';
 import { PatternCache, resolveCacheDir } from '../patterns/pattern-cache.js';
+import { bMemoryBytes } from '../patterns/b-memory-bytes.js';
 import { blockSparsity } from '../patterns/pattern-layout.js';
 import { resolveBPatterns } from '../patterns/resolve-b-patterns.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
@@ -324,6 +325,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
     a?: Float32Array;
     elementSparsity: number;
     blockSparsity: number;
+    bPatternMs: number | null;
   }
   /** Everything host-side for one tensor; never rejects (a failure is returned). */
   const prepare = async (item: WorkItem, patternBackend: 'cpu' | 'cuda'): Promise<Prepared | { error: unknown }> => {
@@ -347,6 +349,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
         bPatterns: resolved.patterns,
         elementSparsity: b.length === 0 ? 0 : zeros / b.length,
         blockSparsity: blockSparsity(resolved.patterns),
+        bPatternMs: resolved.computeMs,
       };
       if (item.aRef) {
         const ta = performance.now();
@@ -400,6 +403,8 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
       const { b, bPatterns, a } = prepared;
       facts.elementSparsity = prepared.elementSparsity;
       facts.blockSparsity = prepared.blockSparsity;
+      facts.bMemory = bMemoryBytes(bPatterns, item.k, item.n);
+      facts.bPatternMs = prepared.bPatternMs;
 
       for (const m of pendingMs) {
         const wanted = pendingOf(item, m);

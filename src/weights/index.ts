@@ -12,3 +12,4 @@ export { listFileTensors } from './list-file-tensors.js';
 export { ALLOWED_GLOBALS } from './unpickle.js';
 export { dtypeBytes, isFloatDtype, FLOAT_DTYPES } from './dtypes.js';
 export type { TensorLocation } from './tensor-location.js';
+export { locateBySha256 } from './locate-by-sha256.js';

@@ -10,8 +10,6 @@ import { mapKernel, pairATensor, selectTensor } from '../../src/bench/plan.js';
 import { runPipeline } from '../../src/pipeline/run-pipeline.js';
 import { stdevRel } from '../../src/output/result-rows.js';
 import { dropPartialLastLine } from '../../src/output/append-file.js';
-import { CSV_COLUMNS } from '../../src/output/columns.js';
-import { readResultCsv } from '../../src/output/result-csv.js';
 import { gitCommit } from '../../src/output/run-metadata.js';
 import { orientWeight, orientWeightAsync } from '../../src/patterns/orient-weight.js';
 import { PARALLEL_TRANSPOSE_MIN } from '../../src/patterns/transpose-pool.js';
@@ -215,22 +213,6 @@ it('one writer per CSV: a live lock holder is refused, a dead one is taken over'
   const s = await runPipeline(params, { native: fakeNative() });
   assert.equal(s.rows, 0);
   assert.equal(existsSync(`${out}.lock`), false, 'released at the end');
-});
-
-it('a CSV of an earlier version (fewer columns) is read with the missing columns empty, but never appended to', async () => {
-  const out = join(tmp.dir, 'older.csv');
-  const older = CSV_COLUMNS.slice(0, CSV_COLUMNS.indexOf('run') + 1);
-  writeFileSync(out, older.join(',') + '\n' + older.map((c) => (c === 'kernel' ? 'esmm' : c === 'status' ? 'ok' : '')).join(',') + '\n');
-  const records = readResultCsv(out);
-  assert.equal(records[0].kernel, 'esmm');
-  assert.equal(records[0].speedup_best_dense_compute, '');
-  await assert.rejects(
-    runPipeline(
-      { tensors: [], orientation: 'linear', ms: [2], kernels: ['esmm'], backend: 'cpu', runs: 1, warmup: 0, l2: 'hot', seed: 1, out, resume: true, cacheDir: join(tmp.dir, 'oc2'), argv: [], progress: false },
-      { native: fakeNative() },
-    ),
-    (err: Error & { code?: string }) => err.code === 'USAGE' && /earlier version/.test(err.message),
-  );
 });
 
 it('the run record names the commit the tool was built from, recorded at build time', async () => {
