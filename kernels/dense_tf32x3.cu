@@ -1,19 +1,23 @@
 // dense-tf32x3: the dense float32-accurate baseline on the tensor cores. No pattern is read: every
 // k of every tile is multiplied. Each operand is split into a tf32 big part and the tf32 remainder
-// (x = hi + lo) and hi·lo + lo·hi + hi·hi is summed by mma.sync m16n8k8 (mma_tf32.cuh's MMA and
-// split), with the MMA partial sums joining an FP32 running sum every kFlushSteps k-steps, so the
-// result is float32-accurate at any K.
+// (x = hi + lo) and lo·hi + hi·lo + hi·hi is summed by mma.sync m16n8k8 (mma_tf32.cuh's MMA and
+// splits) into short-lived partial sums that join an FP32 running sum after every k-tile (the
+// tensor cores' accumulator truncates; flushing every 8 k-steps instead of 16 took the error at
+// 4096³ from 1.3e-6 to 8e-7 with the truncating split, 3e-7 with the rounding one).
 //
-// Block tile 128×128×32, 8 warps as 2 (M) × 4 (N), each warp 64×32 of C (4 × 4 MMA tiles); a
-// kStages-deep cp.async pipeline with one barrier per k-tile; grouped block order (8 block rows per
-// group) so the blocks running together share A and B panels in L2.
+// Default configuration (the fastest measured, docs/kernel-notes.md): block tile 128×128×64, 8
+// warps as 2 (M) × 4 (N), each warp 64×32 of C (4 × 4 MMA tiles); a 3-stage cp.async pipeline
+// with one barrier per k-tile; A fragments by ldmatrix.x4 (one instruction for the four registers
+// of a 16×8 tf32 tile, read as b16 pairs); grouped block order (8 block rows per group) so the
+// blocks running together share A and B panels in L2. The 64-deep k-tile needs 204 KiB of shared
+// memory; where a block cannot have it (A100: 163 KiB) the 128×128×32 3-stage configuration runs.
 //
-// Shared memory per stage: A as 128 rows of 36 floats (32 k + 4 pad: the fragment reads of 8 rows ×
-// 4 consecutive k fall in 32 distinct banks), B as 32 k-rows of 136 floats (128 n + 8 pad: 4
-// consecutive k × 8 columns fall in 32 distinct banks); rows stay 16-byte aligned for cp.async 16.
-// Any M, N, K, lda, ldb, ldc: edge chunks are copied with a byte count (the rest zero-filled), and
-// the 16-byte copies are used only when the operand's base and leading dimension keep every row
-// 16-byte aligned (else 4-byte copies).
+// Shared memory per stage: A as 128 rows of BK + 4 floats (the fragment reads and the ldmatrix
+// rows of 8 rows × 4 consecutive k fall in 32 distinct banks), B as BK k-rows of 136 floats (128 n
+// + 8 pad: 4 consecutive k × 8 columns fall in 32 distinct banks); rows stay 16-byte aligned for
+// cp.async 16 and ldmatrix. Any M, N, K, lda, ldb, ldc: edge chunks are copied with a byte count
+// (the rest zero-filled), and the 16-byte copies are used only when the operand's base and leading
+// dimension keep every row 16-byte aligned (else 4-byte copies).
 #include <algorithm>
 
 #include "common.cuh"
@@ -35,8 +39,9 @@ constexpr int kGroupRows = 8;  // block rows per group of the block order
 
 // One configuration: kBK k per block tile (32 or 64), kStages pipeline depth, kRn the rounding
 // split (else the truncating one), kFlushTiles k-tiles between two flushes of the MMA partial sums.
-// Splits: kSplitTrunc (mma::splitTf32), kSplitRn (mma::splitTf32Rn), kSplitCvt (mma::splitTf32Cvt).
-enum Split { kSplitTrunc = 0, kSplitRn = 1, kSplitCvt = 2 };
+// Splits: kSplitTrunc (mma::splitTf32), kSplitRn (mma::splitTf32Rn). (A third, through
+// cvt.rna.tf32.f32, measured 10-15 % slower than either on the H200 and was dropped.)
+enum Split { kSplitTrunc = 0, kSplitRn = 1 };
 
 template <int kStages, int kBK_, int kRn, int kFlushTiles>
 struct DenseCfg {
@@ -171,8 +176,6 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
       auto split = [](float x, uint32_t& hi, uint32_t& lo) {
         if (kRn == kSplitRn) {
           mma::splitTf32Rn(x, hi, lo);
-        } else if (kRn == kSplitCvt) {
-          mma::splitTf32Cvt(x, hi, lo);
         } else {
           mma::splitTf32(x, hi, lo);
         }
@@ -294,24 +297,20 @@ struct DenseVariant {
 
 // Every configuration the harness compares; kDenseTf32x3Default is the one the addon launches.
 const DenseVariant kDenseVariants[] = {
-    // Measured on one H200 at 4096³ (docs/kernel-notes.md): trunc-f4 2.13 ms / 1.3e-6, rn 2.21 ms /
-    // 3.2e-7, s4 2.20, k64 2.12 / 4.9e-7, rn-f4 2.23 / 9.2e-7.
-    ESMM_DENSE("dense-tf32x3-128x128x32-s3-trunc-f4", 3, 32, kSplitTrunc, 4),
-    ESMM_DENSE("dense-tf32x3-128x128x32-s3-rn", 3, 32, kSplitRn, 1),
-    ESMM_DENSE("dense-tf32x3-128x128x32-s4-rn", 4, 32, kSplitRn, 1),
-    ESMM_DENSE("dense-tf32x3-128x128x64-s3-rn", 3, 64, kSplitRn, 1),
-    ESMM_DENSE("dense-tf32x3-128x128x32-s3-rn-f4", 3, 32, kSplitRn, 4),
-    ESMM_DENSE("dense-tf32x3-128x128x64-s3-cvt-ldm", 3, 64, kSplitCvt, 1, true),
-    ESMM_DENSE("dense-tf32x3-128x128x64-s3-rn-ldm", 3, 64, kSplitRn, 1, true),
-    ESMM_DENSE("dense-tf32x3-128x128x64-s3-trunc-ldm", 3, 64, kSplitTrunc, 1, true),
-    ESMM_DENSE("dense-tf32x3-128x128x32-s4-cvt-ldm", 4, 32, kSplitCvt, 1, true),
-    ESMM_DENSE("dense-tf32x3-128x128x32-s3-cvt-ldm", 3, 32, kSplitCvt, 1, true),
+    // H200, 4096³, cold L2, median of 30 (docs/kernel-notes.md has every shape):
+    ESMM_DENSE("dense-tf32x3-128x128x32-s3-trunc-f4", 3, 32, kSplitTrunc, 4),  // 2.13-2.14 ms, 1.3e-6
+    ESMM_DENSE("dense-tf32x3-128x128x32-s3-rn", 3, 32, kSplitRn, 1),           // 2.21 ms, 3.2e-7
+    ESMM_DENSE("dense-tf32x3-128x128x32-s4-rn", 4, 32, kSplitRn, 1),           // 2.20 ms, 3.2e-7
+    ESMM_DENSE("dense-tf32x3-128x128x64-s3-rn", 3, 64, kSplitRn, 1),           // 2.12-2.13 ms, 4.9e-7
+    ESMM_DENSE("dense-tf32x3-128x128x32-s3-rn-f4", 3, 32, kSplitRn, 4),        // 2.23 ms, 9.2e-7
+    ESMM_DENSE("dense-tf32x3-128x128x64-s3-rn-ldm", 3, 64, kSplitRn, 1, true),  // 2.08 ms, 4.9e-7
+    ESMM_DENSE("dense-tf32x3-128x128x64-s3-trunc-ldm", 3, 64, kSplitTrunc, 1, true),  // 2.00 ms, 8.0e-7
 };
 #undef ESMM_DENSE
 // The configuration the addon launches, and the one it falls back to where a block cannot have
 // the default's shared memory (the 64-deep k-tile needs 204 KiB: Hopper has it, an A100 not).
-constexpr int kDenseTf32x3Default = 5;
-constexpr int kDenseTf32x3Fallback = 9;
+constexpr int kDenseTf32x3Default = 6;
+constexpr int kDenseTf32x3Fallback = 1;
 
 // kDenseTf32x3Default, or the fallback where the current device's blocks lack its shared memory.
 int defaultVariant() {

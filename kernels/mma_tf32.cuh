@@ -33,14 +33,6 @@ __device__ __forceinline__ void splitTf32Rn(float x, uint32_t& hi, uint32_t& lo)
   lo = __float_as_uint(x - __uint_as_float(h));
 }
 
-// The same rounding split through the conversion instruction (cvt.rna: ties away from zero).
-__device__ __forceinline__ void splitTf32Cvt(float x, uint32_t& hi, uint32_t& lo) {
-  uint32_t h;
-  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(h) : "f"(x));
-  hi = h;
-  lo = __float_as_uint(x - __uint_as_float(h));
-}
-
 // The tensor cores add into their float32 accumulator without round-to-nearest (measured: summing all
 // of K = 65536 in the MMA accumulator gave a relative error of 2.7e-4); so the MMAs add into a short-
 // lived accumulator `part` that joins the running sum on the FP32 pipes every kFlushSteps k-steps (128

@@ -16,7 +16,7 @@ const std::vector<KernelRegistryEntry>& kernelRegistry() {
                  "cuBLAS float32 GEMM (FP32 cores): fastest of cublasLt's heuristic candidates and cublasSgemm's default"});
 #endif
     t.push_back({"dense-tf32x3", Backend::Cuda, "baseline", true, kFloat32Tolerance,
-                 "dense float32-accurate 3xTF32 tensor-core GEMM (mma.sync, 128x128x32 tiles, cp.async pipeline)"});
+                 "dense float32-accurate 3xTF32 tensor-core GEMM (mma.sync, 128x128x64 tiles, 3-stage cp.async pipeline), no pattern reads"});
 #ifdef ESMM_WITH_CUBLAS
     t.push_back({"cublas-tf32", Backend::Cuda, "reference", false, kTf32Tolerance,
                  "cuBLAS GEMM with TF32 tensor-core inputs (not float32-accurate): fastest cublasLt candidate"});
