@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
 import { registerCache } from './cache.js';
+import { registerCapture } from './capture.js';
 import { registerDefault } from './default.js';
 import { registerHf } from './hf.js';
 import { registerDoctor } from './doctor.js';
@@ -15,6 +16,7 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerHf(program);
   registerCache(program);
+  registerCapture(program);
   registerSweep(program);
   registerReport(program);
   registerDefault(program);
