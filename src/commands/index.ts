@@ -8,6 +8,7 @@ import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
 import { registerScan } from './scan.js';
+import { registerSparsify } from './sparsify.js';
 import { registerSweep } from './sweep.js';
 
 /** Every command registers itself here; one file per command beside this one. */
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerHf(program);
   registerCache(program);
   registerCapture(program);
+  registerSparsify(program);
   registerSweep(program);
   registerReport(program);
   registerDefault(program);
