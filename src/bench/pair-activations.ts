@@ -42,10 +42,17 @@ export interface PairActivationsParams {
   readTensor?: (ref: TensorRef) => Promise<Float32Array>;
 }
 
-/** The dump module a weight belongs to: its name without `.weight`, allowing for a dropped `model.`/`transformer.` prefix. */
-function moduleOf(weightName: string, modules: string[]): string | undefined {
-  const base = weightName.replace(/\.weight$/, '');
-  return modules.find((m) => m === base) ?? modules.find((m) => m.endsWith('.' + base) || base.endsWith('.' + m));
+/**
+ * The dump module a weight belongs to: its tensor name without `.weight` (allowing for a dropped
+ * `model.`/`transformer.` prefix), else its `layer` label (a pruned tree's file stem).
+ */
+function moduleOf(ref: TensorRef, modules: string[]): string | undefined {
+  for (const base of [ref.name.replace(/\.weight$/, ''), ref.labels.layer ?? '']) {
+    if (base === '') continue;
+    const found = modules.find((m) => m === base) ?? modules.find((m) => m.endsWith('.' + base) || base.endsWith('.' + m));
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** A's rows repeated cyclically to m rows (m = tokens gives A itself). */
@@ -78,7 +85,7 @@ export function pairActivations(p: PairActivationsParams): ActivationPairing {
   for (const ref of p.tensors) {
     const orientation = ref.orientation ?? p.orientation;
     const { k } = orientedShape(ref, orientation);
-    const found = moduleOf(ref.name, modules);
+    const found = moduleOf(ref, modules);
     const a = found === undefined ? undefined : p.dump.inputs.get(found)!;
     if (found === undefined || !a || a.shape[1] !== k) {
       skipped.push({
@@ -88,7 +95,7 @@ export function pairActivations(p: PairActivationsParams): ActivationPairing {
         dtype: ref.dtype,
         labels: ref.labels,
         code: 'NOT_FOUND',
-        reason: found === undefined ? `no input.<module> for ${ref.name} in ${p.dumpFile}` : `input.${found} has ${a!.shape[1]} features, B has K = ${k}`,
+        reason: found === undefined ? `no input.<module> for ${ref.name || ref.labels.layer || ref.file} in ${p.dumpFile}` : `input.${found} has ${a!.shape[1]} features, B has K = ${k}`,
       });
       continue;
     }

@@ -21,8 +21,9 @@ export interface LayerBreakEven {
   points: BreakEvenPoint[];
   /**
    * The M where ESMM stops beating dense: interpolated (in log M) between the last measured M
-   * with speedup ≥ 1 and the first with < 1. null with `beyond` when it never stops in the
-   * measured range ('above': faster at every M; 'below': slower at every M).
+   * with speedup ≥ 1 and the next one (from which on every measured M is slower). null with
+   * `beyond` when it does not stop in the measured range ('above': faster at the largest M;
+   * 'below': slower at every M).
    */
   breakEvenM: number | null;
   beyond?: 'above' | 'below';
@@ -106,13 +107,17 @@ export function breakEven(records: CsvRecord[], opts: { decodeM?: number; prefil
   const layers: LayerBreakEven[] = [];
   for (const { scenario, layer, points } of byLayer.values()) {
     points.sort((a, b) => a.m - b.m);
-    const firstSlow = points.findIndex((p) => p.speedup < 1);
+    // The last M where ESMM still wins: from the next measured M on it never does again.
+    let lastFast = -1;
+    points.forEach((p, i) => {
+      if (p.speedup >= 1) lastFast = i;
+    });
     const row: LayerBreakEven = { scenario, layer, points, breakEvenM: null };
-    if (firstSlow === -1) row.beyond = 'above';
-    else if (firstSlow === 0) row.beyond = 'below';
+    if (lastFast === points.length - 1) row.beyond = 'above';
+    else if (lastFast === -1) row.beyond = 'below';
     else {
-      const a = points[firstSlow - 1];
-      const b = points[firstSlow];
+      const a = points[lastFast];
+      const b = points[lastFast + 1];
       // speedup crosses 1 between a and b: interpolate log M on log speedup.
       const f = Math.log(a.speedup) / (Math.log(a.speedup) - Math.log(b.speedup));
       row.breakEvenM = Math.exp(Math.log(a.m) + f * (Math.log(b.m) - Math.log(a.m)));

@@ -18,7 +18,7 @@ export async function renderBreakEvenPlot(r: BreakEvenResult, backendNote: strin
         mark: { type: 'line', point: true, opacity: 0.7 },
         encoding: {
           x: { field: 'm', type: 'quantitative', title: 'M (tokens)', scale: { type: 'log' } },
-          y: { field: 'speedup', type: 'quantitative', title: 'speedup (compute) vs dense' },
+          y: { field: 'speedup', type: 'quantitative', title: 'speedup (compute) vs dense', scale: { type: 'log' } },
           color: { field: 'scenario', type: 'nominal', legend: { orient: 'bottom', columns: 1, labelLimit: 600 } },
           detail: { field: 'layer', type: 'nominal' },
           tooltip: [{ field: 'layer' }, { field: 'm' }, { field: 'speedup' }],

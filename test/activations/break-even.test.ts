@@ -36,13 +36,17 @@ describe('break-even', () => {
     row('b', 256, 2, 1.1),
     row('c', 16, 1, 0.9),
     row('c', 256, 4, 0.8),
+    // Slower, then faster again: it has not stopped beating dense in the measured range.
+    row('d', 16, 1, 0.5),
+    row('d', 64, 1, 1.2),
     { ...row('a', 64, 2, 9), kernel: 'cublas' },
   ];
 
   it('finds, per layer, the M where the speedup crosses 1 (interpolated in log M), or says it is outside the range', () => {
     const r = breakEven(records);
     assert.equal(r.speedupColumn, 'speedup_compute');
-    const [a, b, c] = r.layers;
+    const [a, b, c, d] = r.layers;
+    assert.equal(d.beyond, 'above');
     // log 1.5 / (log 1.5 − log 0.5) of the way from 64 to 256 in log M.
     const f = Math.log(1.5) / (Math.log(1.5) - Math.log(0.5));
     assert.ok(Math.abs(a.breakEvenM! - 64 * 4 ** f) < 1e-9);
@@ -57,16 +61,16 @@ describe('break-even', () => {
   it('projects decode and prefill over every layer, dense = ESMM × speedup, interpolating between measured Ms', () => {
     const r = breakEven(records, { decodeM: 16, prefill: 64 });
     const decode = r.projection.find((p) => p.phase === 'decode')!;
-    assert.equal(decode.layers, 3);
-    assert.equal(decode.esmmMs, 3);
-    assert.equal(decode.denseMs, 2 + 3 + 0.9);
+    assert.equal(decode.layers, 4);
+    assert.equal(decode.esmmMs, 4);
+    assert.equal(decode.denseMs, 2 + 3 + 0.9 + 0.5);
     const prefill = r.projection.find((p) => p.phase === 'prefill')!;
     // a measured at 64; b and c interpolated linearly between 16 and 256.
     const t = (64 - 16) / (256 - 16);
-    assert.ok(Math.abs(prefill.esmmMs - (2 + (1 + t) + (1 + 3 * t))) < 1e-9);
-    assert.ok(Math.abs(prefill.denseMs - (3 + (3 + (2.2 - 3) * t) + (0.9 + (3.2 - 0.9) * t))) < 1e-9);
+    assert.ok(Math.abs(prefill.esmmMs - (2 + (1 + t) + (1 + 3 * t) + 1)) < 1e-9);
+    assert.ok(Math.abs(prefill.denseMs - (3 + (3 + (2.2 - 3) * t) + (0.9 + (3.2 - 0.9) * t) + 1.2)) < 1e-9);
     const outside = breakEven(records, { prefill: 1000 }).projection.find((p) => p.phase === 'prefill')!;
-    assert.equal(outside.missing, 3);
+    assert.equal(outside.missing, 4);
   });
 
   it('prefers the best-dense speedup column when rows carry it', () => {

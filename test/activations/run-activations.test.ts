@@ -115,8 +115,10 @@ describe('run --activations', () => {
       const dump = await readActivationDump(dumpFile);
       const ref: TensorRef = { file: 'w.safetensors', name: 'model.layers.9.mlp.up_proj.weight', shape: [384, 128], dtype: 'F32', format: 'safetensors', labels: {} };
       const wrongK: TensorRef = { ...ref, name: 'model.layers.0.mlp.up_proj.weight', shape: [384, 64] };
-      const p = pairActivations({ tensors: [ref, wrongK], dump, dumpFile, orientation: 'linear', seed: 1, control: false });
-      assert.equal(p.pairs.length, 0);
+      // A pruned tree's bare tensor: its layer label names the module.
+      const bare: TensorRef = { ...ref, name: '', labels: { layer: 'model.layers.1.mlp.up_proj' } };
+      const p = pairActivations({ tensors: [ref, wrongK, bare], dump, dumpFile, orientation: 'linear', seed: 1, control: false });
+      assert.deepEqual(new Set(p.pairs.map((x) => x.aSource)), new Set(['random', 'captured:model.layers.1.mlp.up_proj']));
       assert.match(p.skipped[0].reason, /no input\.<module> for model\.layers\.9\.mlp\.up_proj\.weight/);
       assert.match(p.skipped[1].reason, /input\.model\.layers\.0\.mlp\.up_proj has 128 features, B has K = 64/);
       await assert.rejects(runCommand(join(TINY, 'model.safetensors'), { control: 'random', kernels: 'esmm', orientation: 'linear', backend: 'cpu', device: '0', l2: 'cold', seed: '1', out: join(dir, 'x.csv'), resume: false, overwrite: false, progress: false }, { native: fakeNative() }), /--control needs --activations/);
