@@ -15,3 +15,6 @@ export { buildReport, type Report, type ReportGroup } from './build-report.js';
 export { renderPlots, type Plot } from './render-plots.js';
 export { writeReport, type WrittenReport } from './write-report.js';
 export { DEFAULT_VERIFY_TOLERANCE, VERIFY_TOLERANCE } from './result-rows.js';
+export { breakEven, BEST_DENSE_COLUMN, type BreakEvenPoint, type BreakEvenResult, type LayerBreakEven, type ProjectionRow } from './break-even.js';
+export { formatBreakEven } from './format-break-even.js';
+export { writeBreakEvenReport } from './write-break-even-report.js';
