@@ -42,6 +42,19 @@ export interface SparsifyResult {
   quality: LogitQuality;
 }
 
+/** How far a dump's input may be from this forward pass and still be taken as its own capture. */
+const MATCH_TOLERANCE = 1e-4;
+
+function relativeError(x: Float32Array, ref: Float32Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num += (x[i] - ref[i]) ** 2;
+    den += ref[i] ** 2;
+  }
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}
+
 function zeroShare(x: Float32Array): number {
   let z = 0;
   for (const v of x) if (v === 0) z++;
@@ -62,7 +75,21 @@ export async function sparsifyDump(p: SparsifyParams): Promise<SparsifyResult> {
   for (const [module, t] of dump.inputs) thresholds.set(module, calibrateThreshold(t.data, t.shape[0], t.shape[1], p.sparsifier));
 
   const matmul = p.matmul ? { matmul: p.matmul } : {};
-  const dense = await runForward({ config, weights, tokens: dump.tokens, ...matmul });
+  // The dense pass must reproduce the dump, or the thresholds belong to another model.
+  const dense = await runForward({
+    config,
+    weights,
+    tokens: dump.tokens,
+    ...matmul,
+    onLinearInput: (module, x) => {
+      const captured = dump.inputs.get(module);
+      if (!captured || captured.data.length !== x.length) return;
+      const err = relativeError(x, captured.data);
+      if (err > MATCH_TOLERANCE) {
+        throw new BadFileError(p.dump, `input.${module} differs from the forward pass of ${p.dir} (relative error ${err.toPrecision(2)}): is it a dense capture of this model?`);
+      }
+    },
+  });
   const inputs = new Map<string, Tensor>();
   const sparse = await runForward({
     config,

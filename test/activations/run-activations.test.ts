@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -16,6 +16,7 @@ import { sparsifyCommand } from '../../src/commands/sparsify.js';
 import type { TensorRef } from '../../src/weights/types.js';
 import { SHARED_WEIGHTS, tempDir } from '../helpers.js';
 import { fakeNative } from '../pipeline/fake-native.js';
+import { writeTinyGpt2 } from './fixtures.js';
 
 const TINY = join(SHARED_WEIGHTS, 'tinystories-656k');
 const TOKENS = '1,432,77,1203,9,15,600,1999,2,45,300,301,302,1000,5,7';
@@ -102,6 +103,30 @@ describe('run --activations', () => {
       }
       const jointRow = esmm.find((r) => r.m === '16' && r.a_source === `captured:${module}`)!;
       assert.equal(JSON.parse(jointRow.labels_json).a_tile_density, aTileDensity(a16, 16, 384).toFixed(4));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('pairs GPT-2 Conv1D weights ([in, out], raw orientation) with their inputs', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const model = join(dir, 'gpt2');
+      mkdirSync(model);
+      await writeTinyGpt2(model);
+      const dump = join(dir, 'd.safetensors');
+      await captureCommand(model, { tokens: '1,2,3,4,5', out: dump }, () => {});
+      const native = fakeNative();
+      const out = join(dir, 'r.csv');
+      await runCommand(model, { activations: dump, kernels: 'esmm', backend: 'cpu', out, cacheDir: join(dir, 'cache'), progress: false, runs: '1', warmup: '0', orientation: 'linear', device: '0', l2: 'cold', seed: '1', resume: false, overwrite: false }, { native });
+      const rows = (parse(readFileSync(out, 'utf8'), { columns: true }) as Array<Record<string, string>>).filter((r) => r.kernel === 'esmm' && r.a_source.startsWith('captured:'));
+      const joint = rows.filter((r) => JSON.parse(r.labels_json).variant === 'joint');
+      assert.deepEqual(joint.map((r) => r.a_source).sort(), [0, 1].flatMap((l) => ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'].map((m) => `captured:transformer.h.${l}.${m}`)).sort());
+      const fcProj = joint.find((r) => r.a_source === 'captured:transformer.h.0.mlp.c_proj')!;
+      assert.deepEqual([fcProj.orientation, fcProj.m, fcProj.k, fcProj.n], ['raw', '5', '32', '8']);
+      const captured = await readActivationDump(dump);
+      const call = native.calls.find((c) => c.k === 32 && c.a && c.b!.length === 32 * 8 && c.a.every((v, i) => v === captured.inputs.get('transformer.h.0.mlp.c_proj')!.data[i]));
+      assert.ok(call, 'the c_proj call carries the captured input');
     } finally {
       cleanup();
     }

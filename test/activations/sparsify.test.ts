@@ -101,7 +101,17 @@ describe('sparsify command on tinystories-656k', () => {
     }
   });
 
-  it('refuses a file that is not an activation dump', async () => {
+  it('refuses a file that is not an activation dump, and a dump of another model or a sparsified one', async () => {
     await assert.rejects(sparsifyCommand(join(TINY, 'model.safetensors'), { method: 'teal:0.5', model: TINY }, () => {}), /model\.safetensors: is not an activation dump/);
+    const { dir, cleanup } = tempDir();
+    try {
+      const dense = join(dir, 'dense.safetensors');
+      await captureCommand(TINY, { tokens: '1,2,3', out: dense }, () => {});
+      const teal = join(dir, 'teal.safetensors');
+      await sparsifyCommand(dense, { method: 'teal:0.5', model: TINY, out: teal }, () => {});
+      await assert.rejects(sparsifyCommand(teal, { method: 'teal:0.5', model: TINY, out: join(dir, 'x.safetensors') }, () => {}), /teal\.safetensors: input\.model\.layers\.0\.self_attn\.q_proj differs from the forward pass/);
+    } finally {
+      cleanup();
+    }
   });
 });
