@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -172,6 +172,26 @@ describe('capture: input checks', () => {
       const lines: string[] = [];
       await captureCommand(dir, { text: join(dir, 'text.txt'), out: join(dir, 'd.safetensors'), json: true }, (l) => lines.push(l));
       assert.deepEqual((JSON.parse(lines[0]) as { tokens: number[] }).tokens, [1, 2, 3, 4]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('takes org/name from the Hugging Face cache, labelled with the commit', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const commit = 'a'.repeat(40);
+      const repo = join(dir, 'models--org--tiny-gpt2');
+      mkdirSync(join(repo, 'refs'), { recursive: true });
+      mkdirSync(join(repo, 'snapshots', commit), { recursive: true });
+      writeFileSync(join(repo, 'refs', 'main'), commit);
+      await writeTinyGpt2(join(repo, 'snapshots', commit));
+      const out = join(dir, 'd.safetensors');
+      await captureCommand('org/tiny-gpt2', { tokens: '1,2', out, hfCache: dir, offline: true }, () => {});
+      const dump = await readActivationDump(out);
+      assert.equal(dump.metadata.model, 'org/tiny-gpt2');
+      assert.equal(dump.metadata.revision, commit);
+      await assert.rejects(captureCommand('org/absent', { tokens: '1', hfCache: dir, offline: true }, () => {}), /org\/absent is not in the Hugging Face cache/);
     } finally {
       cleanup();
     }
