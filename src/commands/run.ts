@@ -156,6 +156,7 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
   }
   const tensors = rootIsFile ? walk.tensors : applyArchitecture(path, walk.tensors).tensors;
   if (raw.control !== undefined && typeof raw.activations !== 'string') throw new UsageError('--control needs --activations');
+  if (typeof raw.activations === 'string' && typeof raw.aDir === 'string') throw new UsageError('--activations and --a-dir exclude each other');
   const pairing =
     typeof raw.activations === 'string'
       ? pairActivations({

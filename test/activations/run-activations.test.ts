@@ -147,6 +147,7 @@ describe('run --activations', () => {
       assert.match(p.skipped[0].reason, /no input\.<module> for model\.layers\.9\.mlp\.up_proj\.weight/);
       assert.match(p.skipped[1].reason, /input\.model\.layers\.0\.mlp\.up_proj has 128 features, B has K = 64/);
       await assert.rejects(runCommand(join(TINY, 'model.safetensors'), { control: 'random', kernels: 'esmm', orientation: 'linear', backend: 'cpu', device: '0', l2: 'cold', seed: '1', out: join(dir, 'x.csv'), resume: false, overwrite: false, progress: false }, { native: fakeNative() }), /--control needs --activations/);
+      await assert.rejects(runCommand(join(TINY, 'model.safetensors'), { activations: dumpFile, aDir: dir, kernels: 'esmm', orientation: 'linear', backend: 'cpu', device: '0', l2: 'cold', seed: '1', out: join(dir, 'x.csv'), resume: false, overwrite: false, progress: false }, { native: fakeNative() }), /--activations and --a-dir exclude each other/);
     } finally {
       cleanup();
     }
