@@ -8,6 +8,7 @@ export { gpt2Forward } from './gpt2-forward.js';
 export { runForward } from './run-forward.js';
 export { captureActivations, DUMP_FORMAT, type CaptureParams, type CaptureResult } from './capture-activations.js';
 export { readActivationDump, INPUT_PREFIX } from './read-activation-dump.js';
+export { readActivationDumpIndex, type ActivationDumpIndex } from './read-activation-dump-index.js';
 export { writeSafetensors, type TensorToWrite } from './write-safetensors.js';
 export { tokenizeText } from './tokenize-text.js';
 export { resolveModelFolder, type ModelFolder } from './resolve-model-folder.js';

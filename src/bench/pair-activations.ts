@@ -1,5 +1,5 @@
 import { aTileDensity } from '../activations/a-tile-density.js';
-import type { ActivationDump } from '../activations/types.js';
+import type { ActivationDumpIndex } from '../activations/read-activation-dump-index.js';
 import { readTensorF32 } from '../weights/index.js';
 import type { Orientation, SkipRecord, TensorRef } from '../weights/types.js';
 import { orientedShape } from './plan.js';
@@ -29,9 +29,8 @@ export interface ActivationPairing {
 
 export interface PairActivationsParams {
   tensors: TensorRef[];
-  dump: ActivationDump;
-  /** File of the dump (the A tensors' source_file). */
-  dumpFile: string;
+  /** The dump's index; each module's input is read when it is needed. */
+  dump: ActivationDumpIndex;
   /** Token counts; undefined = the dump's own token count. Other counts repeat the token rows. */
   ms?: number[];
   orientation: Orientation;
@@ -72,10 +71,11 @@ function repeatRows(a: Float32Array, tokens: number, k: number, m: number): Floa
  * real file as source_file and get a tensor name that says what they are (with the seed, so a
  * cached pattern can never belong to another seed's tensor).
  */
-export function pairActivations(p: PairActivationsParams): ActivationPairing {
+export async function pairActivations(p: PairActivationsParams): Promise<ActivationPairing> {
   const modules = [...p.dump.inputs.keys()];
   const readReal = p.readTensor ?? readTensorF32;
-  const tokens = p.dump.tokens.length;
+  const tokens = p.dump.tokens;
+  const dumpFile = p.dump.file;
   const ms = p.ms ?? [tokens];
   const synthetic = new Map<string, () => Promise<Float32Array>>();
   const key = (ref: Pick<TensorRef, 'file' | 'name'>): string => `${ref.file}\0${ref.name}`;
@@ -86,8 +86,8 @@ export function pairActivations(p: PairActivationsParams): ActivationPairing {
     const orientation = ref.orientation ?? p.orientation;
     const { k } = orientedShape(ref, orientation);
     const found = moduleOf(ref, modules);
-    const a = found === undefined ? undefined : p.dump.inputs.get(found)!;
-    if (found === undefined || !a || a.shape[1] !== k) {
+    const features = found === undefined ? undefined : p.dump.inputs.get(found)![1];
+    if (found === undefined || features !== k) {
       skipped.push({
         file: ref.file,
         name: ref.name,
@@ -95,7 +95,7 @@ export function pairActivations(p: PairActivationsParams): ActivationPairing {
         dtype: ref.dtype,
         labels: ref.labels,
         code: 'NOT_FOUND',
-        reason: found === undefined ? `no input.<module> for ${ref.name || ref.labels.layer || ref.file} in ${p.dumpFile}` : `input.${found} has ${a!.shape[1]} features, B has K = ${k}`,
+        reason: found === undefined ? `no input.<module> for ${ref.name || ref.labels.layer || ref.file} in ${dumpFile}` : `input.${found} has ${features} features, B has K = ${k}`,
       });
       continue;
     }
@@ -113,30 +113,34 @@ export function pairActivations(p: PairActivationsParams): ActivationPairing {
     const [tileRows, tileCols] = orientation === 'raw' ? [SLICE_K, TILE_N] : [TILE_N, SLICE_K];
     synthetic.set(key(controlB), async () => shuffleWithinTiles(await readReal(ref), rows, cols, tileRows, tileCols, prng(p.seed ^ 0xb0b)));
 
+    const captured: TensorRef = { file: dumpFile, name: `input.${module}`, shape: [tokens, k], dtype: 'F32', format: 'safetensors', labels: {} };
     for (const m of ms) {
-      const aData = repeatRows(a.data, tokens, k, m);
+      // Made again each time they are read: nothing of the size of A is held between tensors.
+      const makeA = async (): Promise<Float32Array> => repeatRows(await readReal(captured), tokens, k, m);
+      const makeControlA = async (): Promise<Float32Array> => shuffleWithinTiles(await makeA(), m, k, TILE_M, SLICE_K, prng(p.seed ^ 0xa11));
       const stats = (x: Float32Array): Record<string, string> => ({
         module,
         a_tile_density: aTileDensity(x, m, k).toFixed(4),
         a_element_sparsity: (x.reduce((z, v) => z + (v === 0 ? 1 : 0), 0) / x.length).toFixed(4),
       });
-      const aRef: TensorRef = { file: p.dumpFile, name: `input.${module}${m === tokens ? '' : `:rows${m}`}`, shape: [m, k], dtype: 'F32', format: 'safetensors', labels: {} };
-      synthetic.set(key(aRef), async () => aData);
-      const captured = `captured:${module}`;
+      const aRef: TensorRef = { ...captured, name: `input.${module}${m === tokens ? '' : `:rows${m}`}`, shape: [m, k] };
+      synthetic.set(key(aRef), makeA);
+      const aSource = `captured:${module}`;
+      const realStats = stats(await makeA());
       // The seeded uniform A of a weight-only row has no zeros.
       const denseA = { module, a_tile_density: '1.0000', a_element_sparsity: '0.0000' };
-      const withA = (b: TensorRef, variant: string, x?: Float32Array): TensorRef => ({ ...b, labels: { ...b.labels, variant, ...(x ? stats(x) : denseA) } });
-      pairs.push({ ref: withA(realB, 'weight-only'), aSource: 'random', ms: [m] });
-      pairs.push({ ref: withA(realB, 'joint', aData), aRef, aSource: captured, ms: [m] });
-      pairs.push({ ref: withA(denseB, 'activation-only', aData), aRef, aSource: captured, ms: [m] });
+      const withA = (b: TensorRef, variant: string, a: Record<string, string>): TensorRef => ({ ...b, labels: { ...b.labels, variant, ...a } });
+      pairs.push({ ref: withA(realB, 'weight-only', denseA), aSource: 'random', ms: [m] });
+      pairs.push({ ref: withA(realB, 'joint', realStats), aRef, aSource, ms: [m] });
+      pairs.push({ ref: withA(denseB, 'activation-only', realStats), aRef, aSource, ms: [m] });
       if (p.control) {
-        const aControl = shuffleWithinTiles(aData, m, k, TILE_M, SLICE_K, prng(p.seed ^ 0xa11));
         const aCtrlRef: TensorRef = { ...aRef, name: `input.${module}:control-random-${seedTag}${m === tokens ? '' : `:rows${m}`}` };
-        synthetic.set(key(aCtrlRef), async () => aControl);
+        synthetic.set(key(aCtrlRef), makeControlA);
+        const controlStats = stats(await makeControlA());
         const controlA = `control-random:${module}`;
-        pairs.push({ ref: withA(controlB, 'weight-only-control'), aSource: 'random', ms: [m] });
-        pairs.push({ ref: withA(controlB, 'joint-control', aControl), aRef: aCtrlRef, aSource: controlA, ms: [m] });
-        pairs.push({ ref: withA(denseB, 'activation-only-control', aControl), aRef: aCtrlRef, aSource: controlA, ms: [m] });
+        pairs.push({ ref: withA(controlB, 'weight-only-control', denseA), aSource: 'random', ms: [m] });
+        pairs.push({ ref: withA(controlB, 'joint-control', controlStats), aRef: aCtrlRef, aSource: controlA, ms: [m] });
+        pairs.push({ ref: withA(denseB, 'activation-only-control', controlStats), aRef: aCtrlRef, aSource: controlA, ms: [m] });
       }
     }
   }

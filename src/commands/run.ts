@@ -11,7 +11,7 @@ import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
 import { applyArchitecture } from '../hub/apply-architecture.js';
 import { loadLabelRules, walkWeights } from '../weights/index.js';
-import { readActivationDump } from '../activations/read-activation-dump.js';
+import { readActivationDumpIndex } from '../activations/read-activation-dump-index.js';
 import { pairActivations } from '../bench/pair-activations.js';
 
 /** Defaults that depend on the backend: CPU GEMMs are ~100× slower, so its points are smaller. */
@@ -159,10 +159,9 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
   if (typeof raw.activations === 'string' && typeof raw.aDir === 'string') throw new UsageError('--activations and --a-dir exclude each other');
   const pairing =
     typeof raw.activations === 'string'
-      ? pairActivations({
+      ? await pairActivations({
           tensors,
-          dump: await readActivationDump(raw.activations),
-          dumpFile: raw.activations,
+          dump: await readActivationDumpIndex(raw.activations),
           ...(opts.m ? { ms: opts.m } : {}),
           orientation: opts.orientation,
           seed: opts.seed,

@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 
 import { aTileDensity } from '../../src/activations/a-tile-density.js';
 import { readActivationDump } from '../../src/activations/read-activation-dump.js';
+import { readActivationDumpIndex } from '../../src/activations/read-activation-dump-index.js';
 import { pairActivations } from '../../src/bench/pair-activations.js';
 import { shuffleWithinTiles } from '../../src/bench/shuffle-within-tiles.js';
 import { prng } from '../../src/bench/sample-tree.js';
@@ -137,12 +138,12 @@ describe('run --activations', () => {
     try {
       const dumpFile = join(dir, 'd.safetensors');
       await captureCommand(TINY, { tokens: '1,2,3', out: dumpFile }, () => {});
-      const dump = await readActivationDump(dumpFile);
+      const dump = await readActivationDumpIndex(dumpFile);
       const ref: TensorRef = { file: 'w.safetensors', name: 'model.layers.9.mlp.up_proj.weight', shape: [384, 128], dtype: 'F32', format: 'safetensors', labels: {} };
       const wrongK: TensorRef = { ...ref, name: 'model.layers.0.mlp.up_proj.weight', shape: [384, 64] };
       // A pruned tree's bare tensor: its layer label names the module.
       const bare: TensorRef = { ...ref, name: '', labels: { layer: 'model.layers.1.mlp.up_proj' } };
-      const p = pairActivations({ tensors: [ref, wrongK, bare], dump, dumpFile, orientation: 'linear', seed: 1, control: false });
+      const p = await pairActivations({ tensors: [ref, wrongK, bare], dump, orientation: 'linear', seed: 1, control: false });
       assert.deepEqual(new Set(p.pairs.map((x) => x.aSource)), new Set(['random', 'captured:model.layers.1.mlp.up_proj']));
       assert.match(p.skipped[0].reason, /no input\.<module> for model\.layers\.9\.mlp\.up_proj\.weight/);
       assert.match(p.skipped[1].reason, /input\.model\.layers\.0\.mlp\.up_proj has 128 features, B has K = 64/);
