@@ -5,6 +5,7 @@
 export * from './errors.js';
 export * from './weights/index.js';
 export * from './hub/index.js';
+export * from './activations/index.js';
 export * from './native/index.js';
 export * from './patterns/index.js';
 export * from './bench/index.js';

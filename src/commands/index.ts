@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 
 import { registerCache } from './cache.js';
+import { registerCapture } from './capture.js';
 import { registerCompare } from './compare.js';
 import { registerDefault } from './default.js';
 import { registerHf } from './hf.js';
@@ -9,6 +10,7 @@ import { registerReport } from './report.js';
 import { registerReproduce } from './reproduce.js';
 import { registerRun } from './run.js';
 import { registerScan } from './scan.js';
+import { registerSparsify } from './sparsify.js';
 import { registerSweep } from './sweep.js';
 
 /** Every command registers itself here; one file per command beside this one. */
@@ -17,6 +19,8 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerHf(program);
   registerCache(program);
+  registerCapture(program);
+  registerSparsify(program);
   registerSweep(program);
   registerReport(program);
   registerDefault(program);

@@ -12,6 +12,8 @@ import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
 import { applyArchitecture } from '../hub/apply-architecture.js';
 import { loadLabelRules, walkWeights } from '../weights/index.js';
+import { readActivationDumpIndex } from '../activations/read-activation-dump-index.js';
+import { pairActivations } from '../bench/pair-activations.js';
 
 /** Defaults that depend on the backend: CPU GEMMs are ~100× slower, so its points are smaller. */
 export const RUN_DEFAULTS = {
@@ -153,16 +155,32 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
     const aWalk = await walkWeights({ root: raw.aDir, ...(labelRules ? { labelRules } : {}) });
     aTensors = aWalk.tensors;
   }
+  const tensors = rootIsFile ? walk.tensors : applyArchitecture(path, walk.tensors).tensors;
+  if (raw.control !== undefined && typeof raw.activations !== 'string') throw new UsageError('--control needs --activations');
+  if (typeof raw.activations === 'string' && typeof raw.aDir === 'string') throw new UsageError('--activations and --a-dir exclude each other');
+  const pairing =
+    typeof raw.activations === 'string'
+      ? await pairActivations({
+          tensors,
+          dump: await readActivationDumpIndex(raw.activations),
+          ...(opts.m ? { ms: opts.m } : {}),
+          orientation: opts.orientation,
+          seed: opts.seed,
+          control: raw.control === 'random',
+          ...(deps.readTensor ? { readTensor: deps.readTensor } : {}),
+        })
+      : undefined;
   const native = deps.native ?? loadNative();
   const backend = resolveBackend(native, opts.backend);
   const params = pipelineParamsFromOptions(opts, backend, {
-    tensors: rootIsFile ? walk.tensors : applyArchitecture(path, walk.tensors).tensors,
-    skipped: walk.skipped,
+    tensors,
+    skipped: [...walk.skipped, ...(pairing?.skipped ?? [])],
+    ...(pairing ? { pairs: pairing.pairs } : {}),
     argv: process.argv,
     cacheDir: resolveCacheDir({ ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), root: path, rootIsFile }),
     ...(aTensors ? { aTensors } : {}),
   });
-  return runPipeline(params, { ...deps, native });
+  return runPipeline(params, { ...deps, native, ...(pairing ? { readTensor: pairing.readTensor } : {}) });
 }
 
 export function registerRun(program: Command): void {
@@ -174,6 +192,8 @@ export function registerRun(program: Command): void {
   )
     .option('--labels <rules.json>', 'extra path-label rules')
     .option('--a-dir <dir>', 'pair each B with a real A tensor from this tree (A is M×K as stored; M = its rows)')
+    .option('--activations <dump>', 'pair each weight with the captured input of its module (capture/sparsify dump): weight-only, joint and activation-only rows; --m repeats the token rows')
+    .addOption(new Option('--control <kind>', 'with --activations: also rows with a random mask of the same density per tile for every real B and A').choices(['random']))
     .action(async (path: string, raw: Record<string, unknown>) => {
       const summary = await runCommand(path, raw);
       printSummary(summary, (line) => void process.stdout.write(line + '\n'));

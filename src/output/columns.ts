@@ -94,7 +94,7 @@ export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
   m: 'rows of A (tokens)',
   k: 'inner dimension (rows of B after orientation)',
   n: 'columns of B after orientation',
-  a_source: "'random' (dense uniform A from the seed) or <file>#<tensor> of the paired A (run --a-dir)",
+  a_source: "'random' (dense uniform A from the seed), <file>#<tensor> of the paired A (run --a-dir), captured:<module> or control-random:<module> (run --activations)",
   element_sparsity: 'fraction of the tensor’s elements that are exactly zero (0…1)',
   block_sparsity: 'fraction of 8×32 blocks of B (8 k × 32 columns) that are all zero (0…1)',
   skipped_slice_fraction: 'fraction of (32-row tile of A, 32-column tile of B, K-slice) triples whose joint pattern is 0 (0…1)',

@@ -20,3 +20,6 @@ export { compareResults, POINT_FIELDS, type ComparedRow, type ComparedSide, type
 export { comparisonCsv, comparisonMarkdown, formatComparisonTable } from './format-comparison.js';
 export { ENVIRONMENT_FIELDS, environmentDifferences, runEnvironment, type RunEnvironment } from './run-environment.js';
 export { paybackCalls } from './payback-calls.js';
+export { breakEven, BEST_DENSE_COLUMN, type BreakEvenPoint, type BreakEvenResult, type LayerBreakEven, type ProjectionRow } from './break-even.js';
+export { formatBreakEven } from './format-break-even.js';
+export { writeBreakEvenReport } from './write-break-even-report.js';

@@ -58,7 +58,8 @@ function points(records: CsvRecord[], ax: ReturnType<typeof axes>): Record<strin
   return out;
 }
 
-async function render(spec: TopLevelSpec): Promise<{ svg: string; png: Uint8Array }> {
+/** A vega-lite spec as SVG and PNG, with the packaged font. */
+export async function render(spec: TopLevelSpec): Promise<{ svg: string; png: Uint8Array }> {
   const compiled = vegaLite.compile({ ...spec, config: { font: FONT_FAMILY } } as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   const svg = await view.toSVG();

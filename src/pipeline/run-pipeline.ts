@@ -259,7 +259,12 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   }
 
   const items: WorkItem[] = [];
-  for (const ref of params.tensors) {
+  for (const pair of params.pairs ?? []) {
+    if (!selectTensor(pair.ref, filters, excludes)) continue;
+    const orientation = pair.ref.orientation ?? params.orientation;
+    items.push({ ...pair, orientation, ...orientedShape(pair.ref, orientation) });
+  }
+  for (const ref of params.pairs ? [] : params.tensors) {
     if (!selectTensor(ref, filters, excludes)) continue;
     const orientation = ref.orientation ?? params.orientation;
     const { k, n } = orientedShape(ref, orientation);

@@ -26,6 +26,8 @@ export interface PipelineParams {
   exclude?: string[];
   /** A tensors for A+B pairs (`run --a-dir`). */
   aTensors?: TensorRef[];
+  /** Explicit (B, A, M) items (`run --activations`); when given, they replace `tensors`. */
+  pairs?: import('../bench/pair-activations.js').PlannedPair[];
   /** The command line, for the sidecar. */
   argv: string[];
   /** Progress output: a bar on a TTY, plain lines otherwise, nothing when false. */
