@@ -34,23 +34,27 @@ double msSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+constexpr int kMaxCallsPerSample = 1000000;
+
 // Times `body` under the sampling rule: warm-up, then samples of `calls` back-to-back calls each
-// (their mean per call), `calls` chosen from the last warm-up call (or one untimed calibration call
-// when warmup is 0) so a sample lasts at least minSampleMs. `beforeFirst` runs once before the
+// (their mean per call), `calls` grown in untimed batches until a batch lasts minSampleMs. `beforeFirst` runs once before the
 // first timed sample, `afterFirst` once after it, both outside the timing. A cold run rewrites the
 // flush buffer before every sample.
 template <typename F, typename P, typename G>
 Samples timeRuns(const SamplingRule& rule, std::vector<uint8_t>* flush, KernelOutcome* out, F&& body,
                  P&& beforeFirst, G&& afterFirst) {
-  double lastCallMs = 0.0;
-  for (int i = 0; i < std::max(rule.warmup, rule.minSampleMs > 0 ? 1 : 0); ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    body();
-    lastCallMs = msSince(t0);
-  }
+  for (int i = 0; i < rule.warmup; ++i) body();
+  // Calls per sample: grown from 1 until a batch lasts minSampleMs (these batches are untimed).
   int calls = 1;
-  if (rule.minSampleMs > 0 && lastCallMs < rule.minSampleMs) {
-    calls = static_cast<int>(std::min(1e6, std::ceil(rule.minSampleMs / std::max(lastCallMs, 1e-4))));
+  if (rule.minSampleMs > 0) {
+    for (;;) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int c = 0; c < calls; ++c) body();
+      const double ms = msSince(t0);
+      if (ms >= rule.minSampleMs || calls >= kMaxCallsPerSample) break;
+      const double grow = ms > 0 ? 1.2 * rule.minSampleMs / ms : 10.0;
+      calls = static_cast<int>(std::min<double>(kMaxCallsPerSample, std::ceil(calls * std::clamp(grow, 1.5, 10.0))));
+    }
   }
   Samples s;
   beforeFirst();

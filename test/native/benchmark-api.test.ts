@@ -7,10 +7,29 @@ import type { BenchmarkParams } from '../../src/native/types.js';
 import { randomMatrix } from './reference.js';
 
 const native = loadNative();
+/** Exactly `runs` single-call samples: the noise discipline off (its own tests turn it on). */
 const base: BenchmarkParams = {
   backend: 'cpu', m: 20, k: 30, n: 40, seed: 1, b: randomMatrix(30, 40, 1),
-  kernels: ['reference', 'esmm'], warmup: 1, runs: 5, l2: 'cold',
+  kernels: ['reference', 'esmm'], warmup: 1, runs: 5, l2: 'cold', stdevTarget: 0, minSampleMs: 0,
 };
+
+/** Fraction of (32-row A tile, 32-column B tile, k) with both pattern bits set, by brute force. */
+function kDensityOf(aPat: Uint8Array, bPat: Uint8Array, m: number, n: number, k: number): number {
+  const slices = Math.ceil(k / 8);
+  const mTiles = Math.ceil(m / 32);
+  const nTiles = Math.ceil(n / 32);
+  let joint = 0;
+  for (let mt = 0; mt < mTiles; mt++) {
+    for (let nt = 0; nt < nTiles; nt++) {
+      for (let kk = 0; kk < k; kk++) {
+        const s = kk >> 3;
+        const bit = 1 << (kk & 7);
+        if (aPat[mt * slices + s]! & bPat[nt * slices + s]! & bit) joint++;
+      }
+    }
+  }
+  return joint / (mTiles * nTiles * k);
+}
 
 function rejectsWith(code: string) {
   return (err: unknown) => {
@@ -38,7 +57,51 @@ describe('native benchmark on cpu', () => {
       const sorted = [...t.samples].sort((x, y) => x - y);
       assert.equal(t.median, sorted[2]);
       assert.ok(k.relErrFrobenius! < 1e-6);
+      assert.ok(k.maxAbsErrRel! < 1e-6);
+      assert.equal(k.callsPerSample, 1);
+      assert.equal(k.noisy, false);
+      assert.ok(k.stdevRel! >= 0);
     }
+  });
+
+  it('reports k density: the share of (A tile, B tile, k) with both bits set', async () => {
+    const [m, k, n] = [70, 45, 100];
+    const a = randomMatrix(m, k, 5, { groupZeroFraction: 0.5, tileAxis: 'rows' });
+    const b = randomMatrix(k, n, 6, { groupZeroFraction: 0.4, tileAxis: 'cols' });
+    const res = await native.benchmark({ ...base, m, k, n, a, b, runs: 1, warmup: 0 });
+    const aPat = await native.computePatterns({ data: a, rows: m, cols: k, operand: 'A', backend: 'cpu' });
+    const bPat = await native.computePatterns({ data: b, rows: k, cols: n, operand: 'B', backend: 'cpu' });
+    const expected = kDensityOf(aPat, bPat, m, n, k);
+    assert.ok(expected > 0.1 && expected < 0.6, `test data gives k density ${expected}`);
+    assert.ok(Math.abs(res.kDensity - expected) < 1e-12, `${res.kDensity} vs ${expected}`);
+    const dense = await native.benchmark({ ...base, runs: 1, warmup: 0, b: undefined, synthetic: { mode: 'b-only', density: 1 } });
+    assert.equal(dense.kDensity, 1);
+    const joint = await native.benchmark({ ...base, m: 256, k: 512, n: 256, runs: 1, warmup: 0, b: undefined, synthetic: { mode: 'joint', density: 0.5 } });
+    assert.ok(Math.abs(joint.kDensity - 0.25) < 0.05, `joint d = 0.5: ${joint.kDensity}`);
+  });
+
+  it('noise discipline: samples past `runs` until the target, or the time cap marks the kernel noisy', async () => {
+    // A target no timing meets: sampling goes on until the cap, then the row is flagged.
+    const t0 = Date.now();
+    const capped = await native.benchmark({ ...base, kernels: ['esmm'], runs: 3, stdevTarget: 1e-9, timeCapMs: 150 });
+    const elapsed = Date.now() - t0;
+    const k = capped.kernels[0]!;
+    assert.ok(k.time!.samples.length > 3, `${k.time!.samples.length} samples`);
+    assert.equal(k.noisy, true);
+    assert.ok(k.stdevRel! > 1e-9);
+    assert.ok(elapsed < 5000, `the 150 ms cap took ${elapsed} ms`);
+    // A target every timing meets stops at `runs`.
+    const easy = await native.benchmark({ ...base, kernels: ['esmm'], runs: 4, l2: 'hot', minSampleMs: 5, stdevTarget: 1, timeCapMs: 10000 });
+    assert.equal(easy.kernels[0]!.time!.samples.length, 4);
+    assert.equal(easy.kernels[0]!.noisy, false);
+  });
+
+  it('cpu samples repeat the call up to minSampleMs and record the mean per call', async () => {
+    const res = await native.benchmark({ ...base, kernels: ['esmm'], runs: 3, minSampleMs: 10 });
+    const k = res.kernels[0]!;
+    assert.ok(k.callsPerSample! > 1, `a 20×30×40 product should need many calls per 10 ms sample, got ${k.callsPerSample}`);
+    assert.ok(k.time!.median * k.callsPerSample! > 2, `a sample lasted ${k.time!.median * k.callsPerSample!} ms`);
+    assert.ok(k.time!.median < 10);
   });
 
   it('rejects impossible shapes with SHAPE', async () => {
@@ -64,6 +127,14 @@ describe('native benchmark on cpu', () => {
       native.benchmark({ ...base, b: undefined, synthetic: { mode: 'joint', density: 1.5 } }),
       rejectsWith('USAGE'),
     );
+    await assert.rejects(native.benchmark({ ...base, stdevTarget: -0.1 }), rejectsWith('USAGE'));
+    await assert.rejects(native.benchmark({ ...base, stdevTarget: Number.NaN }), rejectsWith('USAGE'));
+    await assert.rejects(native.benchmark({ ...base, timeCapMs: -1 }), rejectsWith('USAGE'));
+    await assert.rejects(native.benchmark({ ...base, minSampleMs: Number.POSITIVE_INFINITY }), rejectsWith('USAGE'));
+    await assert.rejects(
+      native.benchmark({ ...base, timeCapMs: '5' as unknown as number }),
+      (err: unknown) => err instanceof EsmmError && err.code === 'USAGE' && /params\.timeCapMs must be a number/.test(err.message),
+    );
   });
 
   it('keeps the caller in the stack of a rejection', async () => {
@@ -77,6 +148,34 @@ describe('native benchmark on cpu', () => {
 });
 
 describe('native info without a GPU', () => {
+  it('info() reports the kernel registry; `kernels` lists its ids per backend', () => {
+    const info = native.info();
+    const cpu = info.registry.filter((e) => e.backend === 'cpu');
+    assert.deepEqual(cpu.map((e) => [e.id, e.role, e.float32Accurate]), [['reference', 'baseline', true], ['esmm', 'sparse', true]]);
+    for (const e of info.registry) {
+      assert.deepEqual(Object.keys(e).sort(), ['backend', 'description', 'float32Accurate', 'id', 'role', 'tolerance']);
+      assert.ok(e.description.length > 10, e.id);
+      // The strict bar for float32-accurate kernels; looser ones only for TF32 / BF16 references.
+      if (e.float32Accurate) assert.deepEqual(e.tolerance, { relFrobenius: 1e-5, maxAbsRel: 1e-5 }, e.id);
+      else assert.equal(e.role, 'reference', e.id);
+    }
+    for (const backend of info.backends) {
+      assert.deepEqual(info.kernels[backend], info.registry.filter((e) => e.backend === backend).map((e) => e.id));
+    }
+    if (info.backends.includes('cuda')) {
+      const cuda = new Map(info.registry.filter((e) => e.backend === 'cuda').map((e) => [e.id, e]));
+      assert.equal(cuda.get('dense-tf32x3')?.role, 'baseline');
+      assert.equal(cuda.get('esmm')?.role, 'sparse');
+      if (info.cublas) {
+        assert.deepEqual([...cuda.keys()], ['cublas', 'dense-tf32x3', 'cublas-tf32', 'cublas-bf16', 'esmm']);
+        assert.deepEqual(cuda.get('cublas-tf32')?.tolerance, { relFrobenius: 5e-3, maxAbsRel: 1e-2 });
+        assert.deepEqual(cuda.get('cublas-bf16')?.tolerance, { relFrobenius: 2e-2, maxAbsRel: 5e-2 });
+      }
+    }
+    // The commit recorded at build time: a full hash (dirty or not), or '' where none was known.
+    assert.match(info.buildCommit ?? '', /^([0-9a-f]{40}(-dirty)?)?$/);
+  });
+
   it('info() lists the cpu backend and its kernels', () => {
     const info = native.info();
     assert.ok(info.backends.includes('cpu'));

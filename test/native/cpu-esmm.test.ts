@@ -10,7 +10,7 @@ const native = loadNative();
 const FP32_TOL = 1e-5;
 
 function params(m: number, k: number, n: number, a: Float32Array, b: Float32Array, extra: Partial<BenchmarkParams> = {}): BenchmarkParams {
-  return { backend: 'cpu', m, k, n, a, b, seed: 1, kernels: ['reference', 'esmm'], warmup: 0, runs: 1, l2: 'hot', ...extra };
+  return { backend: 'cpu', m, k, n, a, b, seed: 1, kernels: ['reference', 'esmm'], warmup: 0, runs: 1, l2: 'hot', stdevTarget: 0, minSampleMs: 0, ...extra };
 }
 
 function assertAccurate(r: KernelResult, what: string): void {
@@ -87,7 +87,7 @@ describe('cpu esmm equals the float64 reference', () => {
     for (const r of res.kernels) {
       assert.equal(r.ok, false);
       assert.equal(r.errorCode, 'WRONG_RESULT');
-      assert.match(r.error!, /^8 elements are NaN/); // row 0 of C
+      assert.match(r.error!, /^first timed run: 8 elements are NaN/); // row 0 of C
       assert.equal(r.time, undefined);
     }
   });
@@ -104,7 +104,7 @@ describe('synthetic generator', () => {
     for (const [d, expected] of cases) {
       const res = await native.benchmark({
         backend: 'cpu', m: 64, k: 16384, n: 64, seed: 9, synthetic: { mode: 'joint', density: d },
-        kernels: ['esmm'], warmup: 0, runs: 1, l2: 'hot',
+        kernels: ['esmm'], warmup: 0, runs: 1, l2: 'hot', stdevTarget: 0, minSampleMs: 0,
       });
       assert.ok(Math.abs(res.skippedSliceFraction - expected) < 0.025, `d=${d}: ${res.skippedSliceFraction} vs ${expected}`);
       assert.equal(res.kernels[0]!.ok, true);
@@ -125,7 +125,7 @@ describe('synthetic generator', () => {
     const run = (seed: number) =>
       native.benchmark({
         backend: 'cpu', m: 96, k: 96, n: 96, seed, synthetic: { mode: 'joint', density: 0.3 },
-        kernels: ['esmm'], warmup: 0, runs: 1, l2: 'hot',
+        kernels: ['esmm'], warmup: 0, runs: 1, l2: 'hot', stdevTarget: 0, minSampleMs: 0,
       });
     const [x, y, z] = await Promise.all([run(5), run(5), run(6)]);
     assert.equal(x.skippedSliceFraction, y.skippedSliceFraction);
