@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 
 import { describeError, errorCode, UsageError } from '../errors.js';
+import { intFlag } from './common-options.js';
 import {
   dtypeBytes,
   fractionsOf,
@@ -35,7 +36,10 @@ export interface ScanRow {
 
 export interface ScanSummary {
   tensors: number;
+  /** Files and tensors the walk could not use, other than those below. */
   skipped: number;
+  /** Tensors that are not 2-D (norm weights, biases): expected in any checkpoint, not an error. */
+  notMatrix: number;
   /** Tensors the walk listed that could not be read. */
   failed: number;
   /** Bytes of tensor data scanned. */
@@ -53,9 +57,9 @@ const optionsSchema = z.object({
   labels: z.string().min(1).optional(),
   json: z.boolean().optional(),
   csv: z.string().min(1).optional(),
-  threads: z.coerce.number().int('--threads must be a whole number').min(1, '--threads must be at least 1').max(64).optional(),
+  threads: intFlag('--threads', 1, 64).optional(),
 });
-export type ScanOptions = z.infer<typeof optionsSchema>;
+export type ScanOptions = z.input<typeof optionsSchema>;
 
 export interface ScanIo {
   out: (line: string) => void;
@@ -178,7 +182,7 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
   const started = performance.now();
   const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}) });
   const skipped = [...walk.skipped];
-  for (const s of walk.skipped) io.err(`skipped ${s.reason}`);
+  for (const s of walk.skipped) if (s.code !== 'NOT_2D') io.err(`skipped ${s.reason}`);
   const tensors: ScanRow[] = [];
   let failed = 0;
   let bytes = 0;
@@ -213,7 +217,8 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
     await pool?.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  const summary: ScanSummary = { tensors: tensors.length, skipped: walk.skipped.length, failed, bytes, seconds };
+  const notMatrix = walk.skipped.filter((x) => x.code === 'NOT_2D').length;
+  const summary: ScanSummary = { tensors: tensors.length, skipped: walk.skipped.length - notMatrix, notMatrix, failed, bytes, seconds };
   const result: ScanResult = { tensors, skipped, summary };
   if (opts.csv) await writeFile(opts.csv, csvText(result));
   if (opts.json) {
@@ -222,10 +227,11 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
     const rate = seconds > 0 ? ` (${(bytes / 1e6 / seconds).toFixed(0)} MB/s)` : '';
     io.out(
       `scanned ${tensors.length} tensors, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s${rate}; ` +
-        `${walk.skipped.length} skipped, ${failed} failed`,
+        `${summary.skipped} skipped, ${notMatrix} not a matrix, ${failed} failed`,
     );
   }
-  return { code: skipped.length > 0 ? 1 : 0, result };
+  if (refs.length === 0) io.err(`nothing found: no 2-D float tensor in ${path}`);
+  return { code: refs.length === 0 || summary.skipped + failed > 0 ? 1 : 0, result };
 }
 
 const stdio: ScanIo = {

@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import cliProgress from 'cli-progress';
@@ -8,8 +7,10 @@ import { UsageError, describeError, errorCode } from '../errors.js';
 import { loadNative } from '../native/index.js';
 import type { BenchmarkResult, NativeBinding } from '../native/types.js';
 import { type ResultRow } from '../output/columns.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
+import { resumeDifferences } from '../output/resume-differences.js';
 import { removeRunOutputs } from '../output/remove-run-outputs.js';
 import { type CsvRecord, openResultCsv } from '../output/result-csv.js';
 import { gitCommit, nextRunNumber, queryNvidiaSmi, samplesPath, sha256File, sidecarPath } from '../output/run-metadata.js';
@@ -27,6 +28,9 @@ import type { PipelineDeps, PipelineParams, PipelineSummary, StageTimes } from '
 
 /** Codes that mean "this input cannot be benchmarked" (skipped) rather than "benchmarking it failed". */
 const SKIP_CODES = new Set(['BAD_FILE', 'UNSAFE_PICKLE', 'UNSUPPORTED', 'NOT_FOUND']);
+
+/** The walk's code for a tensor that is not 2-D (a norm weight, a bias): expected, not a failure. */
+const NOT_A_MATRIX_CODE = 'NOT_2D';
 
 /** The identity of a point: a row with the same key is never written twice to one CSV. */
 function pointKey(v: {
@@ -100,8 +104,7 @@ function validate(params: PipelineParams): void {
  */
 export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {}): Promise<PipelineSummary> {
   validate(params);
-  const csvPath = resolve(params.out);
-  mkdirSync(dirname(csvPath), { recursive: true });
+  const csvPath = prepareOutputPath(params.out, { flag: '--out', kind: 'file' });
   const releaseLock = acquireCsvLock(csvPath);
   try {
     return await benchmarkAll(params, deps);
@@ -141,6 +144,23 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   if (params.overwrite) removeRunOutputs(csvPath);
   const opened = openResultCsv({ path: csvPath, resume: params.resume });
   if (opened.droppedBytes > 0) log(`resume: dropped a half-written last line (${opened.droppedBytes} bytes) of ${params.out}`);
+  if (params.resume) {
+    const diffs = resumeDifferences(csvPath, opened.existing, {
+      seed: params.seed,
+      runs: params.runs,
+      warmup: params.warmup,
+      l2: params.l2,
+      orientation: params.orientation,
+      kernels: requested,
+      backend,
+      device: params.device ?? 0,
+      labelRules: params.labelRules ?? null,
+    });
+    if (diffs.length > 0) {
+      opened.writer.close();
+      throw new UsageError(`--resume ${params.out}: its rows were made with other settings (${diffs.join('; ')}); resume with the same settings or choose another --out`);
+    }
+  }
   const done = new Set(opened.existing.map(recordKey));
   const maxRun = opened.existing.reduce((mx, r) => Math.max(mx, Number(r.run) || 0), 0);
   const run = Math.max(nextRunNumber(csvPath), maxRun + 1);
@@ -172,7 +192,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   });
 
   const stage: StageTimes = { load_ms: 0, convert_ms: 0, pattern_ms: 0, native_ms: 0, write_ms: 0, hash_ms: 0 };
-  const counts = { rows: 0, ok: 0, failed: 0, skipped: 0, resumed: opened.existing.length };
+  const counts = { rows: 0, ok: 0, failed: 0, skipped: 0, notMatrix: 0, resumed: opened.existing.length };
   const fileShas: Record<string, string> = {};
 
   const writeRows = (rows: ResultRow[]): void => {
@@ -185,6 +205,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
       done.add(rowKey(r));
       counts.rows++;
       counts[r.status]++;
+      if (r.status === 'skipped' && r.reason?.startsWith(`${NOT_A_MATRIX_CODE}:`)) counts.notMatrix++;
     }
   };
 
@@ -222,6 +243,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
           filter: params.filter ?? [],
           exclude: params.exclude ?? [],
           resume: params.resume,
+          labelRules: params.labelRules ?? null,
           cacheDir: cache.dir,
           aTensors: params.aTensors?.length ?? 0,
         },
@@ -480,6 +502,8 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
     wallMs,
     run,
     backend,
+    found: params.tensors.length,
+    selected: items.length,
     stageMs: stage,
     hostOverheadFraction: wallMs > 0 ? (wallMs - stage.native_ms) / wallMs : 0,
   };

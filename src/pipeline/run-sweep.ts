@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { UsageError, describeError, errorCode } from '../errors.js';
 import { loadNative } from '../native/index.js';
 import type { NativeBinding, SyntheticMode } from '../native/types.js';
 import { SWEEP_COLUMNS, type SweepRow } from '../output/columns.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { openResultCsv } from '../output/result-csv.js';
@@ -76,8 +75,7 @@ export async function runSweep(
   const nvidiaSmi = deps.nvidiaSmi ?? queryNvidiaSmi;
   // Usage errors before anything is touched on disk.
   parseKernelList(params.kernels);
-  const csvPath = resolve(params.out);
-  mkdirSync(dirname(csvPath), { recursive: true });
+  const csvPath = prepareOutputPath(params.out, { flag: '--out', kind: 'file' });
   const releaseLock = acquireCsvLock(csvPath);
   try {
     return await sweepLocked(params, native, log, nvidiaSmi, csvPath);
