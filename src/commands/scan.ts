@@ -182,7 +182,7 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
   const started = performance.now();
   const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}) });
   const skipped = [...walk.skipped];
-  for (const s of walk.skipped) if (s.code !== 'NOT_2D') io.err(`skipped ${s.reason}`);
+  for (const s of walk.skipped) if (!isNotMatrix(s)) io.err(`skipped ${s.reason}`);
   const tensors: ScanRow[] = [];
   let failed = 0;
   let bytes = 0;
@@ -217,7 +217,7 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
     await pool?.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  const notMatrix = walk.skipped.filter((x) => x.code === 'NOT_2D').length;
+  const notMatrix = walk.skipped.filter(isNotMatrix).length;
   const summary: ScanSummary = { tensors: tensors.length, skipped: walk.skipped.length - notMatrix, notMatrix, failed, bytes, seconds };
   const result: ScanResult = { tensors, skipped, summary };
   if (opts.csv) await writeFile(opts.csv, csvText(result));
@@ -232,6 +232,11 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
   }
   if (refs.length === 0) io.err(`nothing found: no 2-D float tensor in ${path}`);
   return { code: refs.length === 0 || summary.skipped + failed > 0 ? 1 : 0, result };
+}
+
+/** A tensor that is not 2-D (a norm weight, a bias, a step counter): expected in a checkpoint, not an error. */
+function isNotMatrix(s: SkipRecord): boolean {
+  return s.shape !== undefined && s.shape.length !== 2;
 }
 
 const stdio: ScanIo = {
