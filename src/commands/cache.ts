@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { loadNative } from '../native/index.js';
 import type { NativeBinding } from '../native/types.js';
 import { type CacheTreeSummary, cacheTree } from '../patterns/cache-tree.js';
+import { printable } from '../printable.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { type BackendChoice, resolveBackend } from '../patterns/resolve-backend.js';
@@ -69,7 +70,7 @@ export function registerCache(program: Command): void {
     .option('--labels <rules.json>', 'extra path-label rules')
     .option('--json', 'print the summary as JSON', false)
     .action(async (path: string, opts: CacheCommandOptions) => {
-      const summary = await cacheCommand(path, opts, opts.json ? {} : { log: (l) => void process.stderr.write(l + '\n') });
+      const summary = await cacheCommand(path, opts, opts.json ? {} : { log: (l) => void process.stderr.write(printable(l) + '\n') });
       if (opts.json) {
         process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       } else {

@@ -10,6 +10,7 @@ import { compileRegexes, selectTensor } from '../bench/plan.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineDeps, PipelineSummary } from '../pipeline/types.js';
 import { UsageError } from '../errors.js';
+import { printable } from '../printable.js';
 import {
   createDownloadProgress,
   DEFAULT_REVISION,
@@ -77,7 +78,7 @@ function envTrue(v: string | undefined): boolean {
  */
 export async function hfCommand(model: string | undefined, raw: Record<string, unknown>, deps: HfDeps = {}): Promise<HfResult> {
   const env = deps.env ?? process.env;
-  const out = deps.stdout ?? ((text: string) => void process.stdout.write(text));
+  const out = deps.stdout ?? ((text: string) => void process.stdout.write(printable(text, true)));
   const parsed = HfOptionsSchema.safeParse(raw);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
   const hf = parsed.data;

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 
 import { UsageError } from '../errors.js';
+import { printable } from '../printable.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { type WrittenReport, writeReport } from '../output/write-report.js';
 
@@ -24,7 +25,7 @@ export function registerReport(program: Command): void {
     .option('--no-plots', 'markdown only')
     .action(async (csv: string, opts: { outDir?: string; plots?: boolean }) => {
       const report = await reportCommand(csv, opts);
-      process.stdout.write(report.markdown);
+      process.stdout.write(printable(report.markdown, true));
       process.stdout.write(`\nwritten: ${report.files.join(', ')}\n`);
     });
 }

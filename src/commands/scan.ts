@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 
 import { describeError, errorCode, UsageError } from '../errors.js';
+import { printable } from '../printable.js';
 import { intFlag } from './common-options.js';
 import {
   dtypeBytes,
@@ -240,8 +241,9 @@ function isNotMatrix(s: SkipRecord): boolean {
 }
 
 const stdio: ScanIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  // JSON output keeps its newlines (JSON.stringify already escapes controls inside strings).
+  out: (line) => process.stdout.write(`${printable(line, true)}\n`),
+  err: (line) => process.stderr.write(`${printable(line)}\n`),
 };
 
 export function registerScan(program: Command, io: ScanIo = stdio): void {

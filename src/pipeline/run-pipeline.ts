@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 
 import { UsageError, describeError, errorCode } from '../errors.js';
 import { loadNative } from '../native/index.js';
+import { printable } from '../printable.js';
 import type { BenchmarkResult, NativeBinding } from '../native/types.js';
 import { type ResultRow } from '../output/columns.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';
@@ -116,7 +117,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   const native: NativeBinding = deps.native ?? loadNative();
   const readTensor = deps.readTensor ?? readTensorF32;
   const nvidiaSmi = deps.nvidiaSmi ?? queryNvidiaSmi;
-  const log = deps.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const log = deps.log ?? ((line: string) => void process.stderr.write(printable(line) + '\n'));
   const showProgress = params.progress !== false;
   const isTTY = deps.isTTY ?? Boolean(process.stderr.isTTY);
 
@@ -328,7 +329,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
     finished += rows.length;
     if (bar) {
       // One terminal line: a long path would wrap and break the bar's redraw.
-      bar.update(finished, { tensor: label.length > 60 ? '…' + label.slice(-59) : label });
+      bar.update(finished, { tensor: printable(label.length > 60 ? '…' + label.slice(-59) : label) });
     } else if (showProgress) {
       const parts = rows.map((r) =>
         r.status === 'ok'
