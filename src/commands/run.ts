@@ -6,6 +6,7 @@ import type { z } from 'zod';
 
 import { UsageError } from '../errors.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';
+import { printable } from '../printable.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineDeps, PipelineParams, PipelineSummary } from '../pipeline/types.js';
 import { loadNative } from '../native/index.js';
@@ -97,6 +98,8 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
   const labelRules = opts.labels !== undefined ? await loadLabelRules(opts.labels) : undefined;
   const walkOpts = { ...(labelRules ? { labelRules } : {}), ...(opts.allTensors ? { allTensors: true } : {}) };
   const walk = await walkWeights({ root: path, ...walkOpts });
+  const log = deps.log ?? ((line: string) => void process.stderr.write(printable(line) + '\n'));
+  for (const note of walk.notes ?? []) log(`note: ${note}`);
   let aTensors;
   if (opts.aDir !== undefined) {
     const aWalk = await walkWeights({ root: opts.aDir, ...walkOpts });
@@ -104,7 +107,6 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
   }
   const native = deps.native ?? loadNative();
   const backend = resolveBackend(native, opts.backend);
-  const log = deps.log ?? ((line: string) => void process.stderr.write(line + '\n'));
   const params = pipelineParamsFromOptions(opts, backend, {
     tensors: rootIsFile ? walk.tensors : applyArchitecture(path, walk.tensors).tensors,
     skipped: walk.skipped,

@@ -59,6 +59,7 @@ const optionsSchema = z.object({
   json: z.boolean().optional(),
   csv: z.string().min(1).optional(),
   threads: intFlag('--threads', 1, 64).optional(),
+  allTensors: z.boolean().optional(),
 });
 export type ScanOptions = z.input<typeof optionsSchema>;
 
@@ -181,7 +182,8 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
     }
   }
   const started = performance.now();
-  const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}) });
+  const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}), ...(opts.allTensors ? { allTensors: true } : {}) });
+  for (const note of walk.notes ?? []) io.err(`note: ${note}`);
   const skipped = [...walk.skipped];
   for (const s of walk.skipped) if (!isNotMatrix(s)) io.err(`skipped ${s.reason}`);
   const tensors: ScanRow[] = [];
@@ -254,6 +256,7 @@ export function registerScan(program: Command, io: ScanIo = stdio): void {
     .option('--labels <rules.json>', 'extra path-label rules (JSON: [{ "regex": "...", "label": "...", "value": "..." }])')
     .option('--json', 'print one JSON document instead of lines')
     .option('--csv <file>', 'also write every tensor and skip as CSV')
+    .option('--all-tensors', 'also list optimizer state found in a training checkpoint')
     .option('--threads <n>', `worker threads for scans over ${POOL_MIN_BYTES >> 20} MiB (default 1: this thread only; on the 2-core development machine workers were slower for 1 GB, see docs/scan-throughput.md)`)
     .action(async (path: string, opts: ScanOptions) => {
       const { code } = await scanCommand(path, opts, io);
