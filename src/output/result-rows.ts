@@ -1,6 +1,7 @@
 import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
 import type { BenchmarkResult, KernelResult, SampleStats } from '../native/types.js';
 import type { TensorRef } from '../weights/types.js';
+import { failureReason, kernelFailureCode } from './failure-reason.js';
 
 /** Largest relative Frobenius error a kernel may show vs the float64 reference and still pass. */
 export const VERIFY_TOLERANCE: Record<string, number> = {
@@ -127,14 +128,16 @@ export function rowsFromResult(
   const baseOk = base !== undefined && verificationFailure(base) === null;
   const rows: ResultRow[] = [];
   const c = { ...cfg, device: result.device || cfg.device };
+  const where = `${t.file}${t.name ? '#' + t.name : ''}`;
   for (const id of wanted) {
     const kernel = byId.get(id);
     if (!kernel) {
-      rows.push(emptyRow(t, c, { m, kernel: id, aSource }, 'failed', 'the backend returned no result for this kernel'));
+      rows.push(emptyRow(t, c, { m, kernel: id, aSource }, 'failed', failureReason('INTERNAL', where, 'the backend returned no result for this kernel')));
       continue;
     }
     const failure = verificationFailure(kernel);
-    const row = emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', failure);
+    const reason = failure === null ? null : failureReason(kernelFailureCode(kernel), where, failure);
+    const row = emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', reason);
     row.variant = kernel.variant ?? null;
     row.skipped_slice_fraction = result.skippedSliceFraction;
     row.rel_err_frobenius = kernel.relErrFrobenius ?? null;

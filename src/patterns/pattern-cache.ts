@@ -71,7 +71,8 @@ export function resolveCacheDir(params: {
     params.root !== undefined
       ? join(params.rootIsFile ? dirname(resolve(params.root)) : resolve(params.root), DEFAULT_CACHE_FOLDER)
       : join(commonFolder((params.files ?? []).map((f) => resolve(f))), DEFAULT_CACHE_FOLDER);
-  if (isWritableFolder(beside)) return beside;
+  // The weights' folder decides: a cache folder someone made inside a read-only tree is not the user's to write.
+  if (isWritableFolder(dirname(beside))) return beside;
   const user = userCacheDir();
   params.onFallback?.(`pattern cache: ${dirname(beside)} is read-only, using ${user} (choose another with --cache-dir)`);
   return user;

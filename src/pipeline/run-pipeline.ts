@@ -11,6 +11,7 @@ import { type ResultRow } from '../output/columns.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
+import { failureReason } from '../output/failure-reason.js';
 import { resumeDifferences } from '../output/resume-differences.js';
 import { removeRunOutputs } from '../output/remove-run-outputs.js';
 import { type CsvRecord, openResultCsv } from '../output/result-csv.js';
@@ -475,7 +476,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
           } catch (err) {
             stage.native_ms += performance.now() - t;
             const status = SKIP_CODES.has(errorCode(err)) ? 'skipped' : 'failed';
-            const reason = `${errorCode(err)}: ${describeError(err)}`;
+            const reason = failureReason(errorCode(err), label, describeError(err));
             for (const kernel of toRun) rows.push(emptyRow(facts, itemCfg, { m, kernel, aSource: item.aSource }, status, reason));
           }
         }

@@ -5,6 +5,7 @@ import { loadNative } from '../native/index.js';
 import type { NativeBinding, SyntheticMode } from '../native/types.js';
 import { SWEEP_COLUMNS, type SweepRow } from '../output/columns.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';
+import { failureReason, kernelFailureCode } from '../output/failure-reason.js';
 import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { openResultCsv } from '../output/result-csv.js';
@@ -161,7 +162,7 @@ async function sweepLocked(
             for (const id of runnable) {
               const kr = byId.get(id);
               const failure = kr ? verificationFailure(kr) : 'the backend returned no result for this kernel';
-              const row = blank(id, failure ? 'failed' : 'ok', failure);
+              const row = blank(id, failure ? 'failed' : 'ok', failure && failureReason(kernelFailureCode(kr), `synthetic ${size.m}x${size.k}x${size.n} ${mode} density ${density}`, failure));
               row.device = result.device || deviceName;
               row.skipped_slice_fraction = result.skippedSliceFraction;
               if (kr) {
@@ -195,7 +196,7 @@ async function sweepLocked(
               );
             }
           } catch (err) {
-            for (const id of runnable) rows.push(blank(id, 'failed', `${errorCode(err)}: ${describeError(err)}`));
+            for (const id of runnable) rows.push(blank(id, 'failed', failureReason(errorCode(err), `synthetic ${size.m}x${size.k}x${size.n} ${mode} density ${density}`, describeError(err))));
           }
           opened.writer.writeRows(rows);
           all.push(...rows);
