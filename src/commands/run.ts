@@ -132,7 +132,7 @@ export function registerRun(program: Command): void {
     program
       .command('run')
       .description('benchmark every 2-D tensor of a weight tree (or file) × M × kernel into a CSV')
-      .argument('<path>', 'weight folder or file (.safetensors, .safetensors.index.json, .pt, .pth, .bin, .ckpt)'),
+      .argument('<path>', 'weight folder or file (.safetensors, .safetensors.index.json, .pt, .pth, .pth.tar, .bin, .ckpt)'),
   ).action(async (path: string, raw: Record<string, unknown>) => {
       const summary = await runCommand(path, raw);
       printSummary(summary, (line) => void process.stdout.write(line + '\n'));
