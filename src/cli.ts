@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 
 import { describeError, errorCode } from './errors.js';
 import { registerCommands } from './commands/index.js';
+import { printable } from './printable.js';
 import { VERSION } from './version.js';
 
 /** The only place that calls process.exit: maps error codes to exit codes (DESIGN.md). */
@@ -12,8 +13,8 @@ async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
-  registerCommands(program);
   try {
+    await registerCommands(program, argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
@@ -22,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = errorCode(err);
-    process.stderr.write(`esmm-bench: ${describeError(err)}\n`);
+    process.stderr.write(`esmm-bench: ${printable(describeError(err))}\n`);
     return code === 'USAGE' ? 2 : 1;
   }
 }

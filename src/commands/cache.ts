@@ -6,6 +6,8 @@ import { UsageError } from '../errors.js';
 import { loadNative } from '../native/index.js';
 import type { NativeBinding } from '../native/types.js';
 import { type CacheTreeSummary, cacheTree } from '../patterns/cache-tree.js';
+import { printable } from '../printable.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { type BackendChoice, resolveBackend } from '../patterns/resolve-backend.js';
 import { loadLabelRules, readTensorF32, walkWeights } from '../weights/index.js';
@@ -31,13 +33,19 @@ export async function cacheCommand(
   } catch {
     throw new UsageError(`no such file or folder: ${path}`);
   }
+  if (opts.cacheDir !== undefined) prepareOutputPath(opts.cacheDir, { flag: '--cache-dir', kind: 'dir' });
   const labelRules = opts.labels ? await loadLabelRules(opts.labels) : undefined;
   const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}) });
   const native = deps.native ?? loadNative();
   const backend = resolveBackend(native, opts.backend ?? 'auto');
   return cacheTree({
     walk,
-    cacheDir: resolveCacheDir({ ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), root: path, rootIsFile }),
+    cacheDir: resolveCacheDir({
+      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      root: path,
+      rootIsFile,
+      onFallback: deps.log ?? ((line) => void process.stderr.write(line + '\n')),
+    }),
     orientation: opts.orientation ?? 'linear',
     backend,
     native,
@@ -62,7 +70,7 @@ export function registerCache(program: Command): void {
     .option('--labels <rules.json>', 'extra path-label rules')
     .option('--json', 'print the summary as JSON', false)
     .action(async (path: string, opts: CacheCommandOptions) => {
-      const summary = await cacheCommand(path, opts, opts.json ? {} : { log: (l) => void process.stderr.write(l + '\n') });
+      const summary = await cacheCommand(path, opts, opts.json ? {} : { log: (l) => void process.stderr.write(printable(l) + '\n') });
       if (opts.json) {
         process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       } else {

@@ -1,6 +1,7 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
+import { z } from 'zod';
 
 import { DEFAULT_KERNELS } from '../bench/plan.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
@@ -10,7 +11,9 @@ import { loadNative } from '../native/index.js';
 import { type WrittenReport, writeReport } from '../output/write-report.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
 import { walkWeights } from '../weights/index.js';
-import { RUN_DEFAULTS, printSummary } from './run.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
+import { BackendSchema, addBackendOption, parseOptions } from './common-options.js';
+import { RUN_DEFAULTS, printSummary, runExitCode } from './run.js';
 
 export interface DefaultJobResult {
   backend: 'cpu' | 'cuda';
@@ -28,10 +31,10 @@ export async function defaultJob(
   deps: PipelineDeps & { print?: (line: string) => void } = {},
 ): Promise<DefaultJobResult> {
   const print = deps.print ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const outDir = prepareOutputPath(opts.outDir, { flag: '--out-dir', kind: 'dir' });
   const native = deps.native ?? loadNative();
   const backend = resolveBackend(native, opts.backend);
   const spec = SAMPLE_TREES[backend];
-  const outDir = resolve(opts.outDir);
   const tree = join(outDir, `sample-tree-${backend}`);
   if (backend === 'cpu') {
     print(
@@ -75,14 +78,15 @@ export async function defaultJob(
   return { backend, tree, summary, report };
 }
 
+const DefaultOptionsSchema = z.object({ outDir: z.string().min(1), backend: BackendSchema });
+
 export function registerDefault(program: Command): void {
-  program
+  const cmd = program
     .command('default')
     .description('benchmark a generated sample tree (made on first use) and write CSV, sidecar and report under out/')
-    .option('--out-dir <dir>', 'output folder', 'out')
-    .addOption(new Option('--backend <b>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
-    .action(async (opts: { outDir: string; backend: 'auto' | 'cpu' | 'cuda' }) => {
-      const result = await defaultJob(opts);
-      if (result.summary.failed + result.summary.skipped > 0) process.exitCode = 1;
-    });
+    .option('--out-dir <dir>', 'output folder', 'out');
+  addBackendOption(cmd).action(async (raw: Record<string, unknown>) => {
+    const result = await defaultJob(parseOptions(DefaultOptionsSchema, raw));
+    process.exitCode = runExitCode(result.summary);
+  });
 }

@@ -1,4 +1,6 @@
-import { basename, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, relative, resolve } from 'node:path';
 
 import { getHFHubCachePath } from '@huggingface/hub';
 import type { Command } from 'commander';
@@ -8,6 +10,7 @@ import { compileRegexes, selectTensor } from '../bench/plan.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineDeps, PipelineSummary } from '../pipeline/types.js';
 import { UsageError } from '../errors.js';
+import { printable } from '../printable.js';
 import {
   createDownloadProgress,
   DEFAULT_REVISION,
@@ -28,7 +31,9 @@ import {
 import { loadNative } from '../native/index.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
-import { addRunOptions, parseRunOptions, pipelineParamsFromOptions, printSummary } from './run.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
+import { loadLabelRules, parseLabels, walkWeights, type LabelRule } from '../weights/index.js';
+import { addRunOptions, parseRunOptions, pipelineParamsFromOptions, printSummary, runExitCode } from './run.js';
 
 const HfOptionsSchema = z.object({
   offline: z.boolean().default(false),
@@ -54,6 +59,13 @@ export interface HfResult {
   summary?: PipelineSummary;
 }
 
+/** The labels the user's --labels rules give a file of the checkpoint (the built-in path rules are the plan's). */
+function userLabels(root: string, file: string, rules: LabelRule[]): Record<string, string> {
+  const path = relative(root, file);
+  const builtIn = parseLabels(path, []);
+  return Object.fromEntries(Object.entries(parseLabels(path, rules)).filter(([k, v]) => builtIn[k] !== v));
+}
+
 /** huggingface_hub's reading of a boolean env var. */
 function envTrue(v: string | undefined): boolean {
   return v !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(v.toUpperCase());
@@ -66,11 +78,13 @@ function envTrue(v: string | undefined): boolean {
  */
 export async function hfCommand(model: string | undefined, raw: Record<string, unknown>, deps: HfDeps = {}): Promise<HfResult> {
   const env = deps.env ?? process.env;
-  const out = deps.stdout ?? ((text: string) => void process.stdout.write(text));
+  const out = deps.stdout ?? ((text: string) => void process.stdout.write(printable(text, true)));
   const parsed = HfOptionsSchema.safeParse(raw);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
   const hf = parsed.data;
   const opts = parseRunOptions(raw);
+  prepareOutputPath(opts.out, { flag: '--out', kind: 'file' });
+  if (opts.cacheDir !== undefined) prepareOutputPath(opts.cacheDir, { flag: '--cache-dir', kind: 'dir' });
   if (model === undefined && hf.local === undefined) throw new UsageError('hf: name a model (<org>/<name>[@revision]) or a folder with --local');
   if (hf.local !== undefined && hf.offline) throw new UsageError('hf: --local and --offline exclude each other');
 
@@ -120,7 +134,11 @@ export async function hfCommand(model: string | undefined, raw: Record<string, u
     plan = await planFromDir({ dir: snapshot, repo: plan.repo, revision, commit: plan.commit!, source: 'cache', ...narrow });
   }
 
-  const { tensors, skipped } = planToTensorRefs(plan);
+  const refs = planToTensorRefs(plan);
+  const labelRules = opts.labels !== undefined ? await loadLabelRules(opts.labels) : undefined;
+  const tensors = labelRules ? refs.tensors.map((t) => ({ ...t, labels: { ...t.labels, ...userLabels(plan.root!, t.file, labelRules) } })) : refs.tensors;
+  const skipped = refs.skipped;
+  const aTensors = opts.aDir !== undefined ? (await walkWeights({ root: opts.aDir, ...(labelRules ? { labelRules } : {}) })).tensors : undefined;
   const native = deps.native ?? loadNative();
   const backend = resolveBackend(native, opts.backend);
   // Patterns of a cached checkpoint live in its repo folder, so deleting the repo from the cache deletes them too.
@@ -132,7 +150,13 @@ export async function hfCommand(model: string | undefined, raw: Record<string, u
     filter: [],
     exclude: [],
     argv: process.argv,
-    cacheDir: resolveCacheDir({ ...(opts.cacheDir !== undefined && { cacheDir: opts.cacheDir }), root: patternRoot }),
+    cacheDir: resolveCacheDir({
+      ...(opts.cacheDir !== undefined && { cacheDir: opts.cacheDir }),
+      root: patternRoot,
+      onFallback: deps.log ?? ((line) => void process.stderr.write(line + '\n')),
+    }),
+    labelRules: opts.labels !== undefined ? createHash('sha256').update(readFileSync(opts.labels)).digest('hex') : null,
+    ...(aTensors && { aTensors }),
   });
   const summary = await (deps.runPipeline ?? runPipeline)(params, { ...deps, native });
   return { plan, summary };
@@ -158,7 +182,7 @@ export function registerHf(program: Command, deps: HfDeps = {}): void {
     if (summary) {
       const out = deps.stdout ?? ((text: string) => void process.stdout.write(text));
       printSummary(summary, (line) => out(line + '\n'));
-      if (summary.failed + summary.skipped > 0) process.exitCode = 1;
+      process.exitCode = runExitCode(summary);
     }
   });
 }

@@ -1,10 +1,12 @@
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 
 import { type Command, Option } from 'commander';
-import { z } from 'zod';
+import type { z } from 'zod';
 
-import { DEFAULT_KERNELS } from '../bench/plan.js';
 import { UsageError } from '../errors.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
+import { printable } from '../printable.js';
 import { runPipeline } from '../pipeline/run-pipeline.js';
 import type { PipelineDeps, PipelineParams, PipelineSummary } from '../pipeline/types.js';
 import { loadNative } from '../native/index.js';
@@ -14,6 +16,7 @@ import { applyArchitecture } from '../hub/apply-architecture.js';
 import { loadLabelRules, walkWeights } from '../weights/index.js';
 import { readActivationDumpIndex } from '../activations/read-activation-dump-index.js';
 import { pairActivations } from '../bench/pair-activations.js';
+import { TreeOptionsSchema, addTreeOptions, parseOptions } from './common-options.js';
 
 /** Defaults that depend on the backend: CPU GEMMs are ~100× slower, so its points are smaller. */
 export const RUN_DEFAULTS = {
@@ -21,85 +24,16 @@ export const RUN_DEFAULTS = {
   cpu: { ms: [16], runs: 5, warmup: 1 },
 } as const;
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-/** The flags `run` and `hf` share (everything that becomes PipelineParams). */
-export function addRunOptions(cmd: Command): Command {
-  return cmd
-    .option('--m <list>', 'token counts (rows of A), comma-separated (default 4096; 16 on the cpu backend)')
-    .option('--kernels <list>', 'kernels: esmm, cublas, dense-tf32x3, cublas-tf32, cublas-bf16 (on cpu both dense baselines run the CPU reference)', DEFAULT_KERNELS.join(','))
-    .addOption(new Option('--orientation <o>', 'linear: B = Wᵀ (K = in features); raw: B = W as stored').choices(['linear', 'raw']).default('linear'))
-    .addOption(new Option('--backend <b>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
-    .option('--device <n>', 'CUDA device index', '0')
-    .option('--runs <n>', 'timed runs per point (default 20; 5 on cpu)')
-    .option('--warmup <n>', 'warm-up runs per point (default 5; 1 on cpu)')
-    .addOption(new Option('--l2 <mode>', 'flush L2 before every sample (cold, as ncu does) or not (hot)').choices(['cold', 'hot']).default('cold'))
-    .option('--seed <n>', 'seed of the dense random A', '1')
-    .option('--filter <re>', 'keep tensors whose name, file or a key=value label matches (repeatable: all must match)', collect)
-    .option('--exclude <re>', 'drop tensors whose name, file or a key=value label matches (repeatable)', collect)
-    .option('--out <csv>', 'result CSV; the JSON sidecar and samples file go beside it', 'out/results.csv')
-    .option('--resume', 'continue an earlier run of the same --out: skip the points it holds', false)
-    .option('--overwrite', 'replace an existing --out (and its sidecars) instead of refusing', false)
-    .option('--cache-dir <dir>', 'pattern cache folder (default .esmm-cache/ next to the weights, or $ESMM_CACHE_DIR)')
-    .option('--no-progress', 'no progress output');
-}
-
-const intList = (flag: string) =>
-  z.string().transform((s, ctx) => {
-    const values = s.split(',').map((x) => x.trim()).filter((x) => x !== '').map(Number);
-    if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) {
-      ctx.addIssue({ code: 'custom', message: `${flag} takes positive integers separated by commas, got '${s}'` });
-      return z.NEVER;
-    }
-    return values;
-  });
-
-const intFlag = (flag: string, min: number) =>
-  z.string().transform((s, ctx) => {
-    const v = Number(s);
-    if (!Number.isInteger(v) || v < min) {
-      ctx.addIssue({ code: 'custom', message: `${flag} must be an integer ≥ ${min}, got '${s}'` });
-      return z.NEVER;
-    }
-    return v;
-  });
-
-const RunOptionsSchema = z.object({
-  m: intList('--m').optional(),
-  kernels: z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== '')),
-  orientation: z.enum(['linear', 'raw']),
-  backend: z.enum(['auto', 'cpu', 'cuda']),
-  device: intFlag('--device', 0),
-  runs: intFlag('--runs', 1).optional(),
-  warmup: intFlag('--warmup', 0).optional(),
-  l2: z.enum(['cold', 'hot']),
-  seed: z.string().transform((s, ctx) => {
-    const v = Number(s);
-    if (!Number.isSafeInteger(v) || v < 0) {
-      ctx.addIssue({ code: 'custom', message: `--seed must be a non-negative integer, got '${s}'` });
-      return z.NEVER;
-    }
-    return v;
-  }),
-  filter: z.array(z.string()).optional(),
-  exclude: z.array(z.string()).optional(),
-  out: z.string().min(1),
-  resume: z.boolean(),
-  overwrite: z.boolean(),
-  cacheDir: z.string().optional(),
-  progress: z.boolean(),
-});
+/** The flags `run` and `hf` share (everything that becomes PipelineParams): one definition in common-options. */
+export const addRunOptions = addTreeOptions;
 
 /** Parsed run flags; tensors and cache folder are filled in by the caller. */
-export type RunOptions = z.output<typeof RunOptionsSchema>;
+export type RunOptions = z.output<typeof TreeOptionsSchema>;
 
 export function parseRunOptions(raw: unknown): RunOptions {
-  const parsed = RunOptionsSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
-  if (parsed.data.resume && parsed.data.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
-  return parsed.data;
+  const opts = parseOptions(TreeOptionsSchema, raw);
+  if (opts.resume && opts.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
+  return opts;
 }
 
 /** PipelineParams from parsed flags, with the backend's defaults for what was not given. */
@@ -131,12 +65,25 @@ export function pipelineParamsFromOptions(
 }
 
 export function printSummary(s: PipelineSummary, write: (line: string) => void): void {
+  const notMatrix = s.notMatrix ?? 0;
   write(
-    `${s.rows} rows written (${s.ok} ok, ${s.failed} failed, ${s.skipped} skipped${s.resumed ? `; ${s.resumed} already in the file` : ''}) ` +
+    `${s.rows} rows written (${s.ok} ok, ${s.failed} failed, ${s.skipped - notMatrix} skipped` +
+      `${notMatrix ? `, ${notMatrix} not a matrix` : ''}${s.resumed ? `; ${s.resumed} already in the file` : ''}) ` +
       `on ${s.backend ?? '?'} in ${(s.wallMs / 1000).toFixed(1)} s → ${s.csvPath}`,
   );
   write(`run record: ${s.sidecarPath}`);
   if (s.backend === 'cpu') write('note: cpu backend — these are CPU timings (reference GEMM vs CPU ESMM), not GPU numbers');
+  if (s.found === 0) write('nothing to benchmark: no 2-D float tensor was found');
+  else if (s.selected === 0) write(`nothing to benchmark: --filter / --exclude kept none of the ${s.found} tensors found`);
+}
+
+/**
+ * 0 when every matrix was benchmarked; 1 when a row failed or was skipped for a reason other
+ * than "not a matrix", or when nothing was there to benchmark.
+ */
+export function runExitCode(s: PipelineSummary): number {
+  if (s.found === 0 || s.selected === 0) return 1;
+  return s.failed + s.skipped - (s.notMatrix ?? 0) > 0 ? 1 : 0;
 }
 
 /** `esmm-bench run <path>`: the weight-tree benchmark. Returns the summary; exit code 1 when a row is not ok. */
@@ -148,11 +95,16 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
   } catch {
     throw new UsageError(`no such file or folder: ${path}`);
   }
-  const labelRules = typeof raw.labels === 'string' ? await loadLabelRules(raw.labels) : undefined;
-  const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}) });
+  prepareOutputPath(opts.out, { flag: '--out', kind: 'file' });
+  if (opts.cacheDir !== undefined) prepareOutputPath(opts.cacheDir, { flag: '--cache-dir', kind: 'dir' });
+  const labelRules = opts.labels !== undefined ? await loadLabelRules(opts.labels) : undefined;
+  const walkOpts = { ...(labelRules ? { labelRules } : {}), ...(opts.allTensors ? { allTensors: true } : {}) };
+  const walk = await walkWeights({ root: path, ...walkOpts });
+  const log = deps.log ?? ((line: string) => void process.stderr.write(printable(line) + '\n'));
+  for (const note of walk.notes ?? []) log(`note: ${note}`);
   let aTensors;
-  if (typeof raw.aDir === 'string') {
-    const aWalk = await walkWeights({ root: raw.aDir, ...(labelRules ? { labelRules } : {}) });
+  if (opts.aDir !== undefined) {
+    const aWalk = await walkWeights({ root: opts.aDir, ...walkOpts });
     aTensors = aWalk.tensors;
   }
   const tensors = rootIsFile ? walk.tensors : applyArchitecture(path, walk.tensors).tensors;
@@ -177,10 +129,20 @@ export async function runCommand(path: string, raw: Record<string, unknown>, dep
     skipped: [...walk.skipped, ...(pairing?.skipped ?? [])],
     ...(pairing ? { pairs: pairing.pairs } : {}),
     argv: process.argv,
-    cacheDir: resolveCacheDir({ ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}), root: path, rootIsFile }),
+    cacheDir: resolveCacheDir({
+      ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+      root: path,
+      rootIsFile,
+      onFallback: log,
+    }),
+    labelRules: opts.labels !== undefined ? sha256Text(readFileSync(opts.labels)) : null,
     ...(aTensors ? { aTensors } : {}),
   });
   return runPipeline(params, { ...deps, native, ...(pairing ? { readTensor: pairing.readTensor } : {}) });
+}
+
+function sha256Text(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 export function registerRun(program: Command): void {
@@ -188,15 +150,13 @@ export function registerRun(program: Command): void {
     program
       .command('run')
       .description('benchmark every 2-D tensor of a weight tree (or file) × M × kernel into a CSV')
-      .argument('<path>', 'weight folder or file (.safetensors, .safetensors.index.json, .pt, .bin)'),
+      .argument('<path>', 'weight folder or file (.safetensors, .safetensors.index.json, .pt, .pth, .pth.tar, .bin, .ckpt)'),
   )
-    .option('--labels <rules.json>', 'extra path-label rules')
-    .option('--a-dir <dir>', 'pair each B with a real A tensor from this tree (A is M×K as stored; M = its rows)')
     .option('--activations <dump>', 'pair each weight with the captured input of its module (capture/sparsify dump): weight-only, joint and activation-only rows; --m repeats the token rows')
     .addOption(new Option('--control <kind>', 'with --activations: also rows with a random mask of the same density per tile for every real B and A').choices(['random']))
     .action(async (path: string, raw: Record<string, unknown>) => {
       const summary = await runCommand(path, raw);
       printSummary(summary, (line) => void process.stdout.write(line + '\n'));
-      if (summary.failed + summary.skipped > 0) process.exitCode = 1;
+      process.exitCode = runExitCode(summary);
     });
 }

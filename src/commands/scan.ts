@@ -6,6 +6,8 @@ import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 
 import { describeError, errorCode, UsageError } from '../errors.js';
+import { printable } from '../printable.js';
+import { intFlag } from './common-options.js';
 import {
   dtypeBytes,
   fractionsOf,
@@ -35,7 +37,10 @@ export interface ScanRow {
 
 export interface ScanSummary {
   tensors: number;
+  /** Files and tensors the walk could not use, other than those below. */
   skipped: number;
+  /** Tensors that are not 2-D (norm weights, biases): expected in any checkpoint, not an error. */
+  notMatrix: number;
   /** Tensors the walk listed that could not be read. */
   failed: number;
   /** Bytes of tensor data scanned. */
@@ -53,9 +58,10 @@ const optionsSchema = z.object({
   labels: z.string().min(1).optional(),
   json: z.boolean().optional(),
   csv: z.string().min(1).optional(),
-  threads: z.coerce.number().int('--threads must be a whole number').min(1, '--threads must be at least 1').max(64).optional(),
+  threads: intFlag('--threads', 1, 64).optional(),
+  allTensors: z.boolean().optional(),
 });
-export type ScanOptions = z.infer<typeof optionsSchema>;
+export type ScanOptions = z.input<typeof optionsSchema>;
 
 export interface ScanIo {
   out: (line: string) => void;
@@ -176,9 +182,10 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
     }
   }
   const started = performance.now();
-  const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}) });
+  const walk = await walkWeights({ root: path, ...(labelRules ? { labelRules } : {}), ...(opts.allTensors ? { allTensors: true } : {}) });
+  for (const note of walk.notes ?? []) io.err(`note: ${note}`);
   const skipped = [...walk.skipped];
-  for (const s of walk.skipped) io.err(`skipped ${s.reason}`);
+  for (const s of walk.skipped) if (!isNotMatrix(s)) io.err(`skipped ${s.reason}`);
   const tensors: ScanRow[] = [];
   let failed = 0;
   let bytes = 0;
@@ -213,7 +220,8 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
     await pool?.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  const summary: ScanSummary = { tensors: tensors.length, skipped: walk.skipped.length, failed, bytes, seconds };
+  const notMatrix = walk.skipped.filter(isNotMatrix).length;
+  const summary: ScanSummary = { tensors: tensors.length, skipped: walk.skipped.length - notMatrix, notMatrix, failed, bytes, seconds };
   const result: ScanResult = { tensors, skipped, summary };
   if (opts.csv) await writeFile(opts.csv, csvText(result));
   if (opts.json) {
@@ -222,15 +230,22 @@ export async function scanCommand(path: string, rawOptions: unknown, io: ScanIo)
     const rate = seconds > 0 ? ` (${(bytes / 1e6 / seconds).toFixed(0)} MB/s)` : '';
     io.out(
       `scanned ${tensors.length} tensors, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s${rate}; ` +
-        `${walk.skipped.length} skipped, ${failed} failed`,
+        `${summary.skipped} skipped, ${notMatrix} not a matrix, ${failed} failed`,
     );
   }
-  return { code: skipped.length > 0 ? 1 : 0, result };
+  if (refs.length === 0) io.err(`nothing found: no 2-D float tensor in ${path}`);
+  return { code: refs.length === 0 || summary.skipped + failed > 0 ? 1 : 0, result };
+}
+
+/** A tensor that is not 2-D (a norm weight, a bias, a step counter): expected in a checkpoint, not an error. */
+function isNotMatrix(s: SkipRecord): boolean {
+  return s.shape !== undefined && s.shape.length !== 2;
 }
 
 const stdio: ScanIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  // JSON output keeps its newlines (JSON.stringify already escapes controls inside strings).
+  out: (line) => process.stdout.write(`${printable(line, true)}\n`),
+  err: (line) => process.stderr.write(`${printable(line)}\n`),
 };
 
 export function registerScan(program: Command, io: ScanIo = stdio): void {
@@ -241,6 +256,7 @@ export function registerScan(program: Command, io: ScanIo = stdio): void {
     .option('--labels <rules.json>', 'extra path-label rules (JSON: [{ "regex": "...", "label": "...", "value": "..." }])')
     .option('--json', 'print one JSON document instead of lines')
     .option('--csv <file>', 'also write every tensor and skip as CSV')
+    .option('--all-tensors', 'also list optimizer state found in a training checkpoint')
     .option('--threads <n>', `worker threads for scans over ${POOL_MIN_BYTES >> 20} MiB (default 1: this thread only; on the 2-core development machine workers were slower for 1 GB, see docs/scan-throughput.md)`)
     .action(async (path: string, opts: ScanOptions) => {
       const { code } = await scanCommand(path, opts, io);

@@ -91,15 +91,21 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     ...[...keys].filter((k) => !RESEARCH_LABELS.includes(k)).sort(),
   ];
 
+  // Rows of another orientation or seed measure something else: never averaged together, and
+  // shown as columns when a CSV holds more than one.
+  const settingKeys = (['orientation', 'seed'] as const).filter((c) => new Set(measured.map((r) => r[c] ?? '')).size > 1);
   const groups = new Map<
     string,
     { labels: Record<string, string>; kernel: string; m: number; compute: number[]; total: number[]; sgemm: number[]; kDensity: number[]; noisy: number }
   >();
   for (const r of measured) {
     const all = labelsOf(r);
-    const labels = Object.fromEntries(labelKeys.map((k) => [k, all[k] ?? '']));
+    const labels = Object.fromEntries([
+      ...labelKeys.map((k) => [k, all[k] ?? '']),
+      ...settingKeys.map((c) => [c, r[c] ?? '']),
+    ]) as Record<string, string>;
     const m = num(r.m) ?? 0;
-    const key = JSON.stringify([labelKeys.map((k) => labels[k]), r.kernel, m, r.backend]);
+    const key = JSON.stringify([labelKeys.map((k) => labels[k]), r.kernel, m, r.backend, r.orientation ?? '', r.seed ?? '']);
     let g = groups.get(key);
     if (!g) {
       g = { labels, kernel: r.kernel, m, compute: [], total: [], sgemm: [], kDensity: [], noisy: 0 };
@@ -113,8 +119,9 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     if (kd !== null) g.kDensity.push(kd);
     if (r.noisy === 'true') g.noisy++;
   }
+  const shownKeys = [...labelKeys, ...settingKeys];
   const ordered = [...groups.values()].sort((a, b) => {
-    for (const k of labelKeys) {
+    for (const k of shownKeys) {
       const c = compareLabels(a.labels[k], b.labels[k]);
       if (c !== 0) return c;
     }
@@ -145,15 +152,15 @@ export function buildReport(records: CsvRecord[], title: string): Report {
   if (result.length === 0) {
     lines.push('No ok rows with a speedup.');
   } else {
-    const head = [...labelKeys, 'kernel', 'm', 'count', 'compute median', 'compute min', 'compute max', 'total median', 'total min', 'total max'];
+    const head = [...shownKeys, 'kernel', 'm', 'count', 'compute median', 'compute min', 'compute max', 'total median', 'total min', 'total max'];
     if (showSgemm) head.push('vs SGEMM');
     if (hasBest) head.push('k density');
     if (anyNoisy) head.push('noisy');
     lines.push(`| ${head.join(' | ')} |`);
-    lines.push(`|${[...labelKeys, 'kernel'].map(() => '---').concat(Array(head.length - labelKeys.length - 1).fill('---:')).join('|')}|`);
+    lines.push(`|${[...shownKeys, 'kernel'].map(() => '---').concat(Array(head.length - shownKeys.length - 1).fill('---:')).join('|')}|`);
     for (const g of result) {
       const cells = [
-        ...labelKeys.map((k) => g.labels[k]),
+        ...shownKeys.map((k) => g.labels[k]),
         g.kernel,
         String(g.m),
         String(g.count),

@@ -32,6 +32,12 @@ function firstLine(text: string): string {
   return text.slice(0, text.indexOf('\n') >= 0 ? text.indexOf('\n') : text.length);
 }
 
+/** True when `headerText` is the header of `columns` or of an earlier version of them (a leading part). */
+export function headerMatches(headerText: string, columns: readonly string[]): boolean {
+  const header = headerText.trimEnd().split(',');
+  return header.length >= 2 && header.length <= columns.length && header.every((c, i) => c === columns[i]);
+}
+
 /**
  * Reads a CSV written by this tool, also by an earlier version (columns are only ever appended,
  * so its header is a prefix of today's; the columns it lacks read as ''). Throws a UsageError
@@ -41,9 +47,7 @@ export function readResultCsv(path: string, columns: readonly string[] = CSV_COL
   const text = readFileSync(path, 'utf8');
   if (text.length === 0) return [];
   const header = firstLine(text).split(',');
-  if (header.length < 2 || header.length > columns.length || header.some((c, i) => c !== columns[i])) {
-    throw new UsageError(`${path}: not an esmm-bench CSV of this kind (its header differs)`);
-  }
+  if (!headerMatches(firstLine(text), columns)) throw new UsageError(`${path}: not an esmm-bench CSV of this kind (its header differs)`);
   const records = parse(text, { columns: true, skip_empty_lines: true }) as CsvRecord[];
   if (header.length < columns.length) for (const r of records) for (const c of columns.slice(header.length)) r[c] = '';
   return records;

@@ -1,9 +1,10 @@
-import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
 import type { KernelRoles } from '../bench/kernel-roles.js';
 import type { BenchmarkResult, KernelResult, KernelTolerance } from '../native/types.js';
 import type { BMemoryBytes } from '../patterns/b-memory-bytes.js';
-import { paybackCalls } from './payback-calls.js';
 import type { TensorRef } from '../weights/types.js';
+import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
+import { failureReason, kernelFailureCode } from './failure-reason.js';
+import { paybackCalls } from './payback-calls.js';
 
 /** The bar a kernel the registry does not list is held to: float32-accurate. */
 const STRICT: KernelTolerance = { relFrobenius: 1e-5, maxAbsRel: 1e-5 };
@@ -126,14 +127,14 @@ const sci = (x: number): string => x.toExponential(2);
  * kernel's bar in the registry.
  */
 export function verificationFailure(kernel: KernelResult, tolerance: KernelTolerance = STRICT): string | null {
-  if (!kernel.ok) return `${kernel.errorCode ? `${kernel.errorCode}: ` : ''}${kernel.error ?? 'kernel failed'}`;
+  if (!kernel.ok) return kernel.error ?? 'kernel failed';
   const fro = kernel.relErrFrobenius;
   const max = kernel.maxAbsErrRel;
   if (fro === undefined || !Number.isFinite(fro) || max === undefined || !Number.isFinite(max)) {
-    return 'WRONG_RESULT: verification: no finite error against the float64 reference';
+    return 'verification: no finite error against the float64 reference';
   }
-  if (fro > tolerance.relFrobenius) return `WRONG_RESULT: verification: relative Frobenius error ${sci(fro)} > ${sci(tolerance.relFrobenius)}`;
-  if (max > tolerance.maxAbsRel) return `WRONG_RESULT: verification: max |C − C64| / max |C64| ${sci(max)} > ${sci(tolerance.maxAbsRel)}`;
+  if (fro > tolerance.relFrobenius) return `verification: relative Frobenius error ${sci(fro)} > ${sci(tolerance.relFrobenius)}`;
+  if (max > tolerance.maxAbsRel) return `verification: max |C − C64| / max |C64| ${sci(max)} > ${sci(tolerance.maxAbsRel)}`;
   if (!kernel.time) return 'no timing';
   return null;
 }
@@ -178,18 +179,20 @@ function baselineTimes(byId: Map<string, KernelResult>, roles: KernelRoles): Map
 /**
  * One kernel of one native call as row columns: its timing and noise record, its errors, and
  * its speedups against SGEMM, against dense-tf32x3 and against the faster of the two (the
- * headline), all from the same call. `failure` is null when the kernel passed.
+ * headline), all from the same call. `failure` is null when the kernel passed; else `code` says
+ * what kind of failure it is (the addon's error code, or WRONG_RESULT).
  */
 export function measureKernel(
   id: string,
   result: BenchmarkResult,
   roles: KernelRoles,
   shape: { m: number; k: number; n: number },
-): { failure: string | null; fields: Partial<MeasurementFields> } {
+): { failure: string | null; code: string | null; fields: Partial<MeasurementFields> } {
   const byId = new Map(result.kernels.map((k) => [k.id, k]));
   const kernel = byId.get(id);
-  if (!kernel) return { failure: 'INTERNAL: the backend returned no result for this kernel', fields: {} };
+  if (!kernel) return { failure: 'the backend returned no result for this kernel', code: 'INTERNAL', fields: {} };
   const failure = verificationFailure(kernel, roles.tolerance.get(id));
+  const code = failure === null ? null : kernelFailureCode(kernel);
   const fields: Partial<MeasurementFields> = {
     variant: kernel.variant ?? null,
     skipped_slice_fraction: result.skippedSliceFraction,
@@ -197,7 +200,7 @@ export function measureKernel(
     rel_err_frobenius: kernel.relErrFrobenius ?? null,
     max_abs_err_rel: kernel.maxAbsErrRel ?? null,
   };
-  if (failure || !kernel.time) return { failure, fields };
+  if (failure || !kernel.time) return { failure, code, fields };
   const time = kernel.time;
   const total = totalMs(kernel, result);
   fields.compute_ms_median = time.median;
@@ -219,7 +222,7 @@ export function measureKernel(
   for (const [bid, ms] of base) if (best === null || ms < best[1]) best = [bid, ms];
   [fields.speedup_best_dense_compute, fields.speedup_best_dense_total] = against(best?.[1]);
   fields.best_dense_kernel = best?.[0] ?? null;
-  return { failure, fields };
+  return { failure, code, fields };
 }
 
 /** Rows of one benchmark call, one per wanted kernel, with speedups against every dense baseline. */
@@ -233,9 +236,11 @@ export function rowsFromResult(
   roles: KernelRoles,
 ): ResultRow[] {
   const c = { ...cfg, device: result.device || cfg.device };
+  const where = `${t.file}${t.name ? '#' + t.name : ''}`;
   return wanted.map((id) => {
-    const { failure, fields } = measureKernel(id, result, roles, { m, k: t.k ?? 0, n: t.n ?? 0 });
-    const row = Object.assign(emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', failure), fields);
+    const { failure, code, fields } = measureKernel(id, result, roles, { m, k: t.k ?? 0, n: t.n ?? 0 });
+    const reason = failure === null ? null : failureReason(code ?? 'INTERNAL', where, failure);
+    const row = Object.assign(emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', reason), fields);
     if (id === 'esmm' && !failure) {
       const baselineMs = [...baselineTimes(new Map(result.kernels.map((k) => [k.id, k])), roles).values()];
       row.payback_calls = paybackCalls({ bPatternMs: t.bPatternMs ?? null, esmmTotalMs: row.total_ms, baselineMs });

@@ -2,16 +2,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 import { buildReport } from './build-report.js';
-import { readResultCsv } from './result-csv.js';
+import { readReportRecords } from './read-report-records.js';
 
 export interface WrittenReport {
   markdown: string;
   files: string[];
 }
 
-/** Reads a result CSV and writes `report.md` plus SVG and PNG plots into outDir. */
+/** Reads a result CSV (run, hf, sweep or merged) and writes `report.md` plus SVG and PNG plots into outDir. */
 export async function writeReport(params: { csv: string; outDir: string; plots?: boolean }): Promise<WrittenReport> {
-  const records = readResultCsv(params.csv);
+  const { records } = readReportRecords(params.csv);
   const { markdown } = buildReport(records, basename(params.csv));
   await mkdir(params.outDir, { recursive: true });
   const files: string[] = [];

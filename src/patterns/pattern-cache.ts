@@ -1,7 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 import { EsmmError, describeError } from '../errors.js';
+import { isWritableFolder } from './is-writable-folder.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
 import { type PatternKey, encodePatternFile, patternFileName, readPatternFile, writeFileAtomic } from './pattern-file.js';
 
@@ -43,18 +45,37 @@ export interface IndexEntry {
   n: number;
 }
 
+/** The per-user pattern cache: $XDG_CACHE_HOME/esmm-bench, else ~/.cache/esmm-bench. */
+export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env['XDG_CACHE_HOME'];
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'esmm-bench');
+}
+
 /**
  * Where patterns are cached: `--cache-dir`, else ESMM_CACHE_DIR, else `.esmm-cache/` next to
- * the weights (in the folder given, or beside the file given).
+ * the weights (in the folder given, or beside the file given). When that folder is read-only
+ * to the user, the per-user cache instead (`onFallback` says so): a folder the user only reads
+ * from is never written to unless asked.
  */
-export function resolveCacheDir(params: { cacheDir?: string; root?: string; rootIsFile?: boolean; files?: string[] }): string {
+export function resolveCacheDir(params: {
+  cacheDir?: string;
+  root?: string;
+  rootIsFile?: boolean;
+  files?: string[];
+  onFallback?: (message: string) => void;
+}): string {
   if (params.cacheDir) return resolve(params.cacheDir);
   const fromEnv = process.env[CACHE_DIR_ENV];
   if (fromEnv) return resolve(fromEnv);
-  if (params.root !== undefined) {
-    return join(params.rootIsFile ? dirname(resolve(params.root)) : resolve(params.root), DEFAULT_CACHE_FOLDER);
-  }
-  return join(commonFolder((params.files ?? []).map((f) => resolve(f))), DEFAULT_CACHE_FOLDER);
+  const beside =
+    params.root !== undefined
+      ? join(params.rootIsFile ? dirname(resolve(params.root)) : resolve(params.root), DEFAULT_CACHE_FOLDER)
+      : join(commonFolder((params.files ?? []).map((f) => resolve(f))), DEFAULT_CACHE_FOLDER);
+  // The weights' folder decides: a cache folder someone made inside a read-only tree is not the user's to write.
+  if (isWritableFolder(dirname(beside))) return beside;
+  const user = userCacheDir();
+  params.onFallback?.(`pattern cache: ${dirname(beside)} is read-only, using ${user} (choose another with --cache-dir)`);
+  return user;
 }
 
 function commonFolder(files: string[]): string {

@@ -1,15 +1,18 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import cliProgress from 'cli-progress';
 
 import { UsageError, describeError, errorCode } from '../errors.js';
 import { loadNative } from '../native/index.js';
+import { printable } from '../printable.js';
 import type { BenchmarkResult, NativeBinding } from '../native/types.js';
 import { type ResultRow } from '../output/columns.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
+import { failureReason } from '../output/failure-reason.js';
+import { resumeDifferences } from '../output/resume-differences.js';
 import { removeRunOutputs } from '../output/remove-run-outputs.js';
 import { type CsvRecord, openResultCsv } from '../output/result-csv.js';
 import { nextRunNumber, toolRecord, queryNvidiaSmi, samplesPath, sha256File, sidecarPath } from '../output/run-metadata.js';
@@ -101,8 +104,7 @@ function validate(params: PipelineParams): void {
  */
 export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {}): Promise<PipelineSummary> {
   validate(params);
-  const csvPath = resolve(params.out);
-  mkdirSync(dirname(csvPath), { recursive: true });
+  const csvPath = prepareOutputPath(params.out, { flag: '--out', kind: 'file' });
   const releaseLock = acquireCsvLock(csvPath);
   try {
     return await benchmarkAll(params, deps);
@@ -117,7 +119,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   const native: NativeBinding = deps.native ?? loadNative();
   const readTensor = deps.readTensor ?? readTensorF32;
   const nvidiaSmi = deps.nvidiaSmi ?? queryNvidiaSmi;
-  const log = deps.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const log = deps.log ?? ((line: string) => void process.stderr.write(printable(line) + '\n'));
   const showProgress = params.progress !== false;
   const isTTY = deps.isTTY ?? Boolean(process.stderr.isTTY);
 
@@ -142,6 +144,23 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   if (params.overwrite) removeRunOutputs(csvPath);
   const opened = openResultCsv({ path: csvPath, resume: params.resume });
   if (opened.droppedBytes > 0) log(`resume: dropped a half-written last line (${opened.droppedBytes} bytes) of ${params.out}`);
+  if (params.resume) {
+    const diffs = resumeDifferences(csvPath, opened.existing, {
+      seed: params.seed,
+      runs: params.runs,
+      warmup: params.warmup,
+      l2: params.l2,
+      orientation: params.orientation,
+      kernels: requested,
+      backend,
+      device: params.device ?? 0,
+      labelRules: params.labelRules ?? null,
+    });
+    if (diffs.length > 0) {
+      opened.writer.close();
+      throw new UsageError(`--resume ${params.out}: its rows were made with other settings (${diffs.join('; ')}); resume with the same settings or choose another --out`);
+    }
+  }
   const done = new Set(opened.existing.map(recordKey));
   const maxRun = opened.existing.reduce((mx, r) => Math.max(mx, Number(r.run) || 0), 0);
   const run = Math.max(nextRunNumber(csvPath), maxRun + 1);
@@ -173,7 +192,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
   });
 
   const stage: StageTimes = { load_ms: 0, convert_ms: 0, pattern_ms: 0, native_ms: 0, write_ms: 0, hash_ms: 0 };
-  const counts = { rows: 0, ok: 0, failed: 0, skipped: 0, resumed: opened.existing.length };
+  const counts = { rows: 0, ok: 0, failed: 0, skipped: 0, notMatrix: 0, resumed: opened.existing.length };
   const fileShas: Record<string, string> = {};
 
   const writeRows = (rows: ResultRow[]): void => {
@@ -223,6 +242,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
           filter: params.filter ?? [],
           exclude: params.exclude ?? [],
           resume: params.resume,
+          labelRules: params.labelRules ?? null,
           cacheDir: cache.dir,
           aTensors: params.aTensors?.length ?? 0,
         },
@@ -255,7 +275,10 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
       ...(skip.shape ? { shape: skip.shape } : {}),
       ...(skip.dtype ? { dtype: skip.dtype } : {}),
     };
+    const before = counts.rows;
     writeRows([emptyRow(t, cfg, { m: null, kernel: null, aSource: null }, 'skipped', `${skip.code}: ${skip.reason}`)]);
+    // A norm weight, a bias or a step counter: expected in a checkpoint, counted apart.
+    if (counts.rows > before && skip.shape !== undefined && skip.shape.length !== 2) counts.notMatrix++;
   }
 
   const items: WorkItem[] = [];
@@ -313,7 +336,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
     finished += rows.length;
     if (bar) {
       // One terminal line: a long path would wrap and break the bar's redraw.
-      bar.update(finished, { tensor: label.length > 60 ? '…' + label.slice(-59) : label });
+      bar.update(finished, { tensor: printable(label.length > 60 ? '…' + label.slice(-59) : label) });
     } else if (showProgress) {
       const parts = rows.map((r) =>
         r.status === 'ok'
@@ -463,7 +486,7 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
           } catch (err) {
             stage.native_ms += performance.now() - t;
             const status = SKIP_CODES.has(errorCode(err)) ? 'skipped' : 'failed';
-            const reason = `${errorCode(err)}: ${describeError(err)}`;
+            const reason = failureReason(errorCode(err), label, describeError(err));
             for (const kernel of toRun) rows.push(emptyRow(facts, itemCfg, { m, kernel, aSource: item.aSource }, status, reason));
           }
         }
@@ -490,6 +513,8 @@ async function benchmarkAll(params: PipelineParams, deps: PipelineDeps): Promise
     wallMs,
     run,
     backend,
+    found: params.tensors.length,
+    selected: items.length,
     stageMs: stage,
     hostOverheadFraction: wallMs > 0 ? (wallMs - stage.native_ms) / wallMs : 0,
   };

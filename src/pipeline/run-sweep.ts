@@ -1,11 +1,11 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { UsageError, describeError, errorCode } from '../errors.js';
 import { loadNative } from '../native/index.js';
 import type { NativeBinding, SyntheticMode } from '../native/types.js';
 import { SWEEP_COLUMNS, type SweepRow } from '../output/columns.js';
+import { prepareOutputPath } from '../output/prepare-output-path.js';
+import { failureReason } from '../output/failure-reason.js';
 import { acquireCsvLock } from '../output/acquire-csv-lock.js';
 import { AppendFile, dropPartialLastLine } from '../output/append-file.js';
 import { openResultCsv } from '../output/result-csv.js';
@@ -76,8 +76,7 @@ export async function runSweep(
   const nvidiaSmi = deps.nvidiaSmi ?? queryNvidiaSmi;
   // Usage errors before anything is touched on disk.
   parseKernelList(params.kernels);
-  const csvPath = resolve(params.out);
-  mkdirSync(dirname(csvPath), { recursive: true });
+  const csvPath = prepareOutputPath(params.out, { flag: '--out', kind: 'file' });
   const releaseLock = acquireCsvLock(csvPath);
   try {
     return await sweepLocked(params, native, log, nvidiaSmi, csvPath);
@@ -168,8 +167,9 @@ async function sweepLocked(
             }
             for (const id of runnable) {
               const kr = byId.get(id);
-              const { failure, fields } = measureKernel(id, result, roles, size);
-              const row = blank(id, failure ? 'failed' : 'ok', failure);
+              const { failure, code, fields } = measureKernel(id, result, roles, size);
+              const where = `synthetic ${size.m}x${size.k}x${size.n} ${mode} density ${density}`;
+              const row = blank(id, failure ? 'failed' : 'ok', failure && failureReason(code ?? 'INTERNAL', where, failure));
               Object.assign(row, fields);
               row.device = result.device || deviceName;
               rows.push(row);
@@ -186,7 +186,7 @@ async function sweepLocked(
               );
             }
           } catch (err) {
-            for (const id of runnable) rows.push(blank(id, 'failed', `${errorCode(err)}: ${describeError(err)}`));
+            for (const id of runnable) rows.push(blank(id, 'failed', failureReason(errorCode(err), `synthetic ${size.m}x${size.k}x${size.n} ${mode} density ${density}`, describeError(err))));
           }
           opened.writer.writeRows(rows);
           all.push(...rows);

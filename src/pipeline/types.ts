@@ -32,6 +32,8 @@ export interface PipelineParams {
   argv: string[];
   /** Progress output: a bar on a TTY, plain lines otherwise, nothing when false. */
   progress?: boolean;
+  /** sha256 of the --labels rules file: recorded, and a resume must use the same. */
+  labelRules?: string | null;
   /** Replace an existing CSV and its sidecars instead of refusing to touch them. */
   overwrite?: boolean;
 }
@@ -41,7 +43,12 @@ export interface PipelineSummary {
   ok: number;
   failed: number;
   skipped: number;
+  /** Of the skipped rows, those of tensors that are not 2-D (norm weights, biases): expected in any checkpoint. */
+  notMatrix?: number;
   resumed: number;
+  /** 2-D float tensors handed to the run, and how many of them the filters kept. */
+  found?: number;
+  selected?: number;
   csvPath: string;
   sidecarPath: string;
   wallMs: number;

@@ -11,7 +11,7 @@ const GROUP = /^grp_(\d+)$/;
 const SPARSITY = /^sparsity_(.+)$/;
 const KEY_EQ_VALUE = /^([A-Za-z][\w.-]*)=(.+)$/;
 const KEY_UNDERSCORE_VALUE = /^([A-Za-z][A-Za-z0-9-]*)_(.+)$/;
-const WEIGHT_EXT = /\.(safetensors|pt|bin)$/;
+const WEIGHT_EXT = /\.(safetensors|pt|pth|pth\.tar|bin|ckpt)$/;
 const PERMUTED_STEM = /^(.+)_permuted$/;
 
 function isResearchDir(c: string): boolean {

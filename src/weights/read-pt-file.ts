@@ -7,6 +7,7 @@ import { dtypeBytes } from './dtypes.js';
 import { storageExtent, type TensorLocation } from './tensor-location.js';
 import {
   isStorageType,
+  isStubObject,
   isTensorValue,
   pickleFailure,
   PickleError,
@@ -38,6 +39,10 @@ function collectTensors(value: unknown, path: string, out: { name: string; tenso
     }
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => collectTensors(v, path === '' ? String(i) : `${path}.${i}`, out));
+  } else if (isStubObject(value)) {
+    // A dict subclass keeps its items; anything else its state, under the same path.
+    collectTensors(value.items, path, out);
+    value.state.forEach((v) => collectTensors(v, path, out));
   }
 }
 
@@ -138,7 +143,14 @@ async function entryDataOffset(fh: FileHandle, file: string, entry: yauzl.Entry)
   return entry.relativeOffsetOfLocalHeader + 30 + head.readUInt16LE(26) + head.readUInt16LE(28);
 }
 
-async function readZipPt(file: string): Promise<TensorLocation[]> {
+/** Tensor locations of a torch.save file, with the classes that became inert placeholders. */
+export type PtTensors = TensorLocation[] & { stubbed?: string[] };
+
+function withStubs(locations: TensorLocation[], stubbed: string[]): PtTensors {
+  return stubbed.length > 0 ? Object.assign(locations, { stubbed }) : locations;
+}
+
+async function readZipPt(file: string): Promise<PtTensors> {
   let zip: yauzl.ZipFile;
   try {
     zip = await openZip(file);
@@ -167,14 +179,15 @@ async function readZipPt(file: string): Promise<TensorLocation[]> {
     const pickle = await readEntry(zip, pkl);
     const used = new Set<string>();
     let root: unknown;
+    let stubbed: string[] = [];
     try {
-      root = unpickle(pickle, {
+      ({ value: root, stubbed } = unpickle(pickle, {
         persistentLoad: (pid) => {
           const s = storageFromPid(pid, false);
           used.add(s.key);
           return s;
         },
-      }).value;
+      }));
     } catch (err) {
       pickleFailure(file, err);
     }
@@ -193,13 +206,13 @@ async function readZipPt(file: string): Promise<TensorLocation[]> {
     } finally {
       await fh.close();
     }
-    return toLocations(file, root, storages, bigEndian);
+    return withStubs(toLocations(file, root, storages, bigEndian), stubbed);
   } finally {
     zip.close();
   }
 }
 
-async function readLegacyPt(file: string, fh: FileHandle, fileBytes: number): Promise<TensorLocation[]> {
+async function readLegacyPt(file: string, fh: FileHandle, fileBytes: number): Promise<PtTensors> {
   // The pickles sit at the start; their length is only known by parsing, so grow the prefix.
   let prefixBytes = Math.min(fileBytes, 1 << 20);
   for (;;) {
@@ -217,7 +230,7 @@ async function readLegacyPt(file: string, fh: FileHandle, fileBytes: number): Pr
   }
 }
 
-async function parseLegacy(file: string, fh: FileHandle, prefix: Buffer, fileBytes: number): Promise<TensorLocation[]> {
+async function parseLegacy(file: string, fh: FileHandle, prefix: Buffer, fileBytes: number): Promise<PtTensors> {
   const none = (): never => {
     throw new PickleError('legacy header pickles must not refer to storages');
   };
@@ -259,11 +272,11 @@ async function parseLegacy(file: string, fh: FileHandle, prefix: Buffer, fileByt
     storages.set(key, { byteOffset: pos + 8, bytes });
     pos += 8 + bytes;
   }
-  return toLocations(file, main.value, storages, bigEndian);
+  return withStubs(toLocations(file, main.value, storages, bigEndian), main.stubbed);
 }
 
 /** Lists every tensor of a torch.save file (zip or legacy layout) without reading tensor data. */
-export async function readPtFile(file: string): Promise<TensorLocation[]> {
+export async function readPtFile(file: string): Promise<PtTensors> {
   const fh = await open(file, 'r');
   let isZip = false;
   try {

@@ -50,9 +50,15 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
     if (8 + n > fileBytes) fail(`header length ${n} runs past the end of the file (${fileBytes} bytes)`);
     const headerBuf = Buffer.alloc(n);
     await fh.read(headerBuf, 0, n, 8);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(headerBuf);
+    } catch {
+      return fail('header is not valid UTF-8');
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(headerBuf.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch (err) {
       return fail(`header is not valid JSON (${(err as Error).message})`);
     }
@@ -63,7 +69,11 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
     let metadata: Record<string, unknown> | undefined;
     for (const [name, raw] of Object.entries(parsed)) {
       if (name === '__metadata__') {
-        if (!isPlainObject(raw)) fail(`__metadata__ is not a JSON object`);
+        // As the reference reader: absent, null, or a map of strings to strings.
+        if (raw === null) continue;
+        if (!isPlainObject(raw)) fail(`__metadata__ is not a JSON object of strings`);
+        const bad = Object.entries(raw as Record<string, unknown>).find(([, v]) => typeof v !== 'string');
+        if (bad) fail(`__metadata__ value of "${bad[0]}" is not a string`);
         metadata = raw as Record<string, unknown>;
         continue;
       }
@@ -95,13 +105,19 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
       entries.push({ name, dtype: info.dtype as string, shape, begin, end });
     }
     entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-    for (let i = 1; i < entries.length; i++) {
-      const prev = entries[i - 1];
+    // The reference reader's rule: tensors tile the data area exactly, without overlap or hole.
+    let at = 0;
+    for (let i = 0; i < entries.length; i++) {
       const cur = entries[i];
-      if (cur.begin < prev.end) {
-        fail(`tensors "${prev.name}" and "${cur.name}" overlap (bytes ${cur.begin}–${prev.end})`);
+      if (i > 0 && cur.begin < entries[i - 1].end) {
+        fail(`tensors "${entries[i - 1].name}" and "${cur.name}" overlap (bytes ${cur.begin}–${entries[i - 1].end})`);
       }
+      if (cur.begin > at) {
+        fail(`hole of ${cur.begin - at} bytes before tensor "${cur.name}" (bytes ${at}–${cur.begin} belong to no tensor)`);
+      }
+      at = cur.end;
     }
+    if (at !== dataBytes) fail(`${dataBytes - at} bytes after the last tensor belong to no tensor`);
     return { dataStart, fileBytes, entries, ...(metadata ? { metadata } : {}) };
   } finally {
     await fh.close();

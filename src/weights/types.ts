@@ -33,4 +33,6 @@ export interface SkipRecord {
 export interface WalkResult {
   tensors: TensorRef[];
   skipped: SkipRecord[];
+  /** What the user should know about files that were read (placeholders, state left out). */
+  notes?: string[];
 }

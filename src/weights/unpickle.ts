@@ -32,6 +32,25 @@ export interface TensorValue {
   strides: number[];
 }
 
+/**
+ * A class the allow-list does not know (a Lightning callback, an AttributeDict, an argparse
+ * Namespace): an inert placeholder. It is never imported and never called; constructing it
+ * gives a StubObject that keeps its items and state as plain data, so tensors inside it can
+ * still be found.
+ */
+export interface StubClass {
+  kind: 'stub-class';
+  qualname: string;
+}
+
+export interface StubObject {
+  kind: 'stub-object';
+  qualname: string;
+  /** Items set on it as on a dict (a dict subclass), and its BUILD state. */
+  items: Map<unknown, unknown>;
+  state: unknown[];
+}
+
 interface Callable {
   kind: 'callable';
   qualname: string;
@@ -91,6 +110,27 @@ export const ALLOWED_GLOBALS: readonly string[] = [
   ...Object.keys(STORAGE_DTYPES).map((s) => `torch.${s}`),
 ];
 
+/**
+ * Modules whose names can run code, read files or reach the interpreter: refused outright,
+ * never stubbed. Names under torch that are not on the allow-list are refused too
+ * (torch.storage._load_from_bytes would run torch.load).
+ */
+const REFUSED_MODULES = new Set([
+  '__builtin__', '__main__', '_codecs', '_io', '_pickle', '_posixsubprocess', 'asyncio', 'bdb', 'builtins', 'code',
+  'codecs', 'codeop', 'commands', 'copyreg', 'copy_reg', 'ctypes', 'dill', 'distutils', 'ensurepip', 'functools', 'gc',
+  'glob', 'http', 'imp', 'importlib', 'inspect', 'io', 'joblib', 'marshal', 'multiprocessing', 'nt', 'numpy.testing',
+  'operator', 'os', 'pathlib', 'pdb', 'pickle', 'pip', 'pkgutil', 'platform', 'posix', 'pty', 'pydoc', 'runpy', 'setuptools',
+  'shelve', 'shutil', 'signal', 'site', 'smtplib', 'socket', 'ssl', 'subprocess', 'sys', 'sysconfig', 'tempfile',
+  'threading', 'timeit', 'torch', 'types', 'urllib', 'webbrowser', 'zipimport',
+]);
+
+function isRefusedModule(module: string): boolean {
+  for (let m = module; m !== ''; m = m.includes('.') ? m.slice(0, m.lastIndexOf('.')) : '') {
+    if (REFUSED_MODULES.has(m)) return true;
+  }
+  return false;
+}
+
 /** Raised inside the unpickler; the caller turns it into a BadFileError naming the file. */
 export class PickleError extends Error {
   constructor(
@@ -108,13 +148,29 @@ export class PickleTruncatedError extends PickleError {
   }
 }
 
-function resolveGlobal(module: string, name: string): Callable | StorageType {
+function resolveGlobal(module: string, name: string, stubbed: Set<string>): Callable | StorageType | StubClass {
   const qualname = `${module}.${name}`;
   if (Object.hasOwn(ALLOWED_CALLABLES, qualname)) return { kind: 'callable', qualname, call: ALLOWED_CALLABLES[qualname] };
   if (module === 'torch' && Object.hasOwn(STORAGE_DTYPES, name)) {
     return { kind: 'storage-type', dtype: STORAGE_DTYPES[name] };
   }
-  throw new PickleError(`pickle asks for ${qualname}, which is not on the allow-list`, true);
+  if (isRefusedModule(module) || !/^[A-Za-z_][\w.]*$/.test(qualname)) {
+    throw new PickleError(`pickle asks for ${qualname}, which is not on the allow-list`, true);
+  }
+  stubbed.add(qualname);
+  return { kind: 'stub-class', qualname };
+}
+
+function isStubClass(v: unknown): v is StubClass {
+  return typeof v === 'object' && v !== null && (v as StubClass).kind === 'stub-class';
+}
+
+export function isStubObject(v: unknown): v is StubObject {
+  return typeof v === 'object' && v !== null && (v as StubObject).kind === 'stub-object';
+}
+
+function stubObject(cls: StubClass, args: unknown): StubObject {
+  return { kind: 'stub-object', qualname: cls.qualname, items: new Map(), state: [args] };
 }
 
 const MARK = Symbol('mark');
@@ -127,6 +183,8 @@ export interface UnpickleOptions {
 
 export interface UnpickleResult {
   value: unknown;
+  /** Classes that became inert placeholders, by qualified name. */
+  stubbed: string[];
   /** Offset just past STOP, where a following pickle would begin. */
   end: number;
 }
@@ -140,6 +198,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): UnpickleRe
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  const stubbed = new Set<string>();
 
   const need = (n: number): void => {
     if (pos + n > data.length) throw new PickleTruncatedError();
@@ -215,6 +274,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): UnpickleRe
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
   const setItems = (target: unknown, items: unknown[]): void => {
+    if (isStubObject(target)) target = target.items;
     if (!(target instanceof Map)) throw new PickleError('pickle SETITEM on something that is not a dict');
     for (let i = 0; i + 1 < items.length; i += 2) target.set(items[i], items[i + 1]);
   };
@@ -234,7 +294,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): UnpickleRe
         break;
       case 0x2e: // STOP
         if (stack.length !== 1) throw new PickleError('pickle ends with a malformed stack');
-        return { value: stack[0], end: pos };
+        return { value: stack[0], end: pos, stubbed: [...stubbed] };
       case 0x28: // MARK
         marks.push(stack.length);
         break;
@@ -435,7 +495,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): UnpickleRe
         // GLOBAL
         const module = line();
         const name = line();
-        stack.push(resolveGlobal(module, name));
+        stack.push(resolveGlobal(module, name, stubbed));
         break;
       }
       case 0x93: {
@@ -445,13 +505,17 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): UnpickleRe
         if (typeof module !== 'string' || typeof name !== 'string') {
           throw new PickleError('pickle STACK_GLOBAL without string names');
         }
-        stack.push(resolveGlobal(module, name));
+        stack.push(resolveGlobal(module, name, stubbed));
         break;
       }
       case 0x52: {
         // REDUCE
         const args = pop();
-        const fn = pop() as Callable | StorageType | undefined;
+        const fn = pop() as Callable | StorageType | StubClass | undefined;
+        if (isStubClass(fn)) {
+          stack.push(stubObject(fn, args));
+          break;
+        }
         if (!fn || typeof fn !== 'object' || (fn as Callable).kind !== 'callable') {
           throw new PickleError('pickle REDUCE on something that is not an allowed function', true);
         }
@@ -464,6 +528,10 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): UnpickleRe
         // inert data and dropped; state on anything else would mean running a __setstate__.
         const state = pop();
         const target = top();
+        if (isStubObject(target)) {
+          target.state.push(state);
+          break;
+        }
         const inert = state === null || (state instanceof Map && (target instanceof Map || state.size === 0));
         if (!inert) throw new PickleError('pickle BUILD sets object state, which is not on the allow-list', true);
         break;
@@ -474,7 +542,16 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions): UnpickleRe
       case 0x51: // BINPERSID
         stack.push(options.persistentLoad(pop()));
         break;
-      case 0x81: // NEWOBJ
+      case 0x81: {
+        // NEWOBJ: cls.__new__(cls, *args); only a placeholder class may be constructed
+        const args = pop();
+        const cls = pop();
+        if (!isStubClass(cls)) {
+          throw new PickleError(`pickle constructs an object (opcode 0x${op.toString(16)}), which is not on the allow-list`, true);
+        }
+        stack.push(stubObject(cls, args));
+        break;
+      }
       case 0x92: // NEWOBJ_EX
       case 0x69: // INST
       case 0x6f: // OBJ

@@ -8,10 +8,21 @@ import { BadFileError, describeError, errorCode } from '../errors.js';
 import { isFloatDtype } from './dtypes.js';
 import type { LabelRule } from './label-rules.js';
 import { listFileTensors } from './list-file-tensors.js';
+import type { PtTensors } from './read-pt-file.js';
+import { selectModelWeights } from './select-model-weights.js';
 import { parseLabels, researchAncestors } from './parse-labels.js';
 import type { SkipRecord, TensorRef, WalkResult } from './types.js';
 
-export const WEIGHT_GLOBS = ['**/*.safetensors', '**/*.safetensors.index.json', '**/*.pt', '**/*.bin'];
+/** Every extension safetensors, PyTorch and Lightning checkpoints are saved under. */
+export const WEIGHT_GLOBS = [
+  '**/*.safetensors',
+  '**/*.safetensors.index.json',
+  '**/*.pt',
+  '**/*.pth',
+  '**/*.pth.tar',
+  '**/*.bin',
+  '**/*.ckpt',
+];
 const INDEX_SUFFIX = '.safetensors.index.json';
 
 export interface WalkParams {
@@ -19,6 +30,8 @@ export interface WalkParams {
   root: string;
   /** User label rules, applied after the built-in path rules. */
   labelRules?: LabelRule[];
+  /** Also list optimizer state of training checkpoints (default: model weights only). */
+  allTensors?: boolean;
 }
 
 function tensorWord(name: string): string {
@@ -58,7 +71,7 @@ async function readIndex(indexFile: string): Promise<Map<string, string>> {
  * tensor once, under the shard that holds it. Order: sorted paths, then file order.
  */
 export async function walkWeights(params: WalkParams): Promise<WalkResult> {
-  const { root, labelRules = [] } = params;
+  const { root, labelRules = [], allTensors = false } = params;
   let rootStat;
   try {
     rootStat = await stat(root);
@@ -75,6 +88,7 @@ export async function walkWeights(params: WalkParams): Promise<WalkResult> {
 
   const tensors: TensorRef[] = [];
   const skipped: SkipRecord[] = [];
+  const notes: string[] = [];
   const skipFile = (file: string, err: unknown): void => {
     const reason = describeError(err);
     skipped.push({ file, labels: parseLabels(labelPath(file), labelRules), code: errorCode(err), reason });
@@ -115,6 +129,15 @@ export async function walkWeights(params: WalkParams): Promise<WalkResult> {
       skipFile(file, err);
       continue;
     }
+    const stubbed = (locations as PtTensors).stubbed;
+    if (stubbed) notes.push(`${file}: ${stubbed.join(', ')} stubbed as inert placeholders (never imported or called)`);
+    if (!allTensors && locations.some((l) => l.format === 'pt')) {
+      const { keep, dropped } = selectModelWeights(locations.map((l) => l.name));
+      if (dropped > 0) {
+        notes.push(`${file}: ${dropped} tensors of optimizer or training state left out (--all-tensors to include them)`);
+        locations = locations.filter((l) => keep(l.name));
+      }
+    }
     const wanted = claimed.get(resolve(file));
     if (wanted) {
       const held = new Set(locations.map((l) => l.name));
@@ -139,5 +162,5 @@ export async function walkWeights(params: WalkParams): Promise<WalkResult> {
       }
     }
   }
-  return { tensors, skipped };
+  return { tensors, skipped, ...(notes.length > 0 ? { notes } : {}) };
 }

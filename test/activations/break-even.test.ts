@@ -92,10 +92,10 @@ describe('break-even', () => {
         { native: fakeNative() },
       );
       const report = await reportCommand(out, { breakEven: true, prefill: '64' });
-      const md = readFileSync(join(dir, 'report', 'break-even.md'), 'utf8');
+      const md = readFileSync(join(dir, 'r-report', 'break-even.md'), 'utf8');
       assert.ok(report.markdown.includes(md));
       assert.match(md, /\| model\.safetensors a=captured b_source=real variant=joint \| prefill \| 64 \| 3 \|/);
-      assert.ok(existsSync(join(dir, 'report', 'break-even.png')) && existsSync(join(dir, 'report', 'break-even.svg')));
+      assert.ok(existsSync(join(dir, 'r-report', 'break-even.png')) && existsSync(join(dir, 'r-report', 'break-even.svg')));
       await assert.rejects(reportCommand(out, { breakEven: true, prefill: '0' }), /--prefill must be a positive integer/);
     } finally {
       cleanup();

@@ -62,7 +62,7 @@ describe('strict verification', () => {
   const strict = cuda.tolerance.get('esmm');
   it('fails a float32-accurate kernel on either error above 1e-5, naming which', () => {
     assert.equal(verificationFailure(kernel('esmm', 1, { relErrFrobenius: 9e-6, maxAbsErrRel: 9e-6 }), strict), null);
-    assert.match(verificationFailure(kernel('esmm', 1, { relErrFrobenius: 2e-5 }), strict) ?? '', /^WRONG_RESULT: .*Frobenius error 2\.00e-5 > 1\.00e-5/);
+    assert.match(verificationFailure(kernel('esmm', 1, { relErrFrobenius: 2e-5 }), strict) ?? '', /^verification: relative Frobenius error 2\.00e-5 > 1\.00e-5/);
     // A Frobenius error far under the bar does not hide one wrong block: the elementwise bar catches it.
     assert.match(verificationFailure(kernel('esmm', 1, { relErrFrobenius: 7e-6, maxAbsErrRel: 4e-3 }), strict) ?? '', /max \|C − C64\| \/ max \|C64\| 4\.00e-3 > 1\.00e-5/);
   });
@@ -71,7 +71,10 @@ describe('strict verification', () => {
     assert.equal(verificationFailure(tf32, cuda.tolerance.get('cublas-tf32')), null);
     assert.notEqual(verificationFailure(tf32, cuda.tolerance.get('cublas')), null);
   });
-  it('a failed kernel keeps its error code', () => {
-    assert.equal(verificationFailure({ id: 'esmm', ok: false, errorCode: 'OUT_OF_MEMORY', error: 'm=1 needs 2 GiB' }), 'OUT_OF_MEMORY: m=1 needs 2 GiB');
+  it('a failed kernel keeps its error code; a wrong result is WRONG_RESULT', () => {
+    const oom = call([kernel('cublas', 4), { id: 'esmm', ok: false, errorCode: 'OUT_OF_MEMORY', error: 'm=1 needs 2 GiB' }]);
+    assert.deepEqual([measureKernel('esmm', oom, cuda, shape).failure, measureKernel('esmm', oom, cuda, shape).code], ['m=1 needs 2 GiB', 'OUT_OF_MEMORY']);
+    const wrong = call([kernel('cublas', 4), kernel('esmm', 1, { maxAbsErrRel: 1e-3 })]);
+    assert.equal(measureKernel('esmm', wrong, cuda, shape).code, 'WRONG_RESULT');
   });
 });

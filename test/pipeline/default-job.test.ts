@@ -42,7 +42,7 @@ it('default job on cpu: generated tree, CSV and report, well under a minute', as
   const gate = rows.find((r) => r.label_layer === 'model.layers.0.mlp.gate_proj' && r.label_sparsity === '0.75')!;
   assert.deepEqual([gate.shape_rows, gate.shape_cols, gate.k, gate.n], ['688', '256', '256', '688']);
   assert.equal(Number(gate.element_sparsity), 0.75);
-  assert.ok(result.report.files.some((f) => f.endsWith('speedup-vs-block-sparsity.png')));
+  assert.ok(result.report.files.some((f) => f.endsWith('speedup-vs-k-density.png')));
   assert.match(result.report.markdown, /\| generated-magnitude \| 16 \| col \| 0\.9 \| esmm \| 16 \| 7 \|/);
 
   // Second start: the tree is kept as it is, the job's own CSV is replaced.
