@@ -23,6 +23,8 @@ export interface CaptureParams {
   model: string;
   revision: string;
   matmul?: Matmul;
+  /** Where the projections ran, recorded in the dump's metadata (default 'cpu'). */
+  backend?: 'cpu' | 'cuda';
 }
 
 export interface CaptureResult {
@@ -71,6 +73,7 @@ export async function captureActivations(p: CaptureParams): Promise<CaptureResul
     sparsifier: 'dense',
     sparsifier_settings: '{}',
     tokens: JSON.stringify(p.tokens),
+    capture_backend: p.backend ?? 'cpu',
   });
   return { out: p.out, tokens: p.tokens, inputs, logits, top1: rowArgmax(logits.data, p.tokens.length, vocab) };
 }

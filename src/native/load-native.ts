@@ -95,5 +95,9 @@ function wrapBinding(raw: NativeBinding): NativeBinding {
     devices: sync(raw.devices),
     computePatterns: async(raw.computePatterns),
     benchmark: async(raw.benchmark),
+    gemm:
+      typeof raw.gemm === 'function'
+        ? async(raw.gemm)
+        : () => Promise.reject(new EsmmError('NO_BACKEND', 'this build of the native addon has no gemm: rebuild it with `npm run build:native`')),
   };
 }

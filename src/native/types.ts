@@ -140,10 +140,31 @@ export interface BenchmarkResult {
   kernels: KernelResult[];
 }
 
+/** One float32 GEMM on the GPU (cuBLAS SGEMM, plain float32: no TF32). Row-major operands. */
+export interface GemmParams {
+  /** A [m×k]. */
+  a: Float32Array;
+  /** B [k×n], or [n×k] with `transB` (nn.Linear's weight layout). */
+  b: Float32Array;
+  m: number;
+  k: number;
+  n: number;
+  /** C = A·Bᵀ with B stored [n×k] (default false: C = A·B). */
+  transB?: boolean;
+  /** CUDA device index (default 0). */
+  device?: number;
+}
+
 /** The addon's exports, as the loader types them. */
 export interface NativeBinding {
   info(): NativeInfo;
   devices(): DeviceInfo[];
   computePatterns(params: PatternParams): Promise<Uint8Array>;
   benchmark(params: BenchmarkParams): Promise<BenchmarkResult>;
+  /**
+   * C [m×n] = A·B (or A·Bᵀ), row-major, by cuBLAS SGEMM; A and B are copied to the device on
+   * every call. Rejects with USAGE/SHAPE for bad arguments, NO_BACKEND when the addon was built
+   * without cuBLAS, NO_DEVICE without a GPU. Absent from addons built before it existed.
+   */
+  gemm(params: GemmParams): Promise<Float32Array>;
 }

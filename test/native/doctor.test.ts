@@ -27,6 +27,7 @@ describe('doctor', () => {
       devices: () => [],
       computePatterns: () => Promise.reject(new Error('unused')),
       benchmark: () => Promise.reject(new Error('unused')),
+      gemm: () => Promise.reject(new Error('unused')),
     };
     const report = doctor({ native: () => fake });
     assert.equal(report.verdict, 'cpu backend only: no CUDA device (no NVIDIA driver found)');

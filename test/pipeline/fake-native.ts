@@ -69,6 +69,7 @@ export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null
       binding.patternBackends.push(p.backend);
       return patternsTs(p);
     },
+    gemm: () => Promise.reject(new Error('the pipeline never calls gemm')),
     benchmark: async (p: BenchmarkParams): Promise<BenchmarkResult> => {
       calls.push(p);
       const err = opts.failOn?.(p);
