@@ -23,6 +23,7 @@
 #include "common.cuh"
 #include "esmm.h"
 #include "mma_tf32.cuh"
+#include "variants.cuh"
 
 namespace esmm {
 namespace {
@@ -343,5 +344,18 @@ cudaError_t launchDenseTf32x3(const DenseArgs& p, cudaStream_t stream) {
 }
 
 const char* denseTf32x3VariantName() { return kDenseVariants[defaultVariant()].name; }
+
+size_t denseWorkspaceBytes(int M, int N, int K) { return M <= kDenseDecodeMaxRows ? decodeWorkspaceBytes(M, N, K) : 0; }
+
+cudaError_t launchDense(const DenseArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (p.M <= kDenseDecodeMaxRows) return launchDenseDecode(p, workspace, workspaceBytes, stream);
+  return launchDenseTf32x3(p, stream);
+}
+
+const char* denseVariantName(int M, int N, int K) {
+  (void)N;
+  (void)K;
+  return M <= kDenseDecodeMaxRows ? "dense-decode-ffma" : denseTf32x3VariantName();
+}
 
 }  // namespace esmm

@@ -45,7 +45,16 @@ struct DenseArgs {
   int lda, ldb, ldc;
 };
 
-// dense-tf32x3: the dense float32-accurate 3xTF32 tensor-core GEMM (no patterns), the dense
+// The dense float32-accurate baseline `dense-tf32x3` as the addon runs it (no patterns read): up to
+// kDenseDecodeMaxRows rows the decode technique ESMM's small-M path uses, as a plain dense GEMM
+// (FFMA, B streamed once), so a small-M speedup is the skipping and not the way B is streamed;
+// above, the 3xTF32 tensor-core GEMM below. Workspace: the K-split partial sums of the small-M path.
+constexpr int kDenseDecodeMaxRows = 16;
+size_t denseWorkspaceBytes(int M, int N, int K);
+cudaError_t launchDense(const DenseArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+const char* denseVariantName(int M, int N, int K);
+
+// dense-tf32x3's tensor-core GEMM: the dense float32-accurate 3xTF32 GEMM (no patterns), the dense
 // baseline on the same arithmetic units ESMM uses. Launches the default configuration.
 cudaError_t launchDenseTf32x3(const DenseArgs& args, cudaStream_t stream);
 const char* denseTf32x3VariantName();

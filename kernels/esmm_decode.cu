@@ -6,6 +6,9 @@
 // and meet in shared memory at the end. The block's A rows for 256 k at a time sit in shared memory
 // (read as broadcast 16-byte vectors), with the block's joint patterns for those slices beside them.
 // K splits write partial sums to the workspace, summed by a second small kernel (deterministic).
+// With kDense the same technique runs as a plain dense GEMM (no pattern is read, every k is
+// multiplied): the small-M path of the dense baseline, so a decode-sized speedup is ESMM's skipping
+// and not its way of streaming B.
 #include <algorithm>
 
 #include "common.cuh"
@@ -44,7 +47,7 @@ __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, i
   }
 }
 
-template <int kRows, bool kVecA>
+template <int kRows, bool kVecA, bool kDense>
 __global__ void __launch_bounds__(kThreads) decodeKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
   // A rows transposed, As[k][row]: a row-vector of one k is a broadcast 16-byte read.
   __shared__ __align__(16) float As[kSubSlices * kBK * kRows];
@@ -114,8 +117,12 @@ __global__ void __launch_bounds__(kThreads) decodeKernel(EsmmArgs p, int subChun
       const int nTile = nTile0 + t;
       uint32_t joint = 0;
       if (s < nks && nTile < nTiles) {
-        joint = p.aPat[static_cast<size_t>(mTile) * nks + s] & p.bPat[static_cast<size_t>(nTile) * nks + s] &
-                sliceKMask(s, p.K);
+        if constexpr (kDense) {
+          joint = sliceKMask(s, p.K);
+        } else {
+          joint = p.aPat[static_cast<size_t>(mTile) * nks + s] & p.bPat[static_cast<size_t>(nTile) * nks + s] &
+                  sliceKMask(s, p.K);
+        }
       }
       jointS[t][i] = static_cast<uint8_t>(joint);
     }
@@ -192,16 +199,16 @@ __global__ void __launch_bounds__(kThreads) decodeKernel(EsmmArgs p, int subChun
   }
 }
 
-template <int kRows>
+template <int kRows, bool kDense>
 cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream_t stream) {
   const int subChunks = ceilDiv(kSlicesOf(p.K), kSubSlices);
   const int perSplit = ceilDiv(subChunks, splits);
   const dim3 grid(ceilDiv(tilesOf(p.N), kTilesN), ceilDiv(subChunks, perSplit), tilesOf(p.M));
   if (grid.y > 65535u || grid.z > 65535u) return cudaErrorInvalidValue;
   if (rowsVec4Aligned(p.A, p.lda)) {
-    decodeKernel<kRows, true><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
+    decodeKernel<kRows, true, kDense><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
   } else {
-    decodeKernel<kRows, false><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
+    decodeKernel<kRows, false, kDense><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
   }
   return cudaGetLastError();
 }
@@ -230,8 +237,10 @@ size_t decodeWorkspaceBytes(int M, int N, int K) {
   return splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0;
 }
 
-cudaError_t launchDecode(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
+namespace {
+
+template <bool kDense>
+cudaError_t launchDecodeAs(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   int splits = decodeSplits(p.M, p.N, p.K);
   const int subChunks = ceilDiv(kSlicesOf(p.K), kSubSlices);
   splits = ceilDiv(subChunks, ceilDiv(subChunks, splits));  // splits actually launched
@@ -243,11 +252,25 @@ cudaError_t launchDecode(const EsmmArgs& p, void* workspace, size_t workspaceByt
     partial = static_cast<float*>(workspace);
   }
   const int rows = rowsPerTile(p.M);
-  cudaError_t e = rows == 8    ? launchRows<8>(p, splits, partial, stream)
-                  : rows == 16 ? launchRows<16>(p, splits, partial, stream)
-                               : launchRows<32>(p, splits, partial, stream);
+  cudaError_t e = rows == 8    ? launchRows<8, kDense>(p, splits, partial, stream)
+                  : rows == 16 ? launchRows<16, kDense>(p, splits, partial, stream)
+                               : launchRows<32, kDense>(p, splits, partial, stream);
   if (e != cudaSuccess || partial == nullptr) return e;
   return launchSumSplits(partial, splits, p.M, p.N, p.C, p.ldc, stream);
+}
+
+}  // namespace
+
+cudaError_t launchDecode(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
+  return launchDecodeAs<false>(p, workspace, workspaceBytes, stream);
+}
+
+cudaError_t launchDenseDecode(const DenseArgs& d, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (d.M < 1 || d.N < 1 || d.K < 1 || d.lda < d.K || d.ldb < d.N || d.ldc < d.N) return cudaErrorInvalidValue;
+  if (d.A == nullptr || d.B == nullptr || d.C == nullptr) return cudaErrorInvalidValue;
+  const EsmmArgs p{d.A, d.B, d.C, d.M, d.N, d.K, d.lda, d.ldb, d.ldc, nullptr, nullptr};
+  return launchDecodeAs<true>(p, workspace, workspaceBytes, stream);
 }
 
 }  // namespace esmm

@@ -50,6 +50,8 @@ cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t
 cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 size_t decodeWorkspaceBytes(int M, int N, int K);
+// The decode technique as a plain dense GEMM (no patterns read): the dense baseline's small-M path.
+cudaError_t launchDenseDecode(const DenseArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 // Decode technique with the B loads of the next slices in flight and up to 64 rows per lane.
 size_t decodeWideWorkspaceBytes(int M, int N, int K);

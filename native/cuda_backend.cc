@@ -262,7 +262,9 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
   // At least twice the L2, so no line of the previous sample survives.
   const size_t flushBytes = job.coldL2 ? std::max<size_t>(size_t(2) * prop.l2CacheSize, size_t(64) << 20) : 0;
   const bool esmmWanted = wantsKernel(job, "esmm");
-  const size_t workspaceBytes = esmmWanted ? esmm::esmmWorkspaceBytes(M, N, K) : 0;
+  // One scratch buffer serves the kernels in turn: ESMM's and the dense baseline's small-M split-K sums.
+  const size_t workspaceBytes = std::max(esmmWanted ? esmm::esmmWorkspaceBytes(M, N, K) : 0,
+                                         wantsKernel(job, "dense-tf32x3") ? esmm::denseWorkspaceBytes(M, N, K) : 0);
   const bool bf16Wanted = wantsKernel(job, "cublas-bf16");
   const bool ltWanted = wantsKernel(job, "cublas") || wantsKernel(job, "cublas-tf32") || bf16Wanted;
 #ifdef ESMM_WITH_CUBLAS
@@ -457,9 +459,9 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
         const esmm::EsmmArgs args{A.get(), B.get(), C.get(), M, N, K, K, N, N, aPat.get(), bPat.get()};
         launch = [&, args] { ESMM_CUDA_CHECK(esmm::launchEsmm(args, workspace.get(), workspaceBytes, s)); };
       } else if (id == "dense-tf32x3") {
-        r.variant = esmm::denseTf32x3VariantName();
+        r.variant = esmm::denseVariantName(M, N, K);
         const esmm::DenseArgs args{A.get(), B.get(), C.get(), M, N, K, K, N, N};
-        launch = [&, args] { ESMM_CUDA_CHECK(esmm::launchDenseTf32x3(args, s)); };
+        launch = [&, args] { ESMM_CUDA_CHECK(esmm::launchDense(args, workspace.get(), workspaceBytes, s)); };
       }
       // NaN in every element before the warm-up and again before the first timed sample: an
       // element a run never writes fails the check. The first sample's C is copied aside
