@@ -23,6 +23,10 @@ constexpr int kWarps = kTilesN * kGroupsK;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kSubSlices = 32;  // slices of A staged at a time (256 k)
 constexpr int kMaxSplits = 16;
+// Up to 16 rows, four blocks a multiprocessor keep enough loads of B in flight: the bound caps those
+// kernels at 64 registers (without it the dense 16-row instantiation took 70, ran 3 blocks a
+// multiprocessor and streamed B 25 % slower on an H200). 32 rows need more registers than that.
+constexpr int minBlocksPerSM(int rows) { return rows <= 16 ? 4 : 1; }
 static_assert(kSubSlices % (2 * kGroupsK) == 0, "each warp takes its slices two at a time");
 
 int rowsPerTile(int M) { return M <= 8 ? 8 : (M <= 16 ? 16 : 32); }
@@ -48,7 +52,7 @@ __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, i
 }
 
 template <int kRows, bool kVecA, bool kDense>
-__global__ void __launch_bounds__(kThreads) decodeKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
+__global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
   // A rows transposed, As[k][row]: a row-vector of one k is a broadcast 16-byte read.
   __shared__ __align__(16) float As[kSubSlices * kBK * kRows];
   __shared__ uint8_t jointS[kTilesN][kSubSlices];
