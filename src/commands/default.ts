@@ -2,9 +2,9 @@ import { join, resolve } from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { runPipeline } from '../pipeline/run-pipeline.js';
+import { runPipeline } from '../bench/run-pipeline.js';
 import { SAMPLE_TREES, ensureSampleTree } from '../bench/sample-tree.js';
-import type { PipelineDeps, PipelineSummary } from '../pipeline/types.js';
+import type { PipelineDeps, PipelineSummary } from '../bench/types.js';
 import { loadNative } from '../native/index.js';
 import { type WrittenReport, writeReport } from '../output/write-report.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';

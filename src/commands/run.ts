@@ -4,9 +4,10 @@ import { type Command, Option } from 'commander';
 import { z } from 'zod';
 
 import { UsageError } from '../errors.js';
-import { runPipeline } from '../pipeline/run-pipeline.js';
-import type { PipelineDeps, PipelineParams, PipelineSummary } from '../pipeline/types.js';
+import { runPipeline } from '../bench/run-pipeline.js';
+import type { PipelineDeps, PipelineParams, PipelineSummary } from '../bench/types.js';
 import { loadNative } from '../native/index.js';
+import { parseShard } from '../bench/shard-plan.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
 import { applyArchitecture } from '../hub/apply-architecture.js';
@@ -40,6 +41,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--resume', 'continue an earlier run of the same --out: skip the points it holds', false)
     .option('--overwrite', 'replace an existing --out (and its sidecars) instead of refusing', false)
     .option('--cache-dir <dir>', 'pattern cache folder (default .esmm-cache/ next to the weights, or $ESMM_CACHE_DIR)')
+    .option('--shard <i/n>', 'run only shard i (0-based) of n: a stable partition of the points, balanced by cost (merge the parts with `merge`)')
     .option('--no-progress', 'no progress output');
 }
 
@@ -86,6 +88,7 @@ const RunOptionsSchema = z.object({
   resume: z.boolean(),
   overwrite: z.boolean(),
   cacheDir: z.string().optional(),
+  shard: z.string().optional(),
   progress: z.boolean(),
 });
 
@@ -96,6 +99,7 @@ export function parseRunOptions(raw: unknown): RunOptions {
   const parsed = RunOptionsSchema.safeParse(raw);
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
   if (parsed.data.resume && parsed.data.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
+  if (parsed.data.shard !== undefined) parseShard(parsed.data.shard);
   return parsed.data;
 }
 
@@ -122,6 +126,7 @@ export function pipelineParamsFromOptions(
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.filter ? { filter: opts.filter } : {}),
     ...(opts.exclude ? { exclude: opts.exclude } : {}),
+    ...(opts.shard !== undefined ? { shard: parseShard(opts.shard) } : {}),
     progress: opts.progress,
     ...rest,
   };

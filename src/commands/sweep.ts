@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { z } from 'zod';
 
 import { UsageError } from '../errors.js';
-import { type SweepSummary, parseDensities, parseSizes, runSweep } from '../pipeline/run-sweep.js';
+import { type SweepSummary, parseDensities, parseSizes, runSweep } from '../bench/run-sweep.js';
 import { loadNative } from '../native/index.js';
 import type { NativeBinding, SyntheticMode } from '../native/types.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';

@@ -1,4 +1,5 @@
 import type { Orientation, SkipRecord, TensorRef } from '../weights/types.js';
+import type { Shard } from './shard-plan.js';
 
 /** What `run`, `hf` and the default job hand to the pipeline (src/bench/run-pipeline.ts). */
 export interface PipelineParams {
@@ -32,6 +33,8 @@ export interface PipelineParams {
   progress?: boolean;
   /** Replace an existing CSV and its sidecars instead of refusing to touch them. */
   overwrite?: boolean;
+  /** Run only this shard of the planned points (`--shard i/n`). */
+  shard?: Shard;
 }
 
 export interface PipelineSummary {

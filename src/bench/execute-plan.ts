@@ -1,0 +1,318 @@
+import { performance } from 'node:perf_hooks';
+
+import { describeError, errorCode } from '../errors.js';
+import type { BenchmarkParams, BenchmarkResult, NativeBinding } from '../native/types.js';
+import type { ResultRow, RowStatus, SweepRow } from '../output/columns.js';
+import { type RowConfig, type TensorFacts, emptyRow, factsOf, rowsFromResult } from '../output/result-rows.js';
+import { sha256File } from '../output/run-metadata.js';
+import type { RunRecord } from '../output/run-record.js';
+import { blankSweepRow, sweepRowsFromResult } from '../output/sweep-rows.js';
+import type { PatternCache } from '../patterns/pattern-cache.js';
+import { blockSparsity } from '../patterns/pattern-layout.js';
+import { resolveBPatterns } from '../patterns/resolve-b-patterns.js';
+import type { TensorRef } from '../weights/types.js';
+import type { PlannedSource, Plan, SyntheticSource, TensorSource } from './plan-points.js';
+import { pointKey, rowKey } from './point-key.js';
+import type { StageTimes } from './types.js';
+
+/** Codes that mean "this input cannot be benchmarked" (skipped) rather than "benchmarking it failed". */
+const SKIP_CODES = new Set(['BAD_FILE', 'UNSAFE_PICKLE', 'UNSUPPORTED', 'NOT_FOUND']);
+
+/** A row of either CSV kind: weight-tree rows (CSV_COLUMNS) or sweep rows (SWEEP_COLUMNS). */
+export type AnyRow = ResultRow | SweepRow;
+
+export interface ExecuteCounts {
+  rows: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+}
+
+interface Prepared {
+  b: Float32Array;
+  bPatterns: Uint8Array;
+  a?: Float32Array;
+  elementSparsity: number;
+  blockSparsity: number;
+}
+
+export interface ExecuteParams {
+  plan: Plan;
+  native: NativeBinding;
+  record: RunRecord;
+  /** Shared by every row (orientation is per source). */
+  cfg: RowConfig;
+  device?: number;
+  runs: number;
+  warmup: number;
+  l2: 'cold' | 'hot';
+  seed: number;
+  /** Points already in the CSV (resume): neither run nor written again. */
+  done: Set<string>;
+  /** Weight sources only. */
+  cache?: PatternCache;
+  readTensor: (ref: TensorRef) => Promise<Float32Array>;
+  stage: StageTimes;
+  /** sha256 of each tensor file read (run record). */
+  fileShas: Record<string, string>;
+  /** After the rows of each (source, M) are written. */
+  onRows?: (source: PlannedSource, label: string, rows: AnyRow[]) => void;
+}
+
+/** Points of a source at M that are not in the CSV yet. */
+export function pendingKernels(p: Pick<ExecuteParams, 'plan' | 'done' | 'l2' | 'seed'>, source: TensorSource, m: number): string[] {
+  return [...p.plan.runnable, ...p.plan.unrunnable.map((u) => u.kernel)].filter(
+    (kernel) =>
+      !p.done.has(
+        pointKey({
+          file: source.ref.file,
+          tensor: source.ref.name,
+          m: String(m),
+          kernel,
+          orientation: source.orientation,
+          backend: p.plan.backend,
+          l2: p.l2,
+          seed: String(p.seed),
+          aSource: source.aSource,
+        }),
+      ),
+  );
+}
+
+/** The number of points the executor will write (for a progress bar). */
+export function pendingPointCount(p: Pick<ExecuteParams, 'plan' | 'done' | 'l2' | 'seed'>): number {
+  let total = 0;
+  for (const s of p.plan.sources) {
+    if (s.kind === 'tensor') total += s.ms.reduce((t, m) => t + pendingKernels(p, s, m).length, 0);
+    else if (s.kind === 'synthetic') total += p.plan.runnable.length + p.plan.unrunnable.length;
+  }
+  return total;
+}
+
+/**
+ * Runs the points of a plan through the native backend, one benchmark call per (source, M)
+ * with every runnable kernel and the baseline, and writes their rows (and timed samples) in
+ * planned order. A source that cannot be read or benchmarked becomes rows with status and
+ * reason; the run goes on. This is the one place benchmark results become rows.
+ */
+export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
+  const { plan, native, record, stage } = p;
+  const counts: ExecuteCounts = { rows: 0, ok: 0, failed: 0, skipped: 0 };
+  const kernelRank = (kernel: string | number | null): number => plan.kernelOrder.indexOf(String(kernel ?? ''));
+
+  const writeRows = (rows: AnyRow[], dedupe: boolean): AnyRow[] => {
+    const fresh = dedupe ? (rows as ResultRow[]).filter((r) => !p.done.has(rowKey(r))) : rows;
+    if (fresh.length === 0) return fresh;
+    const t = performance.now();
+    record.writer.writeRows(fresh);
+    stage.write_ms += performance.now() - t;
+    for (const r of fresh) {
+      if (dedupe) p.done.add(rowKey(r as ResultRow));
+      counts.rows++;
+      counts[r.status as RowStatus]++;
+    }
+    return fresh;
+  };
+  const writeSamples = (lines: object[]): void => {
+    const t = performance.now();
+    record.samples.write(lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    stage.write_ms += performance.now() - t;
+  };
+  /** The baseline always runs in the same call, so every row gets its speedup. */
+  const callKernels = (toRun: string[]): string[] => (toRun.includes(plan.baseline) ? toRun : [plan.baseline, ...toRun]);
+  const benchmark = async (req: Omit<BenchmarkParams, 'backend' | 'seed' | 'warmup' | 'runs' | 'l2'>): Promise<BenchmarkResult> => {
+    const t = performance.now();
+    try {
+      return await native.benchmark({
+        backend: plan.backend,
+        ...(p.device !== undefined ? { device: p.device } : {}),
+        seed: p.seed,
+        warmup: p.warmup,
+        runs: p.runs,
+        l2: p.l2,
+        ...req,
+      });
+    } finally {
+      stage.native_ms += performance.now() - t;
+    }
+  };
+  const failure = (err: unknown): { status: RowStatus; reason: string } => ({
+    status: SKIP_CODES.has(errorCode(err)) ? 'skipped' : 'failed',
+    reason: `${errorCode(err)}: ${describeError(err)}`,
+  });
+
+  /** Everything host-side for one tensor; never rejects (a failure is returned). */
+  const prepare = async (source: TensorSource, patternBackend: 'cpu' | 'cuda'): Promise<Prepared | { error: unknown }> => {
+    try {
+      const resolved = await resolveBPatterns({
+        ref: source.ref,
+        orientation: source.orientation,
+        cache: p.cache!,
+        native,
+        backend: patternBackend,
+        ...(p.device !== undefined ? { device: p.device } : {}),
+        readTensor: p.readTensor,
+        needData: true,
+      });
+      stage.load_ms += resolved.loadMs;
+      stage.convert_ms += resolved.convertMs;
+      stage.pattern_ms += resolved.patternMs;
+      const { b, zeros } = resolved.oriented!;
+      const prepared: Prepared = {
+        b,
+        bPatterns: resolved.patterns,
+        elementSparsity: b.length === 0 ? 0 : zeros / b.length,
+        blockSparsity: blockSparsity(resolved.patterns),
+      };
+      if (source.aRef) {
+        const ta = performance.now();
+        prepared.a = await p.readTensor(source.aRef);
+        stage.load_ms += performance.now() - ta;
+      }
+      if (!(source.ref.file in p.fileShas)) {
+        const th = performance.now();
+        const key = await p.cache!.fileKey(source.ref.file);
+        let sha = p.cache!.lookupFileSha(key);
+        if (!sha) {
+          sha = await sha256File(source.ref.file);
+          p.cache!.rememberFileSha(key, sha);
+        }
+        p.fileShas[source.ref.file] = sha;
+        stage.hash_ms += performance.now() - th;
+      }
+      return prepared;
+    } catch (error) {
+      return { error };
+    }
+  };
+
+  const runTensor = async (source: TensorSource, prepared: Prepared | { error: unknown }): Promise<void> => {
+    const pendingMs = source.ms.filter((m) => pendingKernels(p, source, m).length > 0);
+    const label = `${source.ref.file}${source.ref.name ? '#' + source.ref.name : ''}`;
+    const facts: TensorFacts = { ...factsOf(source.ref), k: source.k, n: source.n };
+    const cfg = { ...p.cfg, orientation: source.orientation };
+    if ('error' in prepared) {
+      const { status, reason } = failure(prepared.error);
+      for (const m of pendingMs) {
+        const rows = pendingKernels(p, source, m).map((kernel) => emptyRow(facts, cfg, { m, kernel, aSource: source.aSource }, status, reason));
+        p.onRows?.(source, label, writeRows(rows, true));
+      }
+      return;
+    }
+    facts.elementSparsity = prepared.elementSparsity;
+    facts.blockSparsity = prepared.blockSparsity;
+    for (const m of pendingMs) {
+      const wanted = pendingKernels(p, source, m);
+      const rows: ResultRow[] = [];
+      for (const u of plan.unrunnable) {
+        if (wanted.includes(u.kernel)) rows.push(emptyRow(facts, cfg, { m, kernel: u.kernel, aSource: source.aSource }, 'skipped', u.skip));
+      }
+      const toRun = plan.runnable.filter((kernel) => wanted.includes(kernel));
+      if (toRun.length > 0) {
+        try {
+          const result = await benchmark({
+            m,
+            k: source.k,
+            n: source.n,
+            b: prepared.b,
+            bPatterns: prepared.bPatterns,
+            ...(prepared.a ? { a: prepared.a } : {}),
+            kernels: callKernels(toRun),
+          });
+          rows.push(...rowsFromResult(facts, cfg, m, source.aSource, result, toRun, plan.baseline));
+          writeSamples(
+            result.kernels
+              .filter((kr) => toRun.includes(kr.id))
+              .map((kr) => ({
+                run: record.run,
+                source_file: source.ref.file,
+                tensor: source.ref.name,
+                m,
+                kernel: kr.id,
+                a_source: source.aSource,
+                samples_ms: kr.time?.samples ?? [],
+                a_pattern_samples_ms: kr.id === 'esmm' ? result.aPatterns.samples : null,
+              })),
+          );
+        } catch (err) {
+          const { status, reason } = failure(err);
+          for (const kernel of toRun) rows.push(emptyRow(facts, cfg, { m, kernel, aSource: source.aSource }, status, reason));
+        }
+      }
+      rows.sort((x, y) => kernelRank(x.kernel) - kernelRank(y.kernel));
+      p.onRows?.(source, `${label} m=${m}`, writeRows(rows, true));
+    }
+  };
+
+  const runSynthetic = async (source: SyntheticSource): Promise<void> => {
+    const point = {
+      m: source.m,
+      k: source.k,
+      n: source.n,
+      mode: source.mode,
+      density: source.density,
+      backend: plan.backend,
+      device: p.cfg.device,
+      runs: p.runs,
+      warmup: p.warmup,
+      l2: p.l2,
+      seed: p.seed,
+      run: record.run,
+    };
+    const rows: SweepRow[] = plan.unrunnable.map((u) => blankSweepRow(point, u.kernel, 'skipped', u.skip));
+    try {
+      const result = await benchmark({
+        m: source.m,
+        k: source.k,
+        n: source.n,
+        synthetic: { mode: source.mode, density: source.density },
+        kernels: callKernels(plan.runnable),
+      });
+      rows.push(...sweepRowsFromResult(point, result, plan.runnable, plan.baseline));
+      const byId = new Map(result.kernels.map((k) => [k.id, k]));
+      writeSamples(
+        plan.runnable.map((id) => ({
+          run: record.run,
+          m: source.m,
+          k: source.k,
+          n: source.n,
+          mode: source.mode,
+          density: source.density,
+          kernel: id,
+          samples_ms: byId.get(id)?.time?.samples ?? [],
+          a_pattern_samples_ms: id === 'esmm' ? result.aPatterns.samples : null,
+        })),
+      );
+    } catch (err) {
+      const { reason } = failure(err);
+      for (const id of plan.runnable) rows.push(blankSweepRow(point, id, 'failed', reason));
+    }
+    rows.sort((x, y) => kernelRank(x.kernel) - kernelRank(y.kernel));
+    p.onRows?.(source, `${source.m}x${source.k}x${source.n} ${source.mode} ${source.density}`, writeRows(rows, false));
+  };
+
+  // On cuda, one tensor of lookahead: the next tensor is read, converted and patterned while
+  // the GPU benchmarks this one. Its missing patterns are computed on the CPU (same
+  // semantics) so nothing else runs on the GPU during a timed kernel. On cpu the host work
+  // would compete with the timed CPU kernels, so tensors are prepared one after another.
+  // At most two tensors' host data are alive at a time (this one and the next).
+  const lookahead = plan.backend === 'cuda';
+  const work = plan.sources.filter((s) => s.kind !== 'tensor' || s.ms.some((m) => pendingKernels(p, s, m).length > 0));
+  let next: { source: TensorSource; prepared: Promise<Prepared | { error: unknown }> } | null = null;
+  const nextTensorAfter = (i: number): TensorSource | undefined => work.slice(i + 1).find((s): s is TensorSource => s.kind === 'tensor');
+  for (let i = 0; i < work.length; i++) {
+    const source = work[i];
+    if (source.kind === 'skip') {
+      const row = emptyRow(source.facts, { ...p.cfg, orientation: source.orientation }, { m: null, kernel: null, aSource: null }, 'skipped', source.reason);
+      p.onRows?.(source, source.key, writeRows([row], true));
+    } else if (source.kind === 'synthetic') {
+      await runSynthetic(source);
+    } else {
+      const prepared: Prepared | { error: unknown } = await (next?.source === source ? next.prepared : prepare(source, plan.backend));
+      const following = lookahead ? nextTensorAfter(i) : undefined;
+      next = following ? { source: following, prepared: prepare(following, 'cpu') } : null;
+      await runTensor(source, prepared);
+    }
+  }
+  return counts;
+}

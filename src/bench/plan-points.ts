@@ -1,0 +1,156 @@
+import type { SyntheticMode } from '../native/types.js';
+import { type TensorFacts, factsOf } from '../output/result-rows.js';
+import type { Orientation, SkipRecord, TensorRef } from '../weights/types.js';
+import { BASELINE_KERNEL, compileRegexes, mapKernel, orientedShape, pairATensor, parseKernelList, selectTensor } from './plan.js';
+
+/** A weight tensor to benchmark at each of `ms` with every kernel of the plan. */
+export interface TensorSource {
+  kind: 'tensor';
+  /** Identity of the source in a plan (stable across machines running the same command). */
+  key: string;
+  ref: TensorRef;
+  orientation: Orientation;
+  k: number;
+  n: number;
+  /** For an A+B pair: the A tensor (its rows are M). */
+  aRef?: TensorRef;
+  ms: number[];
+  aSource: string;
+  /** Estimated work: Σ over M of m·k·n, plus k·n for reading and patterning it. */
+  cost: number;
+}
+
+/** Something found that cannot be benchmarked: one `skipped` row without M or kernel. */
+export interface SkipSource {
+  kind: 'skip';
+  key: string;
+  facts: TensorFacts;
+  orientation: Orientation;
+  reason: string;
+  cost: 0;
+}
+
+/** A synthetic block-pattern problem (sweep): one M, generated A and B. */
+export interface SyntheticSource {
+  kind: 'synthetic';
+  key: string;
+  m: number;
+  k: number;
+  n: number;
+  mode: SyntheticMode;
+  density: number;
+  ms: number[];
+  cost: number;
+}
+
+export type PlannedSource = TensorSource | SkipSource | SyntheticSource;
+
+/**
+ * The points of a run: every source × M × kernel, in the order their rows are written. A
+ * kernel the backend cannot run stays a point, with its skip reason.
+ */
+export interface Plan {
+  backend: 'cpu' | 'cuda';
+  /** Kernels as asked for (deduplicated, validated). */
+  requested: string[];
+  /** Native kernel ids that run, in request order. */
+  runnable: string[];
+  /** Points that are skipped on this backend, and why. */
+  unrunnable: { kernel: string; skip: string }[];
+  /** The rows of one (source, M) come in this kernel order. */
+  kernelOrder: string[];
+  /** Every speedup is relative to this kernel; it runs in every benchmark call. */
+  baseline: string;
+  sources: PlannedSource[];
+}
+
+function kernelsOf(kernels: string[], backend: 'cpu' | 'cuda'): Omit<Plan, 'sources' | 'backend'> {
+  const requested = parseKernelList(kernels);
+  const mapped = requested.map((k) => mapKernel(k, backend));
+  return {
+    requested,
+    runnable: [...new Set(mapped.filter((k) => !('skip' in k)).map((k) => k.kernel))],
+    unrunnable: mapped.filter((k): k is { kernel: string; skip: string } => 'skip' in k),
+    kernelOrder: mapped.map((k) => k.kernel),
+    baseline: BASELINE_KERNEL[backend],
+  };
+}
+
+/** Every (source, M) of a plan with the kernels that are points there. */
+export function planPointCount(plan: Plan): number {
+  const perM = plan.runnable.length + plan.unrunnable.length;
+  return plan.sources.reduce((s, src) => s + (src.kind === 'skip' ? 1 : src.ms.length * perM), 0);
+}
+
+/** The plan of a weight tree (or HF checkpoint): walk skips first, then each selected tensor in walk order. */
+export function planTreePoints(params: {
+  tensors: TensorRef[];
+  skipped?: SkipRecord[];
+  orientation: Orientation;
+  ms: number[];
+  kernels: string[];
+  backend: 'cpu' | 'cuda';
+  filter?: string[];
+  exclude?: string[];
+  aTensors?: TensorRef[];
+}): Plan {
+  const kernels = kernelsOf(params.kernels, params.backend);
+  const filters = compileRegexes(params.filter, '--filter');
+  const excludes = compileRegexes(params.exclude, '--exclude');
+  const sources: PlannedSource[] = [];
+  for (const skip of params.skipped ?? []) {
+    sources.push({
+      kind: 'skip',
+      key: JSON.stringify([skip.file, skip.name ?? '']),
+      facts: {
+        file: skip.file,
+        name: skip.name ?? '',
+        labels: skip.labels ?? {},
+        ...(skip.shape ? { shape: skip.shape } : {}),
+        ...(skip.dtype ? { dtype: skip.dtype } : {}),
+      },
+      orientation: params.orientation,
+      reason: `${skip.code}: ${skip.reason}`,
+      cost: 0,
+    });
+  }
+  for (const ref of params.tensors) {
+    if (!selectTensor(ref, filters, excludes)) continue;
+    const orientation = ref.orientation ?? params.orientation;
+    const { k, n } = orientedShape(ref, orientation);
+    const key = JSON.stringify([ref.file, ref.name]);
+    if (params.aTensors) {
+      const aRef = pairATensor(ref, k, params.aTensors);
+      if (!aRef) {
+        sources.push({ kind: 'skip', key, facts: { ...factsOf(ref), k, n }, orientation, reason: `no A tensor with K = ${k} in --a-dir`, cost: 0 });
+        continue;
+      }
+      const m = aRef.shape[0];
+      sources.push({ kind: 'tensor', key, ref, orientation, k, n, aRef, ms: [m], aSource: `${aRef.file}#${aRef.name}`, cost: m * k * n + k * n });
+    } else {
+      const cost = params.ms.reduce((s, m) => s + m * k * n, k * n);
+      sources.push({ kind: 'tensor', key, ref, orientation, k, n, ms: params.ms, aSource: 'random', cost });
+    }
+  }
+  return { backend: params.backend, ...kernels, sources };
+}
+
+/** The plan of a synthetic sweep: size × mode × density, in that nesting. */
+export function planSyntheticPoints(params: {
+  sizes: { m: number; k: number; n: number }[];
+  modes: SyntheticMode[];
+  densities: number[];
+  kernels: string[];
+  backend: 'cpu' | 'cuda';
+}): Plan {
+  const kernels = kernelsOf(params.kernels, params.backend);
+  const sources: PlannedSource[] = [];
+  for (const { m, k, n } of params.sizes) {
+    for (const mode of params.modes) {
+      for (const density of params.densities) {
+        sources.push({ kind: 'synthetic', key: JSON.stringify([m, k, n, mode, density]), m, k, n, mode, density, ms: [m], cost: m * k * n });
+      }
+    }
+  }
+  return { backend: params.backend, ...kernels, sources };
+}

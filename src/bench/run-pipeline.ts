@@ -1,0 +1,192 @@
+import cliProgress from 'cli-progress';
+
+import { UsageError } from '../errors.js';
+import { loadNative } from '../native/index.js';
+import type { NativeBinding } from '../native/types.js';
+import { type RowConfig } from '../output/result-rows.js';
+import { queryNvidiaSmi } from '../output/run-metadata.js';
+import { openRunRecord } from '../output/run-record.js';
+import { PatternCache, resolveCacheDir } from '../patterns/pattern-cache.js';
+import { resolveBackend } from '../patterns/resolve-backend.js';
+import { readTensorF32 } from '../weights/index.js';
+import { type AnyRow, executePlan, pendingPointCount } from './execute-plan.js';
+import { planTreePoints } from './plan-points.js';
+import { recordKey } from './point-key.js';
+import { shardPlan } from './shard-plan.js';
+import type { PipelineDeps, PipelineParams, PipelineSummary, StageTimes } from './types.js';
+
+function validate(params: PipelineParams): void {
+  if (params.ms.length === 0 || params.ms.some((m) => !Number.isInteger(m) || m < 1)) {
+    throw new UsageError(`--m: token counts must be positive integers, got ${params.ms.join(',')}`);
+  }
+  if (!Number.isInteger(params.runs) || params.runs < 1) throw new UsageError(`--runs must be ≥ 1, got ${params.runs}`);
+  if (!Number.isInteger(params.warmup) || params.warmup < 0) throw new UsageError(`--warmup must be ≥ 0, got ${params.warmup}`);
+  if (!Number.isInteger(params.seed)) throw new UsageError(`--seed must be an integer, got ${params.seed}`);
+}
+
+/**
+ * Benchmarks every selected tensor × M × kernel (of this shard) through the native backend
+ * and appends one CSV row per point (DESIGN.md "Contracts", "Timing"): plans the points,
+ * opens the run record, executes the plan.
+ */
+export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {}): Promise<PipelineSummary> {
+  validate(params);
+  const native: NativeBinding = deps.native ?? loadNative();
+  const readTensor = deps.readTensor ?? readTensorF32;
+  const nvidiaSmi = deps.nvidiaSmi ?? queryNvidiaSmi;
+  const log = deps.log ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const showProgress = params.progress !== false;
+  const isTTY = deps.isTTY ?? Boolean(process.stderr.isTTY);
+
+  const backend = params.backend === 'auto' ? resolveBackend(native, 'auto') : params.backend;
+  const fullPlan = planTreePoints({ ...params, backend });
+  const plan = params.shard ? shardPlan(fullPlan, params.shard) : fullPlan;
+  const deviceList = backend === 'cuda' ? native.devices() : [];
+  if (backend === 'cuda' && !deviceList.some((d) => d.index === (params.device ?? 0))) {
+    throw new UsageError(`--device ${params.device ?? 0}: no such CUDA device (found ${deviceList.map((d) => d.index).join(', ') || 'none'})`);
+  }
+  const deviceName =
+    backend === 'cuda' ? (deviceList.find((d) => d.index === (params.device ?? 0))?.name ?? `cuda:${params.device ?? 0}`) : 'cpu';
+
+  const record = openRunRecord({ out: params.out, resume: params.resume, overwrite: params.overwrite ?? false, native, argv: params.argv });
+  try {
+    if (record.droppedBytes > 0) log(`resume: dropped a half-written last line (${record.droppedBytes} bytes) of ${params.out}`);
+    const done = new Set(record.existing.map(recordKey));
+    const resumed = record.existing.length;
+    // Only keys are kept: the rows themselves are not needed any more.
+    record.existing.length = 0;
+    const cfg: RowConfig = {
+      orientation: params.orientation,
+      backend,
+      device: deviceName,
+      runs: params.runs,
+      warmup: params.warmup,
+      l2: params.l2,
+      seed: params.seed,
+      run: record.run,
+    };
+    const cacheDir = resolveCacheDir({
+      ...(params.cacheDir !== undefined ? { cacheDir: params.cacheDir } : {}),
+      files: params.tensors.map((t) => t.file),
+    });
+    const warnings: string[] = [];
+    const cache = await PatternCache.open(cacheDir, {
+      onWarning: (w) => {
+        warnings.push(w);
+        log(`warning: ${w}`);
+      },
+    });
+    const stage: StageTimes = { load_ms: 0, convert_ms: 0, pattern_ms: 0, native_ms: 0, write_ms: 0, hash_ms: 0 };
+    const fileShas: Record<string, string> = {};
+    let counts = { rows: 0, ok: 0, failed: 0, skipped: 0 };
+
+    const sidecarBody = (): Record<string, unknown> => {
+      const wallMs = record.elapsedMs();
+      return {
+        params: {
+          ms: params.ms,
+          kernels: plan.requested,
+          kernelsRun: plan.runnable,
+          baseline: plan.baseline,
+          orientation: params.orientation,
+          backendRequested: params.backend,
+          backend,
+          device: params.device ?? 0,
+          runs: params.runs,
+          warmup: params.warmup,
+          l2: params.l2,
+          seed: params.seed,
+          filter: params.filter ?? [],
+          exclude: params.exclude ?? [],
+          resume: params.resume,
+          cacheDir: cache.dir,
+          aTensors: params.aTensors?.length ?? 0,
+        },
+        // The partition this run executed: every shard of one study plans the same sources.
+        shard: {
+          index: params.shard?.index ?? 0,
+          count: params.shard?.count ?? 1,
+          sourcesPlanned: fullPlan.sources.length,
+          sourcesRun: plan.sources.length,
+          sourceOrder: params.shard ? fullPlan.sources.map((s) => s.key) : undefined,
+        },
+        devices: deviceList,
+        stageMs: stage,
+        // Busy time of each stage overlaps the benchmark (lookahead); what the run waited for
+        // beyond the native calls is the host-side overhead.
+        hostOverheadMs: wallMs - stage.native_ms,
+        hostOverheadFraction: wallMs > 0 ? (wallMs - stage.native_ms) / wallMs : null,
+        summary: { ...counts, resumed },
+        tensorFiles: fileShas,
+        warnings,
+      };
+    };
+
+    const nvmlBefore = backend === 'cuda' ? await nvidiaSmi() : null;
+    await record.writeSidecar(sidecarBody(), false, { before: nvmlBefore, after: null });
+
+    const common = { plan, l2: params.l2, seed: params.seed, done };
+    const total = pendingPointCount(common);
+    let finished = 0;
+    const bar =
+      showProgress && isTTY
+        ? new cliProgress.SingleBar(
+            { format: '{bar} {value}/{total} points | ETA {eta_formatted} | {tensor}', etaBuffer: 20, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          )
+        : null;
+    bar?.start(total, 0, { tensor: '' });
+    const progress = (source: { kind: string }, label: string, rows: AnyRow[]): void => {
+      if (source.kind === 'skip' || rows.length === 0) return;
+      finished += rows.length;
+      if (bar) {
+        // One terminal line: a long path would wrap and break the bar's redraw.
+        bar.update(finished, { tensor: label.length > 60 ? '…' + label.slice(-59) : label });
+      } else if (showProgress) {
+        const parts = rows.map((r) =>
+          r.status === 'ok'
+            ? `${r.kernel} ${(r.compute_ms_median as number | null)?.toPrecision(4)} ms${typeof r.speedup_compute === 'number' && r.kernel !== plan.baseline ? ` (${r.speedup_compute.toFixed(2)}×)` : ''}`
+            : `${r.kernel} ${r.status}: ${r.reason}`,
+        );
+        log(`[${finished}/${total}] ${label}: ${parts.join(', ')}`);
+      }
+    };
+
+    try {
+      counts = await executePlan({
+        ...common,
+        native,
+        record,
+        cfg,
+        ...(params.device !== undefined ? { device: params.device } : {}),
+        runs: params.runs,
+        warmup: params.warmup,
+        cache,
+        readTensor,
+        stage,
+        fileShas,
+        onRows: progress,
+      });
+    } finally {
+      bar?.stop();
+      await cache.saveIndex();
+    }
+
+    const nvmlAfter = backend === 'cuda' ? await nvidiaSmi() : null;
+    await record.writeSidecar(sidecarBody(), true, { before: nvmlBefore, after: nvmlAfter });
+    const wallMs = record.elapsedMs();
+    return {
+      ...counts,
+      resumed,
+      csvPath: record.csvPath,
+      sidecarPath: record.sidecarPath,
+      wallMs,
+      run: record.run,
+      backend,
+      stageMs: stage,
+      hostOverheadFraction: wallMs > 0 ? (wallMs - stage.native_ms) / wallMs : 0,
+    };
+  } finally {
+    record.close();
+  }
+}
