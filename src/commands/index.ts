@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { registerCache } from './cache.js';
 import { registerDefault } from './default.js';
 import { registerHf } from './hf.js';
+import { registerMerge } from './merge.js';
+import { registerSlurm } from './slurm.js';
 import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
@@ -16,6 +18,8 @@ export function registerCommands(program: Command): void {
   registerHf(program);
   registerCache(program);
   registerSweep(program);
+  registerMerge(program);
+  registerSlurm(program);
   registerReport(program);
   registerDefault(program);
   registerDoctor(program);

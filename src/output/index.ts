@@ -15,3 +15,5 @@ export { buildReport, type Report, type ReportGroup } from './build-report.js';
 export { renderPlots, type Plot } from './render-plots.js';
 export { writeReport, type WrittenReport } from './write-report.js';
 export { DEFAULT_VERIFY_TOLERANCE, VERIFY_TOLERANCE } from './result-rows.js';
+export { mergeResults, type MergeSummary } from './merge-results.js';
+export { openRunRecord, peakRssBytes, type RunRecord } from './run-record.js';
