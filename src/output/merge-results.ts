@@ -54,9 +54,9 @@ function settingsOf(record: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(SETTINGS.map((k) => [k, params[k] ?? null]));
 }
 
-/** The card(s) a part ran on: its rows' device column. */
+/** The card(s) a part ran on: the device its measured rows name (the backend's own name for it). */
 function cardsOf(part: Part): string[] {
-  return [...new Set(part.rows.map((r) => r.device ?? '').filter((d) => d !== ''))].sort();
+  return [...new Set(part.rows.filter((r) => r.status === 'ok').map((r) => r.device ?? '').filter((d) => d !== ''))].sort();
 }
 
 /** The first setting in which two run records differ, or null. */
