@@ -84,7 +84,7 @@ export async function mergeResults(params: { parts: string[]; out: string; allow
     for (const part of parts) {
       for (const s of part.sidecars) {
         const diff = firstDifference(ref, settingsOf(s.record));
-        if (diff) throw new UsageError(`merge: ${s.path} and ${first.sidecars[0].path} differ in ${diff}; pass --allow-mixed to merge them anyway`);
+        if (diff) throw new UsageError(`merge: ${first.sidecars[0].path} and ${s.path} differ in ${diff}; pass --allow-mixed to merge them anyway`);
       }
     }
     const cards = [...new Set(parts.flatMap(cardsOf))];
