@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 
-import { describeError, errorCode } from '../errors.js';
+import { EsmmError, describeError, errorCode } from '../errors.js';
 import type { BenchmarkParams, BenchmarkResult, NativeBinding } from '../native/types.js';
 import type { ResultRow, RowStatus, SweepRow } from '../output/columns.js';
 import { type RowConfig, type TensorFacts, emptyRow, factsOf, rowsFromResult } from '../output/result-rows.js';
@@ -11,6 +11,7 @@ import type { PatternCache } from '../patterns/pattern-cache.js';
 import { blockSparsity } from '../patterns/pattern-layout.js';
 import { resolveBPatterns } from '../patterns/resolve-b-patterns.js';
 import type { TensorRef } from '../weights/types.js';
+import type { DeviceSlot } from './device-slot.js';
 import type { PlannedSource, Plan, SyntheticSource, TensorSource } from './plan-points.js';
 import { pointKey, rowKey } from './point-key.js';
 import type { StageTimes } from './types.js';
@@ -57,7 +58,18 @@ export interface ExecuteParams {
   fileShas: Record<string, string>;
   /** After the rows of each (source, M) are written. */
   onRows?: (source: PlannedSource, label: string, rows: AnyRow[]) => void;
+  /**
+   * Several devices (`--devices`): each benchmarks the tensors it is handed, largest first;
+   * rows are still written in planned order. A device that fails for good (a sticky CUDA
+   * error, its worker gone) fails the points it was running and takes no more.
+   */
+  slots?: DeviceSlot[];
 }
+
+/** Errors after which a device is not used again. */
+const STICKY_CODES = new Set(['CUDA_ERROR', 'NO_DEVICE']);
+
+type RowGroup = { label: string; rows: ResultRow[] };
 
 /** Points of a source at M that are not in the CSV yet. */
 export function pendingKernels(p: Pick<ExecuteParams, 'plan' | 'done' | 'l2' | 'seed'>, source: TensorSource, m: number): string[] {
@@ -120,7 +132,8 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
   };
   /** The baseline always runs in the same call, so every row gets its speedup. */
   const callKernels = (toRun: string[]): string[] => (toRun.includes(plan.baseline) ? toRun : [plan.baseline, ...toRun]);
-  const benchmark = async (req: Omit<BenchmarkParams, 'backend' | 'seed' | 'warmup' | 'runs' | 'l2'>): Promise<BenchmarkResult> => {
+  type Bench = (req: Omit<BenchmarkParams, 'backend' | 'seed' | 'warmup' | 'runs' | 'l2'>) => Promise<BenchmarkResult>;
+  const benchmark: Bench = async (req) => {
     const t = performance.now();
     try {
       return await native.benchmark({
@@ -186,18 +199,25 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
     }
   };
 
-  const runTensor = async (source: TensorSource, prepared: Prepared | { error: unknown }): Promise<void> => {
+  /** Rows of one tensor at each pending M (benchmarked with `bench`), grouped by M; samples are written here. */
+  const runTensor = async (
+    source: TensorSource,
+    prepared: Prepared | { error: unknown },
+    bench: Bench = benchmark,
+    device: string = p.cfg.device,
+  ): Promise<RowGroup[]> => {
+    const groups: RowGroup[] = [];
     const pendingMs = source.ms.filter((m) => pendingKernels(p, source, m).length > 0);
     const label = `${source.ref.file}${source.ref.name ? '#' + source.ref.name : ''}`;
     const facts: TensorFacts = { ...factsOf(source.ref), k: source.k, n: source.n };
-    const cfg = { ...p.cfg, orientation: source.orientation };
+    const cfg = { ...p.cfg, orientation: source.orientation, device };
     if ('error' in prepared) {
       const { status, reason } = failure(prepared.error);
       for (const m of pendingMs) {
         const rows = pendingKernels(p, source, m).map((kernel) => emptyRow(facts, cfg, { m, kernel, aSource: source.aSource }, status, reason));
-        p.onRows?.(source, label, writeRows(rows, true));
+        groups.push({ label, rows });
       }
-      return;
+      return groups;
     }
     facts.elementSparsity = prepared.elementSparsity;
     facts.blockSparsity = prepared.blockSparsity;
@@ -210,7 +230,7 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
       const toRun = plan.runnable.filter((kernel) => wanted.includes(kernel));
       if (toRun.length > 0) {
         try {
-          const result = await benchmark({
+          const result = await bench({
             m,
             k: source.k,
             n: source.n,
@@ -240,9 +260,17 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
         }
       }
       rows.sort((x, y) => kernelRank(x.kernel) - kernelRank(y.kernel));
-      p.onRows?.(source, `${label} m=${m}`, writeRows(rows, true));
+      groups.push({ label: `${label} m=${m}`, rows });
     }
+    return groups;
   };
+  const emit = (source: PlannedSource, groups: RowGroup[]): void => {
+    for (const g of groups) p.onRows?.(source, g.label, writeRows(g.rows, true));
+  };
+  const skipRow = (source: Extract<PlannedSource, { kind: 'skip' }>): RowGroup => ({
+    label: source.key,
+    rows: [emptyRow(source.facts, { ...p.cfg, orientation: source.orientation }, { m: null, kernel: null, aSource: null }, 'skipped', source.reason)],
+  });
 
   const runSynthetic = async (source: SyntheticSource): Promise<void> => {
     const point = {
@@ -291,28 +319,89 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
     p.onRows?.(source, `${source.m}x${source.k}x${source.n} ${source.mode} ${source.density}`, writeRows(rows, false));
   };
 
+  const work = plan.sources.filter((s) => s.kind !== 'tensor' || s.ms.some((m) => pendingKernels(p, s, m).length > 0));
+  if (p.slots && p.slots.length > 0) {
+    await runOnDevices(work, p.slots);
+    return counts;
+  }
   // On cuda, one tensor of lookahead: the next tensor is read, converted and patterned while
   // the GPU benchmarks this one. Its missing patterns are computed on the CPU (same
   // semantics) so nothing else runs on the GPU during a timed kernel. On cpu the host work
   // would compete with the timed CPU kernels, so tensors are prepared one after another.
   // At most two tensors' host data are alive at a time (this one and the next).
   const lookahead = plan.backend === 'cuda';
-  const work = plan.sources.filter((s) => s.kind !== 'tensor' || s.ms.some((m) => pendingKernels(p, s, m).length > 0));
   let next: { source: TensorSource; prepared: Promise<Prepared | { error: unknown }> } | null = null;
   const nextTensorAfter = (i: number): TensorSource | undefined => work.slice(i + 1).find((s): s is TensorSource => s.kind === 'tensor');
   for (let i = 0; i < work.length; i++) {
     const source = work[i];
     if (source.kind === 'skip') {
-      const row = emptyRow(source.facts, { ...p.cfg, orientation: source.orientation }, { m: null, kernel: null, aSource: null }, 'skipped', source.reason);
-      p.onRows?.(source, source.key, writeRows([row], true));
+      emit(source, [skipRow(source)]);
     } else if (source.kind === 'synthetic') {
       await runSynthetic(source);
     } else {
       const prepared: Prepared | { error: unknown } = await (next?.source === source ? next.prepared : prepare(source, plan.backend));
       const following = lookahead ? nextTensorAfter(i) : undefined;
       next = following ? { source: following, prepared: prepare(following, 'cpu') } : null;
-      await runTensor(source, prepared);
+      emit(source, await runTensor(source, prepared));
     }
   }
   return counts;
+
+  /**
+   * One loop per device, each taking the largest tensor not yet taken, preparing it (patterns
+   * on the CPU, so no device runs anything but timed kernels) and benchmarking it on its
+   * device. Rows wait until every source planned before them is written.
+   */
+  async function runOnDevices(sources: PlannedSource[], slots: DeviceSlot[]): Promise<void> {
+    const done = new Array<RowGroup[] | undefined>(sources.length);
+    let written = 0;
+    const flush = (): void => {
+      while (written < sources.length && done[written]) {
+        emit(sources[written], done[written]!);
+        done[written] = undefined;
+        written++;
+      }
+    };
+    const queue: number[] = [];
+    sources.forEach((s, i) => {
+      if (s.kind === 'tensor') queue.push(i);
+      else if (s.kind === 'skip') done[i] = [skipRow(s)];
+      else throw new EsmmError('USAGE', 'a synthetic sweep runs on one device');
+    });
+    queue.sort((a, b) => sources[b].cost - sources[a].cost || a - b);
+    flush();
+    const lost: { index: number; why: string }[] = [];
+    await Promise.all(
+      slots.map(async (slot) => {
+        let broken: unknown = null;
+        const bench: Bench = async (req) => {
+          if (broken) throw broken;
+          const t = performance.now();
+          try {
+            return await slot.benchmark({ backend: plan.backend, seed: p.seed, warmup: p.warmup, runs: p.runs, l2: p.l2, ...req, device: slot.index });
+          } catch (err) {
+            if (STICKY_CODES.has(errorCode(err))) broken = err;
+            throw err;
+          } finally {
+            stage.native_ms += performance.now() - t;
+          }
+        };
+        while (!broken && queue.length > 0) {
+          const i = queue.shift()!;
+          const source = sources[i] as TensorSource;
+          const prepared = await prepare(source, 'cpu');
+          done[i] = await runTensor(source, prepared, bench, slot.name);
+          flush();
+        }
+        if (broken) lost.push({ index: slot.index, why: `device ${slot.index} (${slot.name}): ${describeError(broken)}` });
+      }),
+    );
+    // Every device failed for good: what is left cannot run.
+    for (const i of queue.splice(0)) {
+      const why = lost.sort((a, b) => a.index - b.index).map((l) => l.why);
+      const error = new EsmmError('NO_DEVICE', `no working device left (${why.join('; ')})`);
+      done[i] = await runTensor(sources[i] as TensorSource, { error });
+    }
+    flush();
+  }
 }

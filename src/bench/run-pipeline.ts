@@ -13,6 +13,7 @@ import { type AnyRow, executePlan, pendingPointCount } from './execute-plan.js';
 import { planTreePoints } from './plan-points.js';
 import { recordKey } from './point-key.js';
 import { shardPlan } from './shard-plan.js';
+import { openDeviceWorker } from './device-slot.js';
 import type { PipelineDeps, PipelineParams, PipelineSummary, StageTimes } from './types.js';
 
 function validate(params: PipelineParams): void {
@@ -47,7 +48,9 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
   }
   const deviceName =
     backend === 'cuda' ? (deviceList.find((d) => d.index === (params.device ?? 0))?.name ?? `cuda:${params.device ?? 0}`) : 'cpu';
+  const devices = devicesOf(params, backend, deviceList, deps);
 
+  const slots = devices?.map((d) => (deps.openDevice ?? openDeviceWorker)(d.index, d.name));
   const record = openRunRecord({ out: params.out, resume: params.resume, overwrite: params.overwrite ?? false, native, argv: params.argv });
   try {
     if (record.droppedBytes > 0) log(`resume: dropped a half-written last line (${record.droppedBytes} bytes) of ${params.out}`);
@@ -92,6 +95,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
           backendRequested: params.backend,
           backend,
           device: params.device ?? 0,
+          devices: devices?.map((d) => d.index) ?? null,
           runs: params.runs,
           warmup: params.warmup,
           l2: params.l2,
@@ -166,6 +170,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
         stage,
         fileShas,
         onRows: progress,
+        ...(slots ? { slots } : {}),
       });
     } finally {
       bar?.stop();
@@ -188,5 +193,29 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
     };
   } finally {
     record.close();
+    await Promise.all((slots ?? []).map((s) => s.close()));
   }
+}
+
+/** The devices of `--devices`, checked against those present; undefined for a one-device run. */
+function devicesOf(
+  params: PipelineParams,
+  backend: 'cpu' | 'cuda',
+  deviceList: { index: number; name: string }[],
+  deps: PipelineDeps,
+): { index: number; name: string }[] | undefined {
+  if (params.devices === undefined) return undefined;
+  if (backend !== 'cuda' && !deps.openDevice) throw new UsageError('--devices needs the cuda backend');
+  if (params.devices === 'all') {
+    if (deviceList.length === 0) throw new UsageError('--devices all: no CUDA device found');
+    return deviceList.map((d) => ({ index: d.index, name: d.name }));
+  }
+  const out: { index: number; name: string }[] = [];
+  for (const index of params.devices) {
+    const found = deviceList.find((d) => d.index === index);
+    if (!found && !deps.openDevice) throw new UsageError(`--devices: no CUDA device ${index} (found ${deviceList.map((d) => d.index).join(', ') || 'none'})`);
+    if (out.some((d) => d.index === index)) throw new UsageError(`--devices: device ${index} given twice`);
+    out.push({ index, name: found?.name ?? `device ${index}` });
+  }
+  return out;
 }

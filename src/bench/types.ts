@@ -35,6 +35,8 @@ export interface PipelineParams {
   overwrite?: boolean;
   /** Run only this shard of the planned points (`--shard i/n`). */
   shard?: Shard;
+  /** Several CUDA devices at once (`--devices 0,1` or `all`), one worker thread each; `device` is then unused. */
+  devices?: number[] | 'all';
 }
 
 export interface PipelineSummary {
@@ -67,6 +69,8 @@ export interface PipelineDeps {
   log?: (line: string) => void;
   /** Whether progress goes to a terminal (a bar) or not (plain lines); default process.stderr.isTTY. */
   isTTY?: boolean;
+  /** Opens one device of `--devices` (default: a worker thread with its own addon). */
+  openDevice?: (index: number, name: string) => import('./device-slot.js').DeviceSlot;
 }
 
 /** Busy time per stage of a run, milliseconds (recorded in the sidecar); native_ms is the benchmark calls. */

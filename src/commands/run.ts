@@ -31,6 +31,7 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--orientation <o>', 'linear: B = Wᵀ (K = in features); raw: B = W as stored').choices(['linear', 'raw']).default('linear'))
     .addOption(new Option('--backend <b>', 'where to run').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--device <n>', 'CUDA device index', '0')
+    .option('--devices <list>', 'several CUDA devices at once: indices (0,1) or all; one worker each, tensors handed out largest first')
     .option('--runs <n>', 'timed runs per point (default 20; 5 on cpu)')
     .option('--warmup <n>', 'warm-up runs per point (default 5; 1 on cpu)')
     .addOption(new Option('--l2 <mode>', 'flush L2 before every sample (cold, as ncu does) or not (hot)').choices(['cold', 'hot']).default('cold'))
@@ -89,6 +90,18 @@ const RunOptionsSchema = z.object({
   overwrite: z.boolean(),
   cacheDir: z.string().optional(),
   shard: z.string().optional(),
+  devices: z
+    .string()
+    .transform((s, ctx) => {
+      if (s.trim() === 'all') return 'all' as const;
+      const values = s.split(',').map((x) => x.trim()).filter((x) => x !== '').map(Number);
+      if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 0)) {
+        ctx.addIssue({ code: 'custom', message: `--devices takes device indices separated by commas, or all; got '${s}'` });
+        return z.NEVER;
+      }
+      return values;
+    })
+    .optional(),
   progress: z.boolean(),
 });
 
@@ -127,6 +140,7 @@ export function pipelineParamsFromOptions(
     ...(opts.filter ? { filter: opts.filter } : {}),
     ...(opts.exclude ? { exclude: opts.exclude } : {}),
     ...(opts.shard !== undefined ? { shard: parseShard(opts.shard) } : {}),
+    ...(opts.devices !== undefined ? { devices: opts.devices } : {}),
     progress: opts.progress,
     ...rest,
   };
