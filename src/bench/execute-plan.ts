@@ -349,8 +349,9 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
 
   /**
    * One loop per device, each taking the largest tensor not yet taken, preparing it (patterns
-   * on the CPU, so no device runs anything but timed kernels) and benchmarking it on its
-   * device. Rows wait until every source planned before them is written.
+   * on the CPU, so no device runs anything but timed kernels; the next one while this one is
+   * benchmarked) and benchmarking it on its device. Rows wait until every source planned
+   * before them is written. Host memory: two tensors per device.
    */
   async function runOnDevices(sources: PlannedSource[], slots: DeviceSlot[]): Promise<void> {
     const done = new Array<RowGroup[] | undefined>(sources.length);
@@ -386,12 +387,21 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
             stage.native_ms += performance.now() - t;
           }
         };
-        while (!broken && queue.length > 0) {
-          const i = queue.shift()!;
-          const source = sources[i] as TensorSource;
-          const prepared = await prepare(source, 'cpu');
-          done[i] = await runTensor(source, prepared, bench, slot.name);
+        // One tensor of lookahead per device: the next is prepared while this one runs.
+        let i = queue.shift();
+        let prepared = i !== undefined ? prepare(sources[i] as TensorSource, 'cpu') : null;
+        while (i !== undefined && prepared) {
+          const current = await prepared;
+          const nextI = queue.shift();
+          prepared = nextI !== undefined ? prepare(sources[nextI] as TensorSource, 'cpu') : null;
+          done[i] = await runTensor(sources[i] as TensorSource, current, bench, slot.name);
           flush();
+          i = nextI;
+          if (broken) {
+            // The tensor taken for later goes back to the others (still the largest left).
+            if (i !== undefined) queue.unshift(i);
+            break;
+          }
         }
         if (broken) lost.push({ index: slot.index, why: `device ${slot.index} (${slot.name}): ${describeError(broken)}` });
       }),
