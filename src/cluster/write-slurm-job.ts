@@ -77,6 +77,8 @@ export function writeSlurmJob(p: SlurmJobParams): SlurmJobFiles {
   ];
   const env = ['set -uo pipefail', `export ESMM_CACHE_DIR=${q(p.patternCache)}`, `export HF_HUB_CACHE=${q(p.hfCache)}`, `cd ${q(p.cwd)}`];
 
+  // Several GPUs per task: one run over all of them (the task sees only its own).
+  const devicesArgs = p.gpusPerTask > 1 && !p.args.some((a) => a === '--devices' || a.startsWith('--devices=')) ? ['--devices', 'all'] : [];
   const array = [
     ...common('esmm-bench', join(logs, 'shard-%a.out')),
     `#SBATCH --array=0-${p.shards - 1}`,
@@ -85,7 +87,7 @@ export function writeSlurmJob(p: SlurmJobParams): SlurmJobFiles {
     '# One shard of the run per array task; a requeued task resumes its own CSV.',
     ...env,
     'shard=${SLURM_ARRAY_TASK_ID:?not an array task}',
-    [q(p.node), q(p.cli), p.command, ...p.args.map(q), '--shard', `"$shard/${p.shards}"`, '--out', `${q(partsDir)}/shard-"$shard".csv`, '--resume', '--no-progress'].join(' '),
+    [q(p.node), q(p.cli), p.command, ...p.args.map(q), ...devicesArgs, '--shard', `"$shard/${p.shards}"`, '--out', `${q(partsDir)}/shard-"$shard".csv`, '--resume', '--no-progress'].join(' '),
     'status=$?',
     '# 1: some points failed or were skipped (their rows say why); the merge still runs.',
     'if [ "$status" -gt 1 ]; then exit "$status"; fi',

@@ -158,7 +158,7 @@ describe('slurm job scripts', () => {
     }
     assert.match(array, /export ESMM_CACHE_DIR=\/shared\/patterns\n/);
     assert.match(array, /export HF_HUB_CACHE=\/shared\/hf\/hub\n/);
-    assert.match(array, / run 'my tree' --m 1,16 --backend cpu --shard "\$shard\/3" --out \S+\/parts\/shard-"\$shard"\.csv --resume --no-progress\n/);
+    assert.match(array, / run 'my tree' --m 1,16 --backend cpu --devices all --shard "\$shard\/3" --out \S+\/parts\/shard-"\$shard"\.csv --resume --no-progress\n/);
     const merge = readFileSync(files.mergeScript, 'utf8');
     assert.match(merge, / merge \S+shard-0\.csv \S+shard-1\.csv \S+shard-2\.csv --out \S+\/study\.csv --overwrite\n/);
     assert.match(readFileSync(files.submitScript, 'utf8'), /sbatch --parsable --dependency=afterok:"\$array" "\$here\/merge\.sbatch"/);
