@@ -10,5 +10,4 @@ export * from './native/index.js';
 export * from './patterns/index.js';
 export * from './bench/index.js';
 export * from './output/index.js';
-export * from './pipeline/index.js';
 export { VERSION } from './version.js';

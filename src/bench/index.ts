@@ -3,3 +3,9 @@ export { DEFAULT_KERNELS, KNOWN_KERNELS, mapKernel, orientedShape, pairATensor, 
 export { callKernels, kernelRoles, type KernelRoles } from './kernel-roles.js';
 export { pairActivations, type ActivationPairing, type PairActivationsParams, type PlannedPair } from './pair-activations.js';
 export { shuffleWithinTiles } from './shuffle-within-tiles.js';
+export { runPipeline } from './run-pipeline.js';
+export { runSweep, parseDensities, parseSizes, type SweepParams, type SweepSize, type SweepSummary } from './run-sweep.js';
+export type { PipelineDeps, PipelineParams, PipelineSummary, StageTimes } from './types.js';
+export { planTreePoints, planSyntheticPoints, type Plan, type PlannedSource } from './plan-points.js';
+export { shardPlan, parseShard, type Shard } from './shard-plan.js';
+export { executePlan } from './execute-plan.js';

@@ -50,6 +50,8 @@ export function addTreeOptions(cmd: Command): Command {
     .option('--labels <rules.json>', 'extra path-label rules')
     .option('--a-dir <dir>', 'pair each B with a real A tensor from this tree (A is M×K as stored; M = its rows)')
     .option('--all-tensors', 'also benchmark optimizer state found in a training checkpoint', false)
+    .option('--devices <list>', 'several CUDA devices at once: indices (0,1) or all; one worker each, tensors handed out largest first')
+    .option('--shard <i/n>', 'run only shard i (0-based) of n: a stable partition of the points, balanced by cost (merge the parts with `merge`)')
     .option('--no-progress', 'no progress output');
 }
 
@@ -105,6 +107,20 @@ export const TreeOptionsSchema = TimingOptionsSchema.extend({
   labels: z.string().min(1).optional(),
   aDir: z.string().min(1).optional(),
   allTensors: z.boolean().default(false),
+  devices: z
+    .string()
+    .transform((s, ctx) => {
+      if (s.trim() === 'all') return 'all' as const;
+      const parts = s.split(',').map((x) => x.trim());
+      const values = parts.map((x) => (/^\d+$/.test(x) ? Number(x) : NaN));
+      if (values.some((v) => !Number.isSafeInteger(v))) {
+        ctx.addIssue({ code: 'custom', message: `--devices takes device indices separated by commas, or all; got '${s}'` });
+        return z.NEVER;
+      }
+      return values;
+    })
+    .optional(),
+  shard: z.string().optional(),
   progress: z.boolean(),
 });
 

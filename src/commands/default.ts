@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 
 import { DEFAULT_KERNELS } from '../bench/plan.js';
-import { runPipeline } from '../pipeline/run-pipeline.js';
+import { runPipeline } from '../bench/run-pipeline.js';
 import { SAMPLE_TREES, ensureSampleTree } from '../bench/sample-tree.js';
-import type { PipelineDeps, PipelineSummary } from '../pipeline/types.js';
+import type { PipelineDeps, PipelineSummary } from '../bench/types.js';
 import { loadNative } from '../native/index.js';
 import { type WrittenReport, writeReport } from '../output/write-report.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';

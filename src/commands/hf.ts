@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 
 import { compileRegexes, selectTensor } from '../bench/plan.js';
-import { runPipeline } from '../pipeline/run-pipeline.js';
-import type { PipelineDeps, PipelineSummary } from '../pipeline/types.js';
+import { runPipeline } from '../bench/run-pipeline.js';
+import type { PipelineDeps, PipelineSummary } from '../bench/types.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../printable.js';
 import {

@@ -7,9 +7,10 @@ import type { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';
 import { printable } from '../printable.js';
-import { runPipeline } from '../pipeline/run-pipeline.js';
-import type { PipelineDeps, PipelineParams, PipelineSummary } from '../pipeline/types.js';
+import { runPipeline } from '../bench/run-pipeline.js';
+import type { PipelineDeps, PipelineParams, PipelineSummary } from '../bench/types.js';
 import { loadNative } from '../native/index.js';
+import { parseShard } from '../bench/shard-plan.js';
 import { resolveCacheDir } from '../patterns/pattern-cache.js';
 import { resolveBackend } from '../patterns/resolve-backend.js';
 import { applyArchitecture } from '../hub/apply-architecture.js';
@@ -33,6 +34,7 @@ export type RunOptions = z.output<typeof TreeOptionsSchema>;
 export function parseRunOptions(raw: unknown): RunOptions {
   const opts = parseOptions(TreeOptionsSchema, raw);
   if (opts.resume && opts.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
+  if (opts.shard !== undefined) parseShard(opts.shard);
   return opts;
 }
 
@@ -59,6 +61,8 @@ export function pipelineParamsFromOptions(
     ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.filter ? { filter: opts.filter } : {}),
     ...(opts.exclude ? { exclude: opts.exclude } : {}),
+    ...(opts.shard !== undefined ? { shard: parseShard(opts.shard) } : {}),
+    ...(opts.devices !== undefined ? { devices: opts.devices } : {}),
     progress: opts.progress,
     ...rest,
   };
@@ -145,15 +149,22 @@ function sha256Text(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function registerRun(program: Command): void {
-  addRunOptions(
-    program
-      .command('run')
-      .description('benchmark every 2-D tensor of a weight tree (or file) × M × kernel into a CSV')
-      .argument('<path>', 'weight folder or file (.safetensors, .safetensors.index.json, .pt, .pth, .pth.tar, .bin, .ckpt)'),
-  )
+/** The flags only `run` has beside the shared ones (also checked by `slurm`, which passes them on). */
+export function addRunCommandOptions(cmd: Command): Command {
+  return cmd
     .option('--activations <dump>', 'pair each weight with the captured input of its module (capture/sparsify dump): weight-only, joint and activation-only rows; --m repeats the token rows')
-    .addOption(new Option('--control <kind>', 'with --activations: also rows with a random mask of the same density per tile for every real B and A').choices(['random']))
+    .addOption(new Option('--control <kind>', 'with --activations: also rows with a random mask of the same density per tile for every real B and A').choices(['random']));
+}
+
+export function registerRun(program: Command): void {
+  addRunCommandOptions(
+    addRunOptions(
+      program
+        .command('run')
+        .description('benchmark every 2-D tensor of a weight tree (or file) × M × kernel into a CSV')
+        .argument('<path>', 'weight folder or file (.safetensors, .safetensors.index.json, .pt, .pth, .pth.tar, .bin, .ckpt)'),
+    ),
+  )
     .action(async (path: string, raw: Record<string, unknown>) => {
       const summary = await runCommand(path, raw);
       printSummary(summary, (line) => void process.stdout.write(line + '\n'));

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 import { DEFAULT_KERNELS } from '../bench/plan.js';
 import { UsageError } from '../errors.js';
-import { type SweepSummary, parseDensities, parseSizes, runSweep } from '../pipeline/run-sweep.js';
+import { type SweepSummary, parseDensities, parseSizes, runSweep } from '../bench/run-sweep.js';
 import { loadNative } from '../native/index.js';
 import type { NativeBinding, SyntheticMode } from '../native/types.js';
 import { prepareOutputPath } from '../output/prepare-output-path.js';

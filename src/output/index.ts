@@ -23,3 +23,5 @@ export { paybackCalls } from './payback-calls.js';
 export { breakEven, BEST_DENSE_COLUMN, type BreakEvenPoint, type BreakEvenResult, type LayerBreakEven, type ProjectionRow } from './break-even.js';
 export { formatBreakEven } from './format-break-even.js';
 export { writeBreakEvenReport } from './write-break-even-report.js';
+export { mergeResults, type MergeSummary } from './merge-results.js';
+export { openRunRecord, peakRssBytes, type RunRecord } from './run-record.js';

@@ -66,24 +66,38 @@ function transposeHere(data: Float32Array, rows: number, cols: number): Transpos
 }
 
 /**
+ * The two shared buffers every parallel transpose goes through, grown to the largest matrix
+ * seen and then reused. A shared buffer handed to a worker lives until that worker's
+ * isolate collects garbage, which an idle worker rarely does: fresh buffers per matrix kept
+ * every matrix of a run alive. Reused ones bound host memory by the largest tensor.
+ */
+let scratch: { src: SharedArrayBuffer; dst: SharedArrayBuffer } | null = null;
+/** One parallel transpose at a time (they share the scratch buffers and the workers). */
+let queue: Promise<unknown> = Promise.resolve();
+
+function scratchFor(bytes: number): { src: SharedArrayBuffer; dst: SharedArrayBuffer } {
+  if (!scratch || scratch.src.byteLength < bytes) scratch = { src: new SharedArrayBuffer(bytes), dst: new SharedArrayBuffer(bytes) };
+  return scratch;
+}
+
+/**
  * Wᵀ of a row-major rows×cols matrix, split by columns over worker threads for large
  * matrices so the main thread stays free (it feeds the GPU meanwhile); in this thread for
  * small ones or where workers cannot start. Counts zeros on the way.
  */
-export async function transposeParallel(data: Float32Array, rows: number, cols: number): Promise<Transposed> {
+export function transposeParallel(data: Float32Array, rows: number, cols: number): Promise<Transposed> {
   const n = rows * cols;
   const ws = n >= PARALLEL_TRANSPOSE_MIN ? pool() : null;
-  if (!ws) return transposeHere(data, rows, cols);
-  let src: SharedArrayBuffer;
-  let srcOffset = 0;
-  if (data.buffer instanceof SharedArrayBuffer) {
-    src = data.buffer;
-    srcOffset = data.byteOffset;
-  } else {
-    src = new SharedArrayBuffer(n * 4);
-    new Float32Array(src).set(data);
-  }
-  const dst = new SharedArrayBuffer(n * 4);
+  if (!ws) return Promise.resolve(transposeHere(data, rows, cols));
+  const run = queue.then(() => transposeOnWorkers(ws, data, rows, cols));
+  queue = run.catch(() => {});
+  return run;
+}
+
+async function transposeOnWorkers(ws: Worker[], data: Float32Array, rows: number, cols: number): Promise<Transposed> {
+  const n = rows * cols;
+  const { src, dst } = scratchFor(n * 4);
+  new Float32Array(src, 0, n).set(data);
   const chunk = Math.ceil(cols / ws.length);
   try {
     const counts = await Promise.all(
@@ -96,11 +110,12 @@ export async function transposeParallel(data: Float32Array, rows: number, cols: 
           pending.set(id, { resolve, reject });
           busy.set(w, (busy.get(w) ?? 0) + 1);
           w.ref();
-          w.postMessage({ id, src, srcOffset, dst, rows, cols, c0, c1 });
+          w.postMessage({ id, src, srcOffset: 0, dst, rows, cols, c0, c1 });
         });
       }),
     );
-    return { out: new Float32Array(dst), zeros: counts.reduce((a, b) => a + b, 0) };
+    // A copy the caller owns: the scratch buffer is reused by the next transpose.
+    return { out: new Float32Array(dst, 0, n).slice(), zeros: counts.reduce((a, b) => a + b, 0) };
   } catch {
     return transposeHere(data, rows, cols);
   }

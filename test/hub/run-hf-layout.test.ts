@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 
 import { runCommand } from '../../src/commands/run.js';
 import { tempDir } from '../helpers.js';
+import { cpuRunFlags } from '../pipeline/fixtures.js';
 import { TINY_GPT2_CONFIG, TINY_GPT2_TENSORS, writeSafetensors } from './safetensors-fixture.js';
 
 test('`run` over an HF-layout folder applies the architecture: GPT-2 Conv1D runs raw, other tensors as asked', async () => {
@@ -17,22 +18,7 @@ test('`run` over an HF-layout folder applies the architecture: GPT-2 Conv1D runs
     writeFileSync(join(model, 'config.json'), JSON.stringify(TINY_GPT2_CONFIG));
     writeSafetensors(join(model, 'model.safetensors'), TINY_GPT2_TENSORS);
     const out = join(dir, 'r.csv');
-    const summary = await runCommand(model, {
-      m: '4',
-      kernels: 'esmm,cublas',
-      orientation: 'linear',
-      backend: 'cpu',
-      device: '0',
-      runs: '1',
-      warmup: '0',
-      l2: 'hot',
-      seed: '1',
-      out,
-      resume: false,
-      overwrite: false,
-      cacheDir: join(dir, 'cache'),
-      progress: false,
-    });
+    const summary = await runCommand(model, cpuRunFlags(out, join(dir, 'cache'), { m: '4', runs: '1' }));
     assert.equal(summary.failed, 0);
     const rows = parse(readFileSync(out), { columns: true }) as Record<string, string>[];
     const byTensor = new Map(rows.filter((r) => r['kernel'] === 'esmm').map((r) => [r['tensor'], r]));

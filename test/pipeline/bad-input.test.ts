@@ -5,8 +5,8 @@ import { after, it } from 'node:test';
 
 import { parse } from 'csv-parse/sync';
 
-import { runPipeline } from '../../src/pipeline/run-pipeline.js';
-import type { PipelineParams } from '../../src/pipeline/types.js';
+import { runPipeline } from '../../src/bench/run-pipeline.js';
+import type { PipelineParams } from '../../src/bench/types.js';
 import { EsmmError, BadFileError } from '../../src/errors.js';
 import type { TensorRef } from '../../src/weights/types.js';
 import { SHARED_WEIGHTS, tempDir } from '../helpers.js';

@@ -62,3 +62,24 @@ export function runCli(args: string[]): Promise<{ code: number | null; stdout: s
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
   });
 }
+
+/** The raw flags of a small CPU `run` (as commander hands them to runCommand), with overrides. */
+export function cpuRunFlags(out: string, cacheDir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    m: '4,16',
+    kernels: 'esmm,cublas',
+    orientation: 'linear',
+    backend: 'cpu',
+    device: '0',
+    runs: '2',
+    warmup: '0',
+    l2: 'hot',
+    seed: '1',
+    out,
+    resume: false,
+    overwrite: false,
+    cacheDir,
+    progress: false,
+    ...extra,
+  };
+}

@@ -5,7 +5,7 @@ import { after, it } from 'node:test';
 
 import { parse } from 'csv-parse/sync';
 
-import { parseSizes } from '../../src/pipeline/run-sweep.js';
+import { parseSizes } from '../../src/bench/run-sweep.js';
 import { sweepCommand } from '../../src/commands/sweep.js';
 import { SWEEP_COLUMNS } from '../../src/output/columns.js';
 import { tempDir } from '../helpers.js';

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 
 import { mapKernel, pairATensor, selectTensor } from '../../src/bench/plan.js';
-import { runPipeline } from '../../src/pipeline/run-pipeline.js';
+import { runPipeline } from '../../src/bench/run-pipeline.js';
 import { stdevRel } from '../../src/output/result-rows.js';
 import { dropPartialLastLine } from '../../src/output/append-file.js';
 import { gitCommit } from '../../src/output/run-metadata.js';

@@ -1,16 +1,9 @@
 import type { Orientation, SkipRecord, TensorRef } from '../weights/types.js';
+import type { Shard } from './shard-plan.js';
 
-/** What `run`, `hf` and the default job hand to the pipeline (src/bench/run-pipeline.ts). */
-export interface PipelineParams {
-  tensors: TensorRef[];
-  /** Found while walking but not benchmarkable: written as `skipped` rows. */
-  skipped?: SkipRecord[];
-  /** Default orientation; a TensorRef's own `orientation` wins. */
-  orientation: Orientation;
-  /** Token counts (rows of A). */
-  ms: number[];
+/** How every point of a run is timed and where its rows go: the same for a weight tree and a sweep. */
+export interface TimingParams {
   kernels: string[];
-  backend: 'auto' | 'cuda' | 'cpu';
   device?: number;
   runs: number;
   warmup: number;
@@ -18,6 +11,20 @@ export interface PipelineParams {
   seed: number;
   /** CSV path; the JSON sidecar is written next to it. */
   out: string;
+  /** The command line, for the sidecar. */
+  argv: string[];
+}
+
+/** What `run`, `hf` and the default job hand to the pipeline (src/bench/run-pipeline.ts). */
+export interface PipelineParams extends TimingParams {
+  tensors: TensorRef[];
+  /** Found while walking but not benchmarkable: written as `skipped` rows. */
+  skipped?: SkipRecord[];
+  /** Default orientation; a TensorRef's own `orientation` wins. */
+  orientation: Orientation;
+  /** Token counts (rows of A). */
+  ms: number[];
+  backend: 'auto' | 'cuda' | 'cpu';
   resume: boolean;
   /** Pattern cache folder; default `.esmm-cache/` next to the weights (or ESMM_CACHE_DIR). */
   cacheDir?: string;
@@ -27,15 +34,17 @@ export interface PipelineParams {
   /** A tensors for A+B pairs (`run --a-dir`). */
   aTensors?: TensorRef[];
   /** Explicit (B, A, M) items (`run --activations`); when given, they replace `tensors`. */
-  pairs?: import('../bench/pair-activations.js').PlannedPair[];
-  /** The command line, for the sidecar. */
-  argv: string[];
+  pairs?: import('./pair-activations.js').PlannedPair[];
   /** Progress output: a bar on a TTY, plain lines otherwise, nothing when false. */
   progress?: boolean;
   /** sha256 of the --labels rules file: recorded, and a resume must use the same. */
   labelRules?: string | null;
   /** Replace an existing CSV and its sidecars instead of refusing to touch them. */
   overwrite?: boolean;
+  /** Run only this shard of the planned points (`--shard i/n`). */
+  shard?: Shard;
+  /** Several CUDA devices at once (`--devices 0,1` or `all`), one worker thread each; `device` is then unused. */
+  devices?: number[] | 'all';
 }
 
 export interface PipelineSummary {
@@ -73,6 +82,8 @@ export interface PipelineDeps {
   log?: (line: string) => void;
   /** Whether progress goes to a terminal (a bar) or not (plain lines); default process.stderr.isTTY. */
   isTTY?: boolean;
+  /** Opens one device of `--devices` (default: a worker thread with its own addon). */
+  openDevice?: (index: number, name: string) => import('./device-slot.js').DeviceSlot;
 }
 
 /** Busy time per stage of a run, milliseconds (recorded in the sidecar); native_ms is the benchmark calls. */
