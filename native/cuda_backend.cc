@@ -19,6 +19,7 @@
 #include "../kernels/esmm.h"
 #include "../kernels/generate_gpu.h"
 #include "cpu_backend.h"
+#include "cuda_device.h"
 #include "cuda_util.h"
 #include "kernel_registry.h"
 #include "limits.h"
@@ -46,31 +47,6 @@ std::string gib(double bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", bytes / kGiB);
   return buf;
-}
-
-void selectDevice(int device) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    fail("NO_DEVICE", std::string("no CUDA device: ") +
-                          (e != cudaSuccess ? std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")"
-                                            : "the driver reports 0 devices"));
-  }
-  if (device < 0 || device >= count) {
-    fail("NO_DEVICE", "device " + std::to_string(device) + " not present (" + std::to_string(count) + " device(s))");
-  }
-  ESMM_CUDA_CHECK(cudaSetDevice(device));
-}
-
-// After a failure: a sticky error leaves the context unusable, so reset it (this process only)
-// and the next call starts clean.
-void recoverDevice() {
-  cudaGetLastError();
-  if (cudaDeviceSynchronize() != cudaSuccess) {
-    cudaDeviceReset();
-    cudaGetLastError();
-  }
 }
 
 template <typename F>

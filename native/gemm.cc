@@ -15,6 +15,7 @@
 #include "errors.h"
 #include "promise_worker.h"
 #ifdef ESMM_WITH_CUBLAS
+#include "cuda_device.h"
 #include "cuda_util.h"
 #endif
 
@@ -88,30 +89,6 @@ GemmJob parse(const Napi::Value& v) {
 // One gemm at a time: calls from several promises queue here rather than contend for memory.
 std::mutex gemmMutex;
 
-void selectGemmDevice(int device) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0) {
-    cudaGetLastError();
-    fail("NO_DEVICE", std::string("no CUDA device: ") +
-                          (e != cudaSuccess ? std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ")"
-                                            : "the driver reports 0 devices"));
-  }
-  if (device < 0 || device >= count) {
-    fail("NO_DEVICE", "device " + std::to_string(device) + " not present (" + std::to_string(count) + " device(s))");
-  }
-  ESMM_CUDA_CHECK(cudaSetDevice(device));
-}
-
-// After a failure: a sticky error leaves the context unusable, so reset it and the next call starts clean.
-void recoverGemmDevice() {
-  cudaGetLastError();
-  if (cudaDeviceSynchronize() != cudaSuccess) {
-    cudaDeviceReset();
-    cudaGetLastError();
-  }
-}
-
 std::vector<float> runCublasGemm(const GemmJob& job) {
   const size_t mk = size_t(job.m) * size_t(job.k);
   const size_t kn = size_t(job.k) * size_t(job.n);
@@ -155,10 +132,10 @@ class GemmWorker : public PromiseWorker {
 #ifdef ESMM_WITH_CUBLAS
     std::lock_guard<std::mutex> lock(gemmMutex);
     try {
-      selectGemmDevice(job_.device);
+      selectDevice(job_.device);
       c_ = runCublasGemm(job_);
     } catch (...) {
-      recoverGemmDevice();
+      recoverDevice();
       throw;
     }
 #else

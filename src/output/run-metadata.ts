@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { VERSION, buildInfo } from '../version.js';
@@ -106,16 +105,7 @@ export async function queryNvidiaSmi(): Promise<NvmlReading[] | null> {
   return readings;
 }
 
-/** sha256 of a file's bytes, streamed. */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 4 << 20 })
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolvePromise(hash.digest('hex')));
-  });
-}
+export { sha256File } from '../weights/sha256-file.js';
 
 /**
  * The sidecar of run n of a CSV: `<csv>.json` for the first run, `<csv>.run-<n>.json` for each

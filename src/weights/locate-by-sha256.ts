@@ -1,20 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import fg from 'fast-glob';
 
 import { EsmmError } from '../errors.js';
-
-function sha256Of(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path, { highWaterMark: 4 << 20 })
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolvePromise(hash.digest('hex')));
-  });
-}
+import { sha256File } from './sha256-file.js';
 
 /**
  * Finds each wanted file (relative name → sha256) again under `dir`: at the same relative
@@ -29,7 +19,7 @@ export async function locateBySha256(dir: string, wanted: Record<string, string>
   const hashOf = async (path: string): Promise<string> => {
     let sha = hashed.get(path);
     if (sha === undefined) {
-      sha = await sha256Of(path);
+      sha = await sha256File(path);
       hashed.set(path, sha);
     }
     return sha;
