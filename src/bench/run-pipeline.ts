@@ -69,6 +69,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
         backend,
         device: params.device ?? 0,
         labelRules: params.labelRules ?? null,
+        shard: `${params.shard?.index ?? 0}/${params.shard?.count ?? 1}`,
       });
       if (diffs.length > 0) {
         throw new UsageError(`--resume ${params.out}: its rows were made with other settings (${diffs.join('; ')}); resume with the same settings or choose another --out`);

@@ -15,6 +15,8 @@ export interface RunSettings {
   device: number;
   /** sha256 of the --labels file, or null without one. */
   labelRules: string | null;
+  /** The partition this run executes, `i/n` (`0/1` unsharded). */
+  shard: string;
 }
 
 const SETTING_FLAGS: Record<keyof RunSettings, string> = {
@@ -27,6 +29,7 @@ const SETTING_FLAGS: Record<keyof RunSettings, string> = {
   backend: '--backend',
   device: '--device',
   labelRules: '--labels',
+  shard: '--shard',
 };
 
 function show(v: unknown): string {
@@ -45,8 +48,11 @@ function earlierSettings(csvPath: string, existing: CsvRecord[]): Partial<RunSet
     }
     if (last !== null) {
       try {
-        const params = (JSON.parse(readFileSync(last, 'utf8')) as { params?: Record<string, unknown> }).params ?? {};
+        const record = JSON.parse(readFileSync(last, 'utf8')) as { params?: Record<string, unknown>; shard?: { index?: unknown; count?: unknown } };
+        const params = record.params ?? {};
+        const shard = record.shard;
         return {
+          ...(shard && typeof shard.index === 'number' && typeof shard.count === 'number' && { shard: `${shard.index}/${shard.count}` }),
           ...(typeof params.seed === 'number' && { seed: params.seed }),
           ...(typeof params.runs === 'number' && { runs: params.runs }),
           ...(typeof params.warmup === 'number' && { warmup: params.warmup }),

@@ -96,6 +96,16 @@ describe('--shard and merge', () => {
     assert.equal(samples.length, readFileSync(`${full}.samples.jsonl`, 'utf8').trim().split('\n').length);
   });
 
+  it('--resume of a shard with another --shard is refused: the rows would mix two partitions', async () => {
+    const native = fakeNative();
+    const out = join(tmp.dir, 'resume-shard.csv');
+    await runCommand(tree, runOpts(out, { shard: '0/3' }), { native });
+    const before = readFileSync(out, 'utf8');
+    await assert.rejects(runCommand(tree, runOpts(out, { shard: '1/3', resume: true }), { native }), /--shard 0\/3 → 1\/3/);
+    assert.equal(readFileSync(out, 'utf8'), before);
+    await runCommand(tree, runOpts(out, { shard: '0/3', resume: true }), { native });
+  });
+
   it('merge refuses parts with other settings or cards (exit 2) unless --allow-mixed', async () => {
     const native = fakeNative();
     const other = join(tmp.dir, 'other-runs.csv');
