@@ -6,7 +6,7 @@ import { BadFileError, UsageError } from '../errors.js';
 import { type Verdict, median, noiseVerdict, relativeStdev } from './noise-verdict.js';
 import type { CsvRecord } from './result-csv.js';
 import { type RunEnvironment, environmentDifferences, runEnvironment } from './run-environment.js';
-import { samplesPath, sidecarPath } from './run-metadata.js';
+import { readSamplesText, sidecarPath } from './run-metadata.js';
 
 /** FAST / SLOW / SAME for points measured in both files; FAILED when the new row is not ok but the base row is; N/A when the base row is not ok. */
 export type RowVerdict = Verdict | 'FAILED' | 'N/A' | 'ONLY_BASE' | 'ONLY_NEW';
@@ -130,9 +130,9 @@ function loadCsv(path: string, onlyRun: number | undefined): LoadedCsv {
     if (!old || Number(r.run) >= Number(old.record.run)) rows.set(key, { record: r, point, contentKey });
   }
   const samples = new Map<string, number[]>();
-  const file = samplesPath(path);
-  if (existsSync(file)) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+  const text = readSamplesText(path);
+  if (text !== null) {
+    for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       try {
         const v = JSON.parse(line) as Record<string, unknown>;

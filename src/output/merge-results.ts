@@ -8,7 +8,7 @@ import { prepareOutputPath } from './prepare-output-path.js';
 import { CSV_COLUMNS } from './columns.js';
 import { removeRunOutputs } from './remove-run-outputs.js';
 import { type CsvRecord, formatRows, headerLine, readResultCsv } from './result-csv.js';
-import { nextRunNumber, samplesPath, sidecarPath, toolRecord } from './run-metadata.js';
+import { nextRunNumber, readSamplesText, samplesPath, sidecarPath, toolRecord } from './run-metadata.js';
 
 /** Settings every part of one study must share (the run record's `params`). */
 const SETTINGS = ['ms', 'kernels', 'orientation', 'backend', 'runs', 'warmup', 'l2', 'seed', 'filter', 'exclude', 'aTensors', 'labelRules'] as const;
@@ -125,9 +125,9 @@ export async function mergeResults(params: { parts: string[]; out: string; allow
   const sampleSeen = new Set<string>();
   const sampleLines: string[] = [];
   for (const part of parts) {
-    const file = samplesPath(part.csv);
-    if (!existsSync(file)) continue;
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const text = readSamplesText(part.csv);
+    if (text === null) continue;
+    for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       let key: string;
       try {

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { VERSION, buildInfo } from '../version.js';
 
@@ -125,4 +126,15 @@ export function nextRunNumber(csvPath: string): number {
 /** Every timed sample of every row goes here, one JSON object a line, beside the CSV. */
 export function samplesPath(csvPath: string): string {
   return `${csvPath}.samples.jsonl`;
+}
+
+/**
+ * The samples file of a CSV as text: `<csv>.samples.jsonl`, or the same gzip-compressed
+ * (`.samples.jsonl.gz`, as large result sets are kept in a repository); null when neither exists.
+ */
+export function readSamplesText(csvPath: string): string | null {
+  const plain = samplesPath(csvPath);
+  if (existsSync(plain)) return readFileSync(plain, 'utf8');
+  const gz = `${plain}.gz`;
+  return existsSync(gz) ? gunzipSync(readFileSync(gz)).toString('utf8') : null;
 }
