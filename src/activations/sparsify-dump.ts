@@ -11,6 +11,7 @@ import { logitQuality, type LogitQuality } from './logit-quality.js';
 import type { Sparsifier } from './parse-sparsifier.js';
 import { INPUT_PREFIX, readActivationDump } from './read-activation-dump.js';
 import { readModelConfig } from './read-model-config.js';
+import { relativeError } from './relative-error.js';
 import { runForward } from './run-forward.js';
 import type { Matmul, Tensor } from './types.js';
 import { writeSafetensors, type TensorToWrite } from './write-safetensors.js';
@@ -44,16 +45,6 @@ export interface SparsifyResult {
 
 /** How far a dump's input may be from this forward pass and still be taken as its own capture. */
 const MATCH_TOLERANCE = 1e-4;
-
-function relativeError(x: Float32Array, ref: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (x[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
 
 function zeroShare(x: Float32Array): number {
   let z = 0;

@@ -4,6 +4,7 @@ import type { BMemoryBytes } from '../patterns/b-memory-bytes.js';
 import type { TensorRef } from '../weights/types.js';
 import { type ResultRow, type RowStatus, labelColumns } from './columns.js';
 import { failureReason, kernelFailureCode } from './failure-reason.js';
+import { relativeStdev } from './noise-verdict.js';
 import { paybackCalls } from './payback-calls.js';
 
 /** The bar a kernel the registry does not list is held to: float32-accurate. */
@@ -104,13 +105,10 @@ export function emptyRow(
   };
 }
 
-/** Relative standard deviation of the samples (sample stdev / mean). */
+/** Relative standard deviation of the samples (sample stdev / mean); null without samples or with a zero mean. */
 export function stdevRel(samples: number[]): number | null {
-  if (samples.length < 2) return samples.length === 1 ? 0 : null;
-  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
-  if (mean === 0) return null;
-  const variance = samples.reduce((a, b) => a + (b - mean) ** 2, 0) / (samples.length - 1);
-  return Math.sqrt(variance) / mean;
+  if (samples.length === 0 || samples.every((x) => x === 0)) return null;
+  return relativeStdev(samples);
 }
 
 /** Time of the kernel plus the per-call A patterns it needs (ESMM only). */
@@ -187,10 +185,10 @@ export function measureKernel(
   result: BenchmarkResult,
   roles: KernelRoles,
   shape: { m: number; k: number; n: number },
-): { failure: string | null; code: string | null; fields: Partial<MeasurementFields> } {
+): { failure: string | null; code: string | null; fields: Partial<MeasurementFields>; bestDenseMs: number | null } {
   const byId = new Map(result.kernels.map((k) => [k.id, k]));
   const kernel = byId.get(id);
-  if (!kernel) return { failure: 'the backend returned no result for this kernel', code: 'INTERNAL', fields: {} };
+  if (!kernel) return { failure: 'the backend returned no result for this kernel', code: 'INTERNAL', fields: {}, bestDenseMs: null };
   const failure = verificationFailure(kernel, roles.tolerance.get(id));
   const code = failure === null ? null : kernelFailureCode(kernel);
   const fields: Partial<MeasurementFields> = {
@@ -200,7 +198,7 @@ export function measureKernel(
     rel_err_frobenius: kernel.relErrFrobenius ?? null,
     max_abs_err_rel: kernel.maxAbsErrRel ?? null,
   };
-  if (failure || !kernel.time) return { failure, code, fields };
+  if (failure || !kernel.time) return { failure, code, fields, bestDenseMs: null };
   const time = kernel.time;
   const total = totalMs(kernel, result);
   fields.compute_ms_median = time.median;
@@ -222,7 +220,7 @@ export function measureKernel(
   for (const [bid, ms] of base) if (best === null || ms < best[1]) best = [bid, ms];
   [fields.speedup_best_dense_compute, fields.speedup_best_dense_total] = against(best?.[1]);
   fields.best_dense_kernel = best?.[0] ?? null;
-  return { failure, code, fields };
+  return { failure, code, fields, bestDenseMs: best?.[1] ?? null };
 }
 
 /** Rows of one benchmark call, one per wanted kernel, with speedups against every dense baseline. */
@@ -238,12 +236,11 @@ export function rowsFromResult(
   const c = { ...cfg, device: result.device || cfg.device };
   const where = `${t.file}${t.name ? '#' + t.name : ''}`;
   return wanted.map((id) => {
-    const { failure, code, fields } = measureKernel(id, result, roles, { m, k: t.k ?? 0, n: t.n ?? 0 });
+    const { failure, code, fields, bestDenseMs } = measureKernel(id, result, roles, { m, k: t.k ?? 0, n: t.n ?? 0 });
     const reason = failure === null ? null : failureReason(code ?? 'INTERNAL', where, failure);
     const row = Object.assign(emptyRow(t, c, { m, kernel: id, aSource }, failure ? 'failed' : 'ok', reason), fields);
     if (id === 'esmm' && !failure) {
-      const baselineMs = [...baselineTimes(new Map(result.kernels.map((k) => [k.id, k])), roles).values()];
-      row.payback_calls = paybackCalls({ bPatternMs: t.bPatternMs ?? null, esmmTotalMs: row.total_ms, baselineMs });
+      row.payback_calls = paybackCalls({ bPatternMs: t.bPatternMs ?? null, esmmTotalMs: row.total_ms, baselineMs: bestDenseMs === null ? [] : [bestDenseMs] });
     }
     return row;
   });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { readActivationDump } from '../../src/activations/read-activation-dump.js';
+import { relativeError } from '../../src/activations/relative-error.js';
 import { captureCommand } from '../../src/commands/capture.js';
 import { REPO_ROOT, SHARED_WEIGHTS, tempDir } from '../helpers.js';
 import { writeTinyGpt2, type TinyGpt2 } from './fixtures.js';
@@ -25,16 +26,6 @@ interface Expected {
   modules: Record<string, ExpectedModule>;
   logits: { shape: number[]; argmax: number[] };
   sha256: string;
-}
-
-function relError(got: Float32Array, want: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 describe('capture: the tinystories-656k forward pass against transformers', () => {
@@ -61,7 +52,7 @@ describe('capture: the tinystories-656k forward pass against transformers', () =
       for (const [module, e] of Object.entries(expected.modules)) {
         const got = mine.inputs.get(module)!;
         assert.deepEqual(got.shape, e.shape, module);
-        const err = relError(got.data, oracle.inputs.get(module)!.data);
+        const err = relativeError(got.data, oracle.inputs.get(module)!.data);
         assert.ok(err <= 1e-5, `${module}: relative error ${err}`);
         let sum = 0;
         let abs = 0;
@@ -148,10 +139,10 @@ describe('capture: GPT-2 (Conv1D weights stored [in, out])', () => {
       assert.deepEqual([...dump.inputs.keys()].sort(), [...ref.inputs.keys()].sort());
       assert.deepEqual(dump.inputs.get('transformer.h.0.mlp.c_proj')!.shape, [tokens.length, 32], 'c_proj reads 4·n_embd features');
       for (const [module, want] of ref.inputs) {
-        const err = relError(dump.inputs.get(module)!.data, Float32Array.from(want.flat()));
+        const err = relativeError(dump.inputs.get(module)!.data, Float32Array.from(want.flat()));
         assert.ok(err <= 1e-5, `${module}: relative error ${err}`);
       }
-      assert.ok(relError(dump.logits!.data, Float32Array.from(ref.logits.flat())) <= 1e-5);
+      assert.ok(relativeError(dump.logits!.data, Float32Array.from(ref.logits.flat())) <= 1e-5);
     } finally {
       cleanup();
     }

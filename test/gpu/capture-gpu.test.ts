@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { readActivationDump } from '../../src/activations/read-activation-dump.js';
+import { relativeError } from '../../src/activations/relative-error.js';
 import { writeSafetensors } from '../../src/activations/write-safetensors.js';
 import type { ActivationDump } from '../../src/activations/types.js';
 import { captureCommand } from '../../src/commands/capture.js';
@@ -30,16 +31,6 @@ const skip = !hasCuda(native)
     ? 'addon built without cuBLAS: the GPU capture path multiplies with cuBLAS SGEMM'
     : false;
 const BAR = 1e-5;
-
-function relError(got: Float32Array, want: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
-}
 
 function maxAbsRel(got: Float32Array, want: Float32Array): number {
   let err = 0;
@@ -78,7 +69,7 @@ function assertDumpsAgree(gpu: ActivationDump, cpu: ActivationDump, what: string
   pairs.push(['logits', gpu.logits!.data, cpu.logits!.data, gpu.logits!.shape, cpu.logits!.shape]);
   for (const [name, g, c, gs, cs] of pairs) {
     assert.deepEqual(gs, cs, `${what}: ${name} has shape [${gs.join(', ')}] on the GPU, [${cs.join(', ')}] on the CPU`);
-    const err = relError(g, c);
+    const err = relativeError(g, c);
     if (!(err <= worst.err)) worst = { module: name, err };
     assert.ok(err <= BAR, `${what}: ${name}: GPU vs CPU relative error ${err.toExponential(2)} > ${BAR} (max abs error / max |CPU| ${maxAbsRel(g, c).toExponential(2)})`);
   }
@@ -102,7 +93,7 @@ describe('gpu gemm (cuBLAS SGEMM, float32) against a float64 reference', { skip 
         const c = await native.gemm({ a, b, m, k, n, transB });
         assert.ok(c instanceof Float32Array && c.length === m * n, `result has ${c.length} elements, want ${m * n}`);
         const want = gemm64(a, b, m, k, n, transB);
-        const fro = relError(c, want);
+        const fro = relativeError(c, want);
         const max = maxAbsRel(c, want);
         assert.ok(fro <= BAR && max <= BAR, `rel Frobenius ${fro.toExponential(2)}, max abs rel ${max.toExponential(2)} (bar ${BAR}); TF32 would give ~1e-3`);
       });
