@@ -1,6 +1,6 @@
 import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
 import { memoryPaybackReport } from './memory-payback-report.js';
-import type { CsvRecord } from './result-csv.js';
+import { type CsvRecord, cellNumber } from './result-csv.js';
 
 /** Label keys shown first, in this order; any others follow alphabetically. */
 const RESEARCH_LABELS = ['pruner', 'group', 'perm', 'sparsity'];
@@ -45,11 +45,6 @@ function labelsOf(r: CsvRecord): Record<string, string> {
   }
 }
 
-function num(v: string | undefined): number | null {
-  if (v === undefined || v === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-}
 
 const fmt = (x: number): string => x.toFixed(2);
 
@@ -72,7 +67,7 @@ export function buildReport(records: CsvRecord[], title: string): Report {
   const backends = [...new Set(records.map((r) => r.backend).filter((b) => b))].sort();
   const devices = [...new Set(records.map((r) => r.device).filter((d) => d))].sort();
   // CSVs written before the best-dense columns existed carry only the speedup against SGEMM.
-  const hasBest = records.some((r) => num(r.speedup_best_dense_compute) !== null);
+  const hasBest = records.some((r) => cellNumber(r.speedup_best_dense_compute) !== null);
   const [computeCol, totalCol] = hasBest ? (['speedup_best_dense_compute', 'speedup_best_dense_total'] as const) : (['speedup_compute', 'speedup_total'] as const);
   const sgemmName = backends.includes('cuda') && !backends.includes('cpu') ? 'cuBLAS SGEMM' : backends.includes('cpu') && !backends.includes('cuda') ? 'the CPU float32 reference GEMM' : 'the SGEMM of each backend (cuBLAS on cuda, the CPU reference on cpu)';
   const baselineName = hasBest
@@ -82,7 +77,7 @@ export function buildReport(records: CsvRecord[], title: string): Report {
     : sgemmName;
 
   const measured = records.filter(
-    (r) => r.status === 'ok' && !DENSE_BASELINE_IDS.has(r.kernel) && num(r[computeCol]) !== null && num(r[totalCol]) !== null,
+    (r) => r.status === 'ok' && !DENSE_BASELINE_IDS.has(r.kernel) && cellNumber(r[computeCol]) !== null && cellNumber(r[totalCol]) !== null,
   );
   const keys = new Set<string>();
   for (const r of measured) for (const k of Object.keys(labelsOf(r))) if (k !== 'layer') keys.add(k);
@@ -104,18 +99,18 @@ export function buildReport(records: CsvRecord[], title: string): Report {
       ...labelKeys.map((k) => [k, all[k] ?? '']),
       ...settingKeys.map((c) => [c, r[c] ?? '']),
     ]) as Record<string, string>;
-    const m = num(r.m) ?? 0;
+    const m = cellNumber(r.m) ?? 0;
     const key = JSON.stringify([labelKeys.map((k) => labels[k]), r.kernel, m, r.backend, r.orientation ?? '', r.seed ?? '']);
     let g = groups.get(key);
     if (!g) {
       g = { labels, kernel: r.kernel, m, compute: [], total: [], sgemm: [], kDensity: [], noisy: 0 };
       groups.set(key, g);
     }
-    g.compute.push(num(r[computeCol])!);
-    g.total.push(num(r[totalCol])!);
-    const sgemm = num(r.speedup_compute);
+    g.compute.push(cellNumber(r[computeCol])!);
+    g.total.push(cellNumber(r[totalCol])!);
+    const sgemm = cellNumber(r.speedup_compute);
     if (sgemm !== null) g.sgemm.push(sgemm);
-    const kd = num(r.k_density);
+    const kd = cellNumber(r.k_density);
     if (kd !== null) g.kDensity.push(kd);
     if (r.noisy === 'true') g.noisy++;
   }

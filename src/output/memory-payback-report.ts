@@ -1,11 +1,6 @@
 import { DENSE_BASELINE_IDS as DENSE_BASELINES } from '../bench/kernel-roles.js';
-import type { CsvRecord } from './result-csv.js';
+import { type CsvRecord, cellNumber } from './result-csv.js';
 
-function num(v: string | undefined): number | null {
-  if (v === undefined || v === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-}
 
 /** A row's labels without the layer, as `key=value, …` (the group every layer of one model shares). */
 function groupOf(r: CsvRecord): string {
@@ -34,12 +29,12 @@ const pct = (part: number, whole: number): string => (whole > 0 ? `${((100 * par
 export function memoryPaybackReport(records: CsvRecord[]): string[] {
   const tensors = new Map<string, { group: string; dense: number; esmm: number; bsr: number; patternMs: number | null }>();
   for (const r of records) {
-    const dense = num(r.b_dense_bytes);
-    const esmm = num(r.b_esmm_bytes);
-    const bsr = num(r.b_bsr32_bytes);
+    const dense = cellNumber(r.b_dense_bytes);
+    const esmm = cellNumber(r.b_esmm_bytes);
+    const bsr = cellNumber(r.b_bsr32_bytes);
     if (dense === null || esmm === null || bsr === null) continue;
     const key = JSON.stringify([r.source_file, r.tensor, r.orientation]);
-    if (!tensors.has(key)) tensors.set(key, { group: groupOf(r), dense, esmm, bsr, patternMs: num(r.b_pattern_ms) });
+    if (!tensors.has(key)) tensors.set(key, { group: groupOf(r), dense, esmm, bsr, patternMs: cellNumber(r.b_pattern_ms) });
   }
   if (tensors.size === 0) return [];
 
@@ -70,16 +65,16 @@ export function memoryPaybackReport(records: CsvRecord[]): string[] {
   // (best dense baseline − ESMM total) per call of every such tensor.
   const best = new Map<string, number>();
   for (const r of records) {
-    const ms = num(r.compute_ms_median);
+    const ms = cellNumber(r.compute_ms_median);
     if (r.status !== 'ok' || ms === null || !DENSE_BASELINES.has(r.kernel)) continue;
     const key = JSON.stringify([r.source_file, r.tensor, r.orientation, r.m, r.backend]);
     best.set(key, Math.min(best.get(key) ?? Infinity, ms));
   }
   const perM = new Map<number, { tensors: number; patternMs: number; savingMs: number }>();
   for (const r of records) {
-    const m = num(r.m);
-    const totalMs = num(r.total_ms);
-    const patternMs = num(r.b_pattern_ms);
+    const m = cellNumber(r.m);
+    const totalMs = cellNumber(r.total_ms);
+    const patternMs = cellNumber(r.b_pattern_ms);
     const base = best.get(JSON.stringify([r.source_file, r.tensor, r.orientation, r.m, r.backend]));
     if (r.kernel !== 'esmm' || r.status !== 'ok' || m === null || totalMs === null || patternMs === null || base === undefined) continue;
     const p = perM.get(m) ?? { tensors: 0, patternMs: 0, savingMs: 0 };

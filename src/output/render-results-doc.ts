@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
 import { buildReport } from './build-report.js';
 import { CSV_COLUMNS, SWEEP_COLUMNS } from './columns.js';
-import { type CsvRecord, readResultCsv } from './result-csv.js';
+import { type CsvRecord, cellNumber, readResultCsv } from './result-csv.js';
 
 /**
  * Result tables in markdown are rendered from the committed result CSVs, never typed by hand:
@@ -19,8 +19,7 @@ import { type CsvRecord, readResultCsv } from './result-csv.js';
  */
 const BLOCK = /(<!-- results: (\S+) (\S+) -->\n)([\s\S]*?)(<!-- \/results -->)/g;
 
-const num = (v: string | undefined): number | null => (v === undefined || v === '' || !Number.isFinite(Number(v)) ? null : Number(v));
-const ms = (v: string | undefined): string => (num(v) === null ? '—' : num(v)!.toFixed(num(v)! < 0.1 ? 4 : 3));
+const ms = (v: string | undefined): string => (cellNumber(v) === null ? '—' : cellNumber(v)!.toFixed(cellNumber(v)! < 0.1 ? 4 : 3));
 const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2)}×`);
 
 interface RunRecord {
@@ -53,14 +52,14 @@ function caption(csvRel: string, record: RunRecord | null): string {
 
 /** One line per size × mode × density of the sweep's last run: every kernel's time and ESMM's speedups. */
 function sweepTable(records: CsvRecord[]): string[] {
-  const lastRun = Math.max(...records.map((r) => num(r.run) ?? 0));
-  const rows = records.filter((r) => num(r.run) === lastRun);
+  const lastRun = Math.max(...records.map((r) => cellNumber(r.run) ?? 0));
+  const rows = records.filter((r) => cellNumber(r.run) === lastRun);
   const points = new Map<string, CsvRecord[]>();
   for (const r of rows) {
     const key = [r.m, r.k, r.n, r.mode, r.density].join('|');
     points.set(key, [...(points.get(key) ?? []), r]);
   }
-  const fair = rows.some((r) => num(r.speedup_best_dense_compute) !== null);
+  const fair = rows.some((r) => cellNumber(r.speedup_best_dense_compute) !== null);
   const out = fair
     ? [
         '| size (M×K×N) | mode | density | ESMM ms | cuBLAS SGEMM ms | dense-tf32x3 ms | ESMM vs best dense | with A patterns | ESMM vs SGEMM | k density | largest stdev_rel |',
@@ -72,7 +71,7 @@ function sweepTable(records: CsvRecord[]): string[] {
     const esmm = of('esmm');
     const first = group[0];
     const size = `${first.m}×${first.k}×${first.n}`;
-    const noise = Math.max(...group.map((r) => num(r.stdev_rel) ?? 0));
+    const noise = Math.max(...group.map((r) => cellNumber(r.stdev_rel) ?? 0));
     const noiseCell = `${(noise * 100).toFixed(1)} %${group.some((r) => r.noisy === 'true') ? ' (noisy)' : ''}`;
     const cells = fair
       ? [
@@ -82,10 +81,10 @@ function sweepTable(records: CsvRecord[]): string[] {
           esmm ? ms(esmm.compute_ms_median) : 'failed',
           ms(of('cublas')?.compute_ms_median),
           ms(of('dense-tf32x3')?.compute_ms_median),
-          `**${times(num(esmm?.speedup_best_dense_compute))}**`,
-          times(num(esmm?.speedup_best_dense_total)),
-          times(num(esmm?.speedup_compute)),
-          num(esmm?.k_density)?.toFixed(3) ?? '—',
+          `**${times(cellNumber(esmm?.speedup_best_dense_compute))}**`,
+          times(cellNumber(esmm?.speedup_best_dense_total)),
+          times(cellNumber(esmm?.speedup_compute)),
+          cellNumber(esmm?.k_density)?.toFixed(3) ?? '—',
           noiseCell,
         ]
       : [
@@ -94,8 +93,8 @@ function sweepTable(records: CsvRecord[]): string[] {
           first.density,
           esmm ? ms(esmm.compute_ms_median) : 'failed',
           ms(of('cublas')?.compute_ms_median),
-          times(num(esmm?.speedup_compute)),
-          times(num(esmm?.speedup_total)),
+          times(cellNumber(esmm?.speedup_compute)),
+          times(cellNumber(esmm?.speedup_total)),
           noiseCell,
         ];
     out.push(`| ${cells.join(' | ')} |`);
@@ -106,7 +105,7 @@ function sweepTable(records: CsvRecord[]): string[] {
 /** The per-label-group summary `report` writes, compact: ESMM rows only. */
 function groupsTable(records: CsvRecord[]): string[] {
   const { groups } = buildReport(records, '');
-  const fair = records.some((r) => num(r.speedup_best_dense_compute) !== null);
+  const fair = records.some((r) => cellNumber(r.speedup_best_dense_compute) !== null);
   const labelKeys = groups.length > 0 ? Object.keys(groups[0].labels) : [];
   const head = [...labelKeys, 'M', 'layers', fair ? 'ESMM vs best dense (median, min–max)' : 'ESMM vs SGEMM (median, min–max)'];
   if (fair) head.push('ESMM vs SGEMM (median)', 'k density (median)');

@@ -10,6 +10,13 @@ import { CSV_COLUMNS, type ResultRow } from './columns.js';
 /** A row as read back from a CSV: every cell a string ('' for empty). */
 export type CsvRecord = Record<string, string>;
 
+/** A numeric cell of a CsvRecord; null when empty, absent or not a finite number. */
+export function cellNumber(v: string | undefined): number | null {
+  if (v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
 /** One physical line per record, so a partial last line can always be recognised. */
 function cell(value: unknown): string | number {
   if (value === null || value === undefined) return '';
