@@ -4,7 +4,7 @@ import { EsmmError, describeError, errorCode } from '../errors.js';
 import type { BenchmarkParams, BenchmarkResult, NativeBinding } from '../native/types.js';
 import type { ResultRow, RowStatus, SweepRow } from '../output/columns.js';
 import { failureReason } from '../output/failure-reason.js';
-import { type RowConfig, type TensorFacts, emptyRow, factsOf, measureKernel, rowsFromResult } from '../output/result-rows.js';
+import { type RowConfig, type TensorFacts, baselineTimes, emptyRow, factsOf, rowsFromResult } from '../output/result-rows.js';
 import { sha256File } from '../output/run-metadata.js';
 import type { RunRecord } from '../output/run-record.js';
 import { blankSweepRow, sweepPointLabel, sweepRowsFromResult } from '../output/sweep-rows.js';
@@ -309,7 +309,7 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
       run: record.run,
     };
     const rows: SweepRow[] = plan.unrunnable.map((u) => blankSweepRow(point, u.kernel, 'skipped', u.skip));
-    const baselineMs = new Map<string, number>();
+    let baselineMs = new Map<string, number>();
     try {
       const result = await benchmark({
         m: source.m,
@@ -319,10 +319,7 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
         toRun: plan.runnable,
       });
       rows.push(...sweepRowsFromResult(point, result, plan.runnable, plan.roles));
-      for (const b of plan.roles.baselines) {
-        const ms = measureKernel(b, result, plan.roles, source).fields.compute_ms_median;
-        if (typeof ms === 'number') baselineMs.set(b, ms);
-      }
+      baselineMs = baselineTimes(result, plan.roles);
       const byId = new Map(result.kernels.map((k) => [k.id, k]));
       writeSamples(
         plan.runnable.map((id) => ({

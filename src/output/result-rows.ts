@@ -165,10 +165,10 @@ export type MeasurementFields = Pick<
 >;
 
 /** Median time of each float32-accurate dense baseline that ran and passed verification in this call. */
-function baselineTimes(byId: Map<string, KernelResult>, roles: KernelRoles): Map<string, number> {
+export function baselineTimes(result: BenchmarkResult, roles: KernelRoles): Map<string, number> {
   const times = new Map<string, number>();
   for (const id of roles.baselines) {
-    const k = byId.get(id);
+    const k = result.kernels.find((kr) => kr.id === id);
     if (k?.time && verificationFailure(k, roles.tolerance.get(id)) === null) times.set(id, k.time.median);
   }
   return times;
@@ -211,7 +211,7 @@ export function measureKernel(
   fields.a_pattern_ms = id === 'esmm' ? result.aPatterns.median : null;
   fields.total_ms = total;
   fields.tflops = time.median > 0 ? (2 * shape.m * shape.n * shape.k) / (time.median * 1e9) : null;
-  const base = baselineTimes(byId, roles);
+  const base = baselineTimes(result, roles);
   const against = (baseMs: number | undefined): [number | null, number | null] =>
     baseMs === undefined ? [null, null] : [baseMs / time.median, total !== null && total > 0 ? baseMs / total : null];
   [fields.speedup_compute, fields.speedup_total] = against(roles.sgemm ? base.get(roles.sgemm) : undefined);
