@@ -1,13 +1,13 @@
 import type { KernelRegistryEntry, KernelTolerance } from '../native/types.js';
 
+/** Ids of the dense baseline rows in a result CSV (read without the addon, e.g. by `report`). */
+export const DENSE_BASELINE_IDS: ReadonlySet<string> = new Set(['cublas', 'dense-tf32x3', 'reference']);
+
 /**
  * What each kernel of a backend is for, read from the addon's registry (the one table of ids
  * and tolerances): the float32-accurate dense baselines every speedup is stated against, and the
  * verification bar of every kernel.
  */
-/** Ids of the dense baseline rows in a result CSV (read without the addon, e.g. by `report`). */
-export const DENSE_BASELINE_IDS: ReadonlySet<string> = new Set(['cublas', 'dense-tf32x3', 'reference']);
-
 export interface KernelRoles {
   backend: 'cpu' | 'cuda';
   /** Float32-accurate dense baselines, registry order: cuBLAS SGEMM (or the CPU reference) first. */
