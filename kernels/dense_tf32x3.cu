@@ -24,6 +24,9 @@
 #include "esmm.h"
 #include "mma_tf32.cuh"
 #include "variants.cuh"
+#ifdef ESMM_WITH_SM90A
+#include "wgmma_tf32x3.h"
+#endif
 
 namespace esmm {
 namespace {
@@ -345,10 +348,56 @@ cudaError_t launchDenseTf32x3(const DenseArgs& p, cudaStream_t stream) {
 
 const char* denseTf32x3VariantName() { return kDenseVariants[defaultVariant()].name; }
 
-size_t denseWorkspaceBytes(int M, int N, int K) { return M <= kDenseDecodeMaxRows ? decodeWorkspaceBytes(M, N, K) : 0; }
+namespace {
+// With a prepared B, from this many rows, on a Hopper GPU of a build with sm_90a, the wgmma mainloop
+// (wgmma_tf32x3.cu) runs instead of the mma.sync kernel above (docs/kernel-notes.md, v13).
+constexpr int kHopperMinRows = kDenseDecodeMaxRows + 1;
+
+bool hopperRuns(int M, int K) {
+#ifdef ESMM_WITH_SM90A
+  return M >= kHopperMinRows && hopperGemmAvailable() && hopperGemmFits(K);
+#else
+  (void)M;
+  (void)K;
+  return false;
+#endif
+}
+bool usesHopper(const DenseArgs& p) { return p.bPrepared != nullptr && hopperRuns(p.M, p.K); }
+}  // namespace
+
+size_t preparedBBytes(int M, int N, int K) {
+#ifdef ESMM_WITH_SM90A
+  if (hopperRuns(std::max(M, kHopperMinRows), K)) return hopperBPreparedBytes(N, K);
+#else
+  (void)N;
+#endif
+  (void)M;
+  (void)K;
+  return 0;
+}
+
+cudaError_t launchPrepareB(const float* B, int K, int N, int ldb, float* prepared, cudaStream_t stream) {
+#ifdef ESMM_WITH_SM90A
+  return launchHopperPrepareB(B, K, N, ldb, prepared, stream);
+#else
+  (void)B, (void)K, (void)N, (void)ldb, (void)prepared, (void)stream;
+  return cudaErrorNotSupported;
+#endif
+}
+
+size_t denseWorkspaceBytes(int M, int N, int K) {
+  if (M <= kDenseDecodeMaxRows) return decodeWorkspaceBytes(M, N, K);
+#ifdef ESMM_WITH_SM90A
+  if (hopperRuns(M, K)) return hopperGemmWorkspaceBytes(M, N, K);
+#endif
+  return 0;
+}
 
 cudaError_t launchDense(const DenseArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (p.M <= kDenseDecodeMaxRows) return launchDenseDecode(p, workspace, workspaceBytes, stream);
+#ifdef ESMM_WITH_SM90A
+  if (usesHopper(p)) return launchHopperGemm(p, p.bPrepared, nullptr, nullptr, workspace, workspaceBytes, stream);
+#endif
   return launchDenseTf32x3(p, stream);
 }
 
@@ -356,6 +405,13 @@ const char* denseVariantName(int M, int N, int K) {
   (void)N;
   (void)K;
   return M <= kDenseDecodeMaxRows ? "dense-decode-ffma" : denseTf32x3VariantName();
+}
+
+const char* denseVariantName(const DenseArgs& p) {
+#ifdef ESMM_WITH_SM90A
+  if (p.M > kDenseDecodeMaxRows && usesHopper(p)) return hopperGemmVariantName(p.M, p.N, p.K);
+#endif
+  return denseVariantName(p.M, p.N, p.K);
 }
 
 }  // namespace esmm

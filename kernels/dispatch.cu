@@ -1,7 +1,11 @@
 // Variant registry and the public launch entry points: launchEsmm picks a variant from the shape.
+#include <algorithm>
 #include <cstring>
 
 #include "variants.cuh"
+#ifdef ESMM_WITH_SM90A
+#include "wgmma_tf32x3.h"
+#endif
 
 namespace esmm {
 namespace {
@@ -67,14 +71,53 @@ const Variant* findVariant(const char* name) {
   return nullptr;
 }
 
-size_t esmmWorkspaceBytes(int M, int N, int K) { return pick(M, N, K).workspaceBytes(M, N, K); }
+// The Hopper path (wgmma_tf32x3.cu: wgmma fed by TMA, skipping whole 128×128×32 block k-tiles) where
+// the joint k density is high: there the mma.sync kernels' k-granular skipping saves less than the
+// wgmma mainloop's ~2× higher rate gives (H200, 4096³: at k density 1 the klist kernel 2.68 ms, the
+// Hopper path 1.12; at 0.25, 1.04 against 1.07; docs/kernel-notes.md v13). Needs a prepared B.
+bool usesHopper(const EsmmArgs& a) {
+#ifdef ESMM_WITH_SM90A
+  constexpr double kHopperMinKDensity = 0.5;
+  return a.bPrepared != nullptr && a.M > kDenseDecodeMaxRows && a.kDensity >= kHopperMinKDensity &&
+         hopperGemmAvailable() && hopperGemmFits(a.K);
+#else
+  (void)a;
+  return false;
+#endif
+}
+
+size_t esmmWorkspaceBytes(int M, int N, int K) {
+  size_t bytes = pick(M, N, K).workspaceBytes(M, N, K);
+#ifdef ESMM_WITH_SM90A
+  if (M > kDenseDecodeMaxRows && hopperGemmAvailable() && hopperGemmFits(K)) {
+    bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
+  }
+#endif
+  return bytes;
+}
 
 cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (const cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
+#ifdef ESMM_WITH_SM90A
+  if (usesHopper(args)) {
+    // Nothing to skip at k density 1: the dense mainloop, without reading the patterns.
+    const bool full = args.kDensity >= 1.0;
+    const DenseArgs d{args.A, args.B, args.C, args.M, args.N, args.K, args.lda, args.ldb, args.ldc, args.bPrepared};
+    return launchHopperGemm(d, args.bPrepared, full ? nullptr : args.aPat, full ? nullptr : args.bPat, workspace,
+                            workspaceBytes, stream);
+  }
+#endif
   return pick(args.M, args.N, args.K).launch(args, workspace, workspaceBytes, stream);
 }
 
 const char* esmmVariantName(int M, int N, int K) { return pick(M, N, K).name; }
+
+const char* esmmVariantName(const EsmmArgs& args) {
+#ifdef ESMM_WITH_SM90A
+  if (usesHopper(args)) return args.kDensity >= 1.0 ? "wgmma-dense" : "wgmma-block-skip";
+#endif
+  return pick(args.M, args.N, args.K).name;
+}
 
 }  // namespace esmm
 

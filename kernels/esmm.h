@@ -18,6 +18,10 @@ struct EsmmArgs {
   int lda, ldb, ldc;
   const uint8_t* aPat;
   const uint8_t* bPat;
+  // Optional: B as prepareB wrote it (the Hopper path runs only with it), and the joint k density
+  // of the patterns (the fraction of (A tile, B tile, k) with both bits set; negative: unknown).
+  const float* bPrepared = nullptr;
+  double kDensity = -1.0;
 };
 
 // A patterns for A (M×K): numTiles(M) * numKSlices(K) bytes at aPat (device).
@@ -29,8 +33,10 @@ cudaError_t launchBPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat
 size_t esmmWorkspaceBytes(int M, int N, int K);
 // Picks the variant for the shape (small-M path, tile config) and launches it.
 cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-// Stable id of the variant launchEsmm picks for this shape (recorded in results).
+// Stable id of the variant launchEsmm picks for this shape (recorded in results); the second form
+// also knows whether a prepared B and the k density send it to the Hopper path.
 const char* esmmVariantName(int M, int N, int K);
+const char* esmmVariantName(const EsmmArgs& args);
 
 }  // namespace esmm
 
@@ -43,7 +49,15 @@ struct DenseArgs {
   float* C;
   int M, N, K;
   int lda, ldb, ldc;
+  const float* bPrepared = nullptr;  // B as prepareB wrote it, or null
 };
+
+// B prepared once per weight for the Hopper (wgmma) path: B_hi and B_lo of the 3xTF32 split,
+// transposed. 0 bytes where that path cannot run for this shape on the current device (another GPU,
+// a build without sm_90a, a K whose k-tile list outgrows shared memory); callers then pass no
+// bPrepared and the mma.sync kernels run.
+size_t preparedBBytes(int M, int N, int K);
+cudaError_t launchPrepareB(const float* B, int K, int N, int ldb, float* prepared, cudaStream_t stream);
 
 // The dense float32-accurate baseline `dense-tf32x3` as the addon runs it (no patterns read): up to
 // kDenseDecodeMaxRows rows the decode technique ESMM's small-M path uses, as a plain dense GEMM
@@ -53,6 +67,8 @@ constexpr int kDenseDecodeMaxRows = 16;
 size_t denseWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDense(const DenseArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 const char* denseVariantName(int M, int N, int K);
+// With a prepared B, from kHopperMinRows rows on a Hopper GPU: the wgmma mainloop.
+const char* denseVariantName(const DenseArgs& args);
 
 // dense-tf32x3's tensor-core GEMM: the dense float32-accurate 3xTF32 GEMM (no patterns), the dense
 // baseline on the same arithmetic units ESMM uses. Launches the default configuration.

@@ -59,6 +59,7 @@ struct BenchOutcome {
   Backend backend = Backend::Cpu;
   std::string device;
   Samples aPatterns;
+  Samples bPrepare;  // the Hopper path's one-time B preparation; empty where it does not run
   double skippedSliceFraction = 0.0;
   double kDensity = 0.0;  // fraction of (A tile, B tile, k) with both pattern bits set
   std::string reference;

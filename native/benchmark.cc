@@ -73,6 +73,7 @@ class BenchmarkWorker : public PromiseWorker {
     o.Set("backend", out_.backend == Backend::Cuda ? "cuda" : "cpu");
     o.Set("device", out_.device);
     o.Set("aPatterns", stats(env, out_.aPatterns));
+    if (!out_.bPrepare.ms.empty()) o.Set("bPrepare", stats(env, out_.bPrepare));
     o.Set("skippedSliceFraction", out_.skippedSliceFraction);
     o.Set("kDensity", out_.kDensity);
     o.Set("reference", out_.reference);

@@ -131,6 +131,8 @@ export interface BenchmarkResult {
   device: string;
   /** Time of the A-pattern computation (per call). */
   aPatterns: SampleStats;
+  /** Time of the one-off preparation of B for the Hopper (wgmma) path; absent where it does not run. */
+  bPrepare?: SampleStats;
   /** Fraction of (32-row tile, 32-col tile, K-slice) triples whose joint pattern is 0. */
   skippedSliceFraction: number;
   /** Fraction of (32-row tile, 32-col tile, k) triples where both patterns have the bit: the share of k ESMM multiplies. */

@@ -102,6 +102,7 @@ export function emptyRow(
     b_bsr32_bytes: t.bMemory?.bsr32 ?? null,
     b_pattern_ms: t.bPatternMs ?? null,
     payback_calls: null,
+    b_prepare_ms: null,
   };
 }
 
@@ -153,6 +154,7 @@ export type MeasurementFields = Pick<
   | 'samples'
   | 'calls_per_sample'
   | 'a_pattern_ms'
+  | 'b_prepare_ms'
   | 'total_ms'
   | 'tflops'
   | 'speedup_compute'
@@ -209,6 +211,7 @@ export function measureKernel(
   fields.samples = time.samples.length;
   fields.calls_per_sample = kernel.callsPerSample ?? null;
   fields.a_pattern_ms = id === 'esmm' ? result.aPatterns.median : null;
+  fields.b_prepare_ms = (id === 'esmm' || id === 'dense-tf32x3') && result.bPrepare ? result.bPrepare.median : null;
   fields.total_ms = total;
   fields.tflops = time.median > 0 ? (2 * shape.m * shape.n * shape.k) / (time.median * 1e9) : null;
   const base = baselineTimes(result, roles);

@@ -31,6 +31,7 @@ const TIMING = new Set([
   'speedup_best_dense_total',
   'b_pattern_ms',
   'payback_calls',
+  'b_prepare_ms',
 ]);
 const TREE = join(SHARED_WEIGHTS, 'pruned-tree');
 const RUN_ARGS = ['--backend', 'cpu', '--m', '8', '--kernels', 'esmm,cublas', '--runs', '1', '--warmup', '0', '--l2', 'hot'];

@@ -1,0 +1,481 @@
+// The Hopper mainloop of the 3xTF32 GEMM: warpgroup MMA (wgmma) from shared memory that the bulk
+// tensor copy engine (TMA) fills, in a warp-specialised producer/consumer pipeline on mbarriers.
+// Built for sm_90a only (CMakeLists.txt compiles this file alone with that target); elsewhere the
+// mma.sync kernels run (hopperGemmAvailable() says which).
+//
+// wgmma reads tf32 operands only K-major (k contiguous) from shared memory, and the 3xTF32 split
+// needs each operand's tf32 remainder. So a call runs in two steps:
+//   1. split: B (K×N) transposed into B_hi and B_lo (N×K) once per weight (launchHopperPrepareB;
+//      the caller keeps it, as it keeps B's patterns), and A (M×K) into A_hi and A_lo (M×K) in every
+//      call, x = hi + lo with hi rounded to nearest tf32 (mma_tf32.cuh's splitTf32Rn).
+//      Memory-bound: reads the operand once and writes it twice.
+//   2. the GEMM: block tile 128×128, k-tile 32 (one 128-byte swizzle row of float32); per stage one
+//      TMA box per operand part (4 × 16 KiB), 3 stages. Warpgroup 0 is the producer (one thread
+//      issues the copies); warpgroups 1 and 2 each own 64 rows of C and run, per k-step of 8,
+//      lo·hi + hi·lo + hi·hi as three m64n128k8 wgmmas into a partial accumulator that joins an
+//      FP32 running sum every kFlushTiles k-tiles (the tensor cores' accumulator truncates: see
+//      mma_tf32.cuh). Where the block tiles alone would leave most multiprocessors idle, K is split
+//      over gridDim.y into partial sums that a second kernel adds in a fixed order.
+// With patterns (ESMM), a block first lists the k-tiles where any of its A rows and any of its B
+// columns hold a nonzero in the same k (the OR of the joint patterns over the block is the AND of
+// the ORs), and the pipeline runs over that list only: skipping at block × 32-k granularity.
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "esmm.h"
+#include "patterns.h"
+#include "wgmma_tf32x3.h"
+
+namespace esmm {
+namespace {
+
+constexpr int kBM = 128;
+constexpr int kBN = 128;
+constexpr int kBKW = 32;  // k per tile: 32 float32 = one 128-byte swizzle row
+constexpr int kStages = 3;
+constexpr int kFlushTiles = 2;  // 64 k (24 MMAs) per partial sum, as the mma.sync kernel
+constexpr int kThreads = 384;   // producer warpgroup + 2 consumer warpgroups
+constexpr int kTileBytes = kBM * kBKW * 4;
+constexpr int kStageBytes = 4 * kTileBytes;
+constexpr int kGroupRows = 8;
+constexpr int kPatSlicesPerTile = kBKW / kBK;   // pattern bytes per k-tile (4)
+constexpr int kPatTilesPerBlock = kBM / kTile;  // pattern tiles per block side (4)
+static_assert(kBM == kBN, "square block tile");
+
+int kPad(int K) { return (K + 3) / 4 * 4; }  // TMA row pitch must be a multiple of 16 bytes
+
+size_t smemBytes(int K) {
+  const int kTiles = (K + kBKW - 1) / kBKW;
+  return 1024 + static_cast<size_t>(kStages) * kStageBytes + 2 * kStages * 8 + 4 * static_cast<size_t>(kTiles);
+}
+
+// ---- the split -------------------------------------------------------------------------------
+
+__device__ __forceinline__ void splitRn(float x, float& hi, float& lo) {
+  const uint32_t h = (__float_as_uint(x) + 0x1000u) & 0xFFFFE000u;
+  hi = __uint_as_float(h);
+  lo = x - hi;
+}
+
+// X (rows × cols, ld) → hi, lo (rows × cols, pitch ldOut), same orientation.
+__global__ void splitRowsKernel(const float* __restrict__ X, int rows, int cols, int ld, float* __restrict__ hi,
+                                float* __restrict__ lo, int ldOut) {
+  const int row = blockIdx.x;
+  const float* src = X + static_cast<size_t>(row) * ld;
+  float* h = hi + static_cast<size_t>(row) * ldOut;
+  float* l = lo + static_cast<size_t>(row) * ldOut;
+  for (int c = blockIdx.y * blockDim.x + threadIdx.x; c < cols; c += gridDim.y * blockDim.x) {
+    float a, b;
+    splitRn(src[c], a, b);
+    h[c] = a;
+    l[c] = b;
+  }
+  (void)rows;
+}
+
+// B (K × N, ldb) → hi, lo (N × K, pitch ldOut): transposed through a 32×33 shared tile.
+__global__ void splitTransposeKernel(const float* __restrict__ B, int K, int N, int ldb, float* __restrict__ hi,
+                                     float* __restrict__ lo, int ldOut) {
+  __shared__ float tile[32][33];
+  const int k0 = blockIdx.y * 32, n0 = blockIdx.x * 32;
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    const int k = k0 + r, n = n0 + threadIdx.x;
+    tile[r][threadIdx.x] = k < K && n < N ? B[static_cast<size_t>(k) * ldb + n] : 0.f;
+  }
+  __syncthreads();
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    const int n = n0 + r, k = k0 + threadIdx.x;
+    if (n < N && k < K) {
+      float a, b;
+      splitRn(tile[threadIdx.x][r], a, b);
+      hi[static_cast<size_t>(n) * ldOut + k] = a;
+      lo[static_cast<size_t>(n) * ldOut + k] = b;
+    }
+  }
+}
+
+// C = Σ over splits of the partials, in split order (deterministic).
+__global__ void reduceSplitsKernel(const float* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
+                                   int ldc) {
+  const size_t mn = static_cast<size_t>(M) * N;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < mn;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    float sum = 0.f;
+    for (int s = 0; s < splits; ++s) sum += partial[s * mn + i];
+    C[(i / N) * ldc + i % N] = sum;
+  }
+}
+
+// ---- the GEMM --------------------------------------------------------------------------------
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+__device__ __forceinline__ uint32_t smemAddr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+__device__ __forceinline__ void mbarInit(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbarArrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile(
+        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity)
+        : "memory");
+  } while (!done);
+}
+// One TMA box (32 k × 128 rows) at coordinates (k, row) into shared memory, completing on bar.
+__device__ __forceinline__ void tmaLoad(uint32_t dst, const CUtensorMap* map, int k, int row, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
+          dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(k), "r"(row), "r"(bar)
+      : "memory");
+}
+
+// Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row atoms 1024 bytes apart.
+__device__ __forceinline__ uint64_t smemDesc(uint32_t addr) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (1ull << 16) | (static_cast<uint64_t>(1024 >> 4) << 32) |
+         (1ull << 62);
+}
+
+__device__ __forceinline__ void fenceAcc(float (&d)[64]) {
+#pragma unroll
+  for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// D(64×128) (+)= A(64×8)·B(8×128), tf32 from shared memory; scaleD 0 overwrites D.
+__device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t descA, uint64_t descB, int scaleD) {
+  asm volatile(
+      "{\n .reg .pred p;\n setp.ne.b32 p, %66, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+      "%64, %65, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+        "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+        "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+        "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+        "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(descA), "l"(descB), "r"(scaleD));
+}
+#endif
+
+struct GemmParams {
+  float* C;
+  int M, N, K, ldc;
+  const uint8_t* aPat;  // both null: dense, every k-tile
+  const uint8_t* bPat;
+  int splits;     // K split over gridDim.y; above 1 each split writes its own M×N partial
+  float* partial;  // splits × M × N (dense), summed into C by reduceSplitsKernel
+};
+
+__global__ void __launch_bounds__(kThreads, 1)
+    wgmmaTf32x3Kernel(const __grid_constant__ CUtensorMap aHi, const __grid_constant__ CUtensorMap aLo,
+                      const __grid_constant__ CUtensorMap bHi, const __grid_constant__ CUtensorMap bLo,
+                      const GemmParams p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ uint8_t smemRaw[];
+  const uint32_t rawAddr = smemAddr(smemRaw);
+  const uint32_t base = (rawAddr + 1023u) & ~1023u;
+  uint8_t* const smem = smemRaw + (base - rawAddr);
+  const uint32_t fullBar = base + kStages * kStageBytes;
+  const uint32_t emptyBar = fullBar + 8 * kStages;
+  int* const kList = reinterpret_cast<int*>(smem + kStages * kStageBytes + 16 * kStages);
+
+  // Grouped block order: kGroupRows block rows run together and share B panels in L2.
+  const int tilesM = (p.M + kBM - 1) / kBM, tilesN = (p.N + kBN - 1) / kBN;
+  const int perGroup = kGroupRows * tilesN;
+  const int group = blockIdx.x / perGroup;
+  const int firstRow = group * kGroupRows;
+  const int rowsInGroup = min(tilesM - firstRow, kGroupRows);
+  const int tm = firstRow + (blockIdx.x % perGroup) % rowsInGroup;
+  const int tn = (blockIdx.x % perGroup) / rowsInGroup;
+  const int m0 = tm * kBM, n0 = tn * kBN;
+
+  const int tid = threadIdx.x;
+  const int kTilesAll = (p.K + kBKW - 1) / kBKW;
+  const int split = blockIdx.y;
+  const int kBegin = static_cast<int>(static_cast<long long>(kTilesAll) * split / p.splits);
+  const int kEnd = static_cast<int>(static_cast<long long>(kTilesAll) * (split + 1) / p.splits);
+  __shared__ int listLen;
+  if (tid < 32) {
+    // The k-tiles this block multiplies, in order (warp 0; every k-tile when dense).
+    int n = 0;
+    const int slices = (p.K + kBK - 1) / kBK;
+    const int aTiles = (p.M + kTile - 1) / kTile, bTiles = (p.N + kTile - 1) / kTile;
+    for (int t0 = kBegin; t0 < kEnd; t0 += 32) {
+      const int t = t0 + tid;
+      bool keep = t < kEnd;
+      if (keep && p.aPat != nullptr) {
+        uint32_t joint = 0;
+#pragma unroll
+        for (int s = 0; s < kPatSlicesPerTile; ++s) {
+          const int slice = t * kPatSlicesPerTile + s;
+          if (slice >= slices) break;
+          uint32_t a = 0, b = 0;
+#pragma unroll
+          for (int i = 0; i < kPatTilesPerBlock; ++i) {
+            const int at = m0 / kTile + i, bt = n0 / kTile + i;
+            if (at < aTiles) a |= p.aPat[static_cast<size_t>(at) * slices + slice];
+            if (bt < bTiles) b |= p.bPat[static_cast<size_t>(bt) * slices + slice];
+          }
+          joint |= a & b;
+        }
+        keep = joint != 0;
+      }
+      const uint32_t ballot = __ballot_sync(0xFFFFFFFFu, keep);
+      if (keep) kList[n + __popc(ballot & ((1u << tid) - 1u))] = t;
+      n += __popc(ballot);
+    }
+    if (tid == 0) {
+      listLen = n;
+      for (int s = 0; s < kStages; ++s) {
+        mbarInit(fullBar + 8 * s, 1);
+        mbarInit(emptyBar + 8 * s, 2 * 128);
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    }
+  }
+  __syncthreads();
+  const int nk = listLen;
+  const int wg = tid / 128;
+
+  if (wg == 0) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+    if (tid == 0) {
+      for (int it = 0; it < nk; ++it) {
+        const int s = it % kStages;
+        if (it >= kStages) mbarWait(emptyBar + 8 * s, ((it / kStages) + 1) & 1);
+        const uint32_t bar = fullBar + 8 * s;
+        mbarExpectTx(bar, kStageBytes);
+        const uint32_t dst = base + s * kStageBytes;
+        const int k = kList[it] * kBKW;
+        tmaLoad(dst, &aHi, k, m0, bar);
+        tmaLoad(dst + kTileBytes, &aLo, k, m0, bar);
+        tmaLoad(dst + 2 * kTileBytes, &bHi, k, n0, bar);
+        tmaLoad(dst + 3 * kTileBytes, &bLo, k, n0, bar);
+      }
+    }
+    return;
+  }
+
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+  const int half = wg - 1;  // rows 64·half … of the block tile
+  float acc[64], part[64];
+#pragma unroll
+  for (int i = 0; i < 64; ++i) acc[i] = part[i] = 0.f;
+  for (int it = 0; it < nk; ++it) {
+    const int s = it % kStages;
+    mbarWait(fullBar + 8 * s, (it / kStages) & 1);
+    const uint32_t stage = base + s * kStageBytes;
+    const uint64_t dAHi = smemDesc(stage + half * 64 * 128);
+    const uint64_t dALo = smemDesc(stage + kTileBytes + half * 64 * 128);
+    const uint64_t dBHi = smemDesc(stage + 2 * kTileBytes);
+    const uint64_t dBLo = smemDesc(stage + 3 * kTileBytes);
+    const int fresh = it % kFlushTiles == 0 ? 0 : 1;
+    fenceAcc(part);
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+    for (int kk = 0; kk < kBKW / 8; ++kk) {
+      // 8 tf32 = 32 bytes along the swizzled row: +2 in the descriptor's 16-byte units.
+      const uint64_t o = 2 * kk;
+      wgmma128(part, dALo + o, dBHi + o, kk == 0 ? fresh : 1);
+      wgmma128(part, dAHi + o, dBLo + o, 1);
+      wgmma128(part, dAHi + o, dBHi + o, 1);
+    }
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+    asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+    fenceAcc(part);
+    mbarArrive(emptyBar + 8 * s);
+    if ((it + 1) % kFlushTiles == 0 || it + 1 == nk) {
+#pragma unroll
+      for (int i = 0; i < 64; ++i) acc[i] += part[i];
+    }
+  }
+
+  // D fragment of m64nNk8: warp w of the warpgroup holds rows 16w + g and 16w + g + 8 (g = lane / 4),
+  // columns 8j + 2t and 8j + 2t + 1 (t = lane % 4) in d[4j … 4j + 3].
+  const int lane = tid % 32, w = (tid / 32) % 4;
+  const int g = lane / 4, t = lane % 4;
+  float* const dst = p.splits > 1 ? p.partial + static_cast<size_t>(split) * p.M * p.N : p.C;
+  const int ld = p.splits > 1 ? p.N : p.ldc;
+  const bool vec = (ld % 2 == 0) && (reinterpret_cast<uintptr_t>(dst) % 8 == 0);
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int row = m0 + 64 * half + 16 * w + g + 8 * h;
+    if (row >= p.M) continue;
+    float* out = dst + static_cast<size_t>(row) * ld;
+#pragma unroll
+    for (int j = 0; j < 16; ++j) {
+      const int col = n0 + 8 * j + 2 * t;
+      const float x = acc[4 * j + 2 * h], y = acc[4 * j + 2 * h + 1];
+      if (vec && col + 1 < p.N) {
+        *reinterpret_cast<float2*>(out + col) = make_float2(x, y);
+      } else {
+        if (col < p.N) out[col] = x;
+        if (col + 1 < p.N) out[col + 1] = y;
+      }
+    }
+  }
+#else
+  (void)aHi;
+  (void)aLo;
+  (void)bHi;
+  (void)bLo;
+  (void)p;
+  __trap();
+#endif
+}
+
+// ---- host side -------------------------------------------------------------------------------
+
+PFN_cuTensorMapEncodeTiled_v12000 encodeFn() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      f = nullptr;
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+  }();
+  return fn;
+}
+
+// rows × K float32 at ptr, row pitch ldk floats: boxes of 32 k × 128 rows, 128-byte swizzle.
+bool encodeOperand(CUtensorMap* map, const float* ptr, int rows, int K, int ldk) {
+  PFN_cuTensorMapEncodeTiled_v12000 fn = encodeFn();
+  if (fn == nullptr) return false;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(K), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(ldk) * sizeof(float)};
+  const cuuint32_t box[2] = {kBKW, kBM};
+  const cuuint32_t elementStrides[2] = {1, 1};
+  return fn(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, const_cast<float*>(ptr), dims, strides, box, elementStrides,
+            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+int multiprocessors() {
+  int device = 0, sms = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+    cudaGetLastError();
+    return 1;
+  }
+  return sms;
+}
+
+// Split K when the block tiles alone leave most multiprocessors idle (small M × N, e.g. 128 ×
+// 4096, or 4096 × 256 with K = 65536), keeping at least 4 k-tiles per split.
+int splitsFor(int M, int N, int K) {
+  const int blocks = ((M + kBM - 1) / kBM) * ((N + kBN - 1) / kBN);
+  const int kTiles = (K + kBKW - 1) / kBKW;
+  int splits = multiprocessors() / blocks;
+  splits = std::min(splits, 8);
+  splits = std::min(splits, kTiles / 4);
+  return std::max(splits, 1);
+}
+
+}  // namespace
+
+size_t hopperBPreparedBytes(int N, int K) { return 2 * static_cast<size_t>(N) * kPad(K) * sizeof(float); }
+
+cudaError_t launchHopperPrepareB(const float* B, int K, int N, int ldb, float* prepared, cudaStream_t stream) {
+  if (K < 1 || N < 1 || ldb < N || prepared == nullptr) return cudaErrorInvalidValue;
+  const int ldk = kPad(K);
+  const dim3 grid(static_cast<unsigned>((N + 31) / 32), static_cast<unsigned>((K + 31) / 32));
+  splitTransposeKernel<<<grid, dim3(32, 8), 0, stream>>>(B, K, N, ldb, prepared, prepared + static_cast<size_t>(N) * ldk,
+                                                         ldk);
+  return cudaGetLastError();
+}
+
+size_t hopperGemmWorkspaceBytes(int M, int N, int K) {
+  const int splits = splitsFor(M, N, K);
+  return 2 * static_cast<size_t>(M) * kPad(K) * sizeof(float) +
+         (splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0);
+}
+
+bool hopperGemmAvailable() {
+  static const bool ok = [] {
+    int device = 0, major = 0, minor = 0, optin = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    return major == 9 && minor == 0 && optin >= static_cast<int>(smemBytes(4096)) && encodeFn() != nullptr;
+  }();
+  return ok;
+}
+
+bool hopperGemmFits(int K) {
+  int device = 0, optin = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return smemBytes(K) <= static_cast<size_t>(optin);
+}
+
+const char* hopperGemmVariantName(int M, int N, int K) {
+  return splitsFor(M, N, K) > 1 ? "wgmma-tf32x3-128x128x32-s3-splitk" : "wgmma-tf32x3-128x128x32-s3";
+}
+
+cudaError_t launchHopperGemm(const DenseArgs& a, const float* bPrepared, const uint8_t* aPat, const uint8_t* bPat,
+                             void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (a.M < 1 || a.N < 1 || a.K < 1 || a.lda < a.K || a.ldb < a.N || a.ldc < a.N) return cudaErrorInvalidValue;
+  if ((aPat == nullptr) != (bPat == nullptr) || bPrepared == nullptr) return cudaErrorInvalidValue;
+  if (workspace == nullptr || workspaceBytes < hopperGemmWorkspaceBytes(a.M, a.N, a.K)) return cudaErrorInvalidValue;
+  if (!hopperGemmFits(a.K)) return cudaErrorInvalidConfiguration;
+  const int ldk = kPad(a.K);
+  float* aHi = static_cast<float*>(workspace);
+  float* aLo = aHi + static_cast<size_t>(a.M) * ldk;
+  float* partial = aLo + static_cast<size_t>(a.M) * ldk;
+  const float* bHi = bPrepared;
+  const float* bLo = bPrepared + static_cast<size_t>(a.N) * ldk;
+
+  const dim3 splitGrid(static_cast<unsigned>(a.M), static_cast<unsigned>(std::min((a.K + 255) / 256, 64)));
+  splitRowsKernel<<<splitGrid, 256, 0, stream>>>(a.A, a.M, a.K, a.lda, aHi, aLo, ldk);
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess) return e;
+
+  CUtensorMap mAHi, mALo, mBHi, mBLo;
+  if (!encodeOperand(&mAHi, aHi, a.M, a.K, ldk) || !encodeOperand(&mALo, aLo, a.M, a.K, ldk) ||
+      !encodeOperand(&mBHi, bHi, a.N, a.K, ldk) || !encodeOperand(&mBLo, bLo, a.N, a.K, ldk)) {
+    return cudaErrorInvalidValue;
+  }
+  const size_t smem = smemBytes(a.K);
+  e = cudaFuncSetAttribute(wgmmaTf32x3Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  if (e != cudaSuccess) return e;
+  const int tilesM = (a.M + kBM - 1) / kBM, tilesN = (a.N + kBN - 1) / kBN;
+  const int splits = splitsFor(a.M, a.N, a.K);
+  const GemmParams p{a.C, a.M, a.N, a.K, a.ldc, aPat, bPat, splits, partial};
+  wgmmaTf32x3Kernel<<<dim3(tilesM * tilesN, splits), kThreads, smem, stream>>>(mAHi, mALo, mBHi, mBLo, p);
+  e = cudaGetLastError();
+  if (e != cudaSuccess || splits == 1) return e;
+  const size_t mn = static_cast<size_t>(a.M) * a.N;
+  const unsigned blocks = static_cast<unsigned>(std::min<size_t>((mn + 255) / 256, 4096));
+  reduceSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, a.M, a.N, a.C, a.ldc);
+  return cudaGetLastError();
+}
+
+}  // namespace esmm
