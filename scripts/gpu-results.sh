@@ -5,8 +5,8 @@
 #   bash scripts/gpu-results.sh <card tag, e.g. h200> <real-weights-tree> <logdir> [steps...]
 #
 # Steps (default: all, in this order, most important first): build (the addon, and what it
-# sees), sweep (4096³, joint and b-only, d = 1 … 0.125), decode (K = N = 4096, M = 1 … 2048,
-# b-only, d = 1, .5, .25), real (`run` over the real pruned tree at M = 1, 16, 4096), llm (`run`
+# sees), sweep (4096³, joint and b-only, d = 1 … 0.125), decode (K = N = 4096, M = 1 … 4096,
+# b-only, d = 1, .5, .25), odd (4096×65536×256 and 333×1000×3000, M×K×N, d = 1 and .5), real (`run` over the real pruned tree at M = 1, 16, 4096), llm (`run`
 # over a generated 42-tensor Llama-2-7B-shaped tree, with its host-side share), check (the GPU
 # test suite and compute-sanitizer). Every result CSV goes to docs/results/<name>-<tag>.csv with
 # its run record and samples beside it; logs and reports go to <logdir>. Each `run`/`sweep`
@@ -14,12 +14,12 @@
 # algorithm, and dense-tf32x3) and the TF32 reference, in the same call.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: gpu-results.sh <card tag> <real-weights-tree> <logdir> [build sweep decode real llm check]"
+usage="usage: gpu-results.sh <card tag> <real-weights-tree> <logdir> [build sweep decode odd real llm check]"
 tag="${1:?$usage}"
 real="${2:?$usage}"
 logs="${3:?$usage}"
 shift 3
-steps="${*:-build sweep decode real llm check}"
+steps="${*:-build sweep decode odd real llm check}"
 mkdir -p "$logs" docs/results
 cli="node dist/src/cli.js"
 kernels=esmm,cublas,dense-tf32x3,cublas-tf32
@@ -46,9 +46,15 @@ for s in $steps; do
   decode)
     step "decode and middle sizes, K = N = 4096, b-only"
     fresh "sweep-$tag-decode"
-    sizes=$(for m in 1 2 4 8 16 32 64 128 256 512 1024 2048; do printf '%sx4096x4096,' "$m"; done)
+    sizes=$(for m in 1 2 4 8 16 17 32 48 64 96 128 256 512 1024 2048 4096; do printf '%sx4096x4096,' "$m"; done)
     $cli sweep --sizes "${sizes%,}" --densities 1,0.5,0.25 --modes b-only --kernels "$kernels" \
       --runs 30 --warmup 5 --l2 cold --out "docs/results/sweep-$tag-decode.csv" 2>&1 | tee "$logs/decode.txt" || status=1
+    ;;
+  odd)
+    step "odd shapes: K huge with N small, and sizes off every tile"
+    fresh "sweep-$tag-odd"
+    $cli sweep --sizes 4096x65536x256,333x1000x3000 --densities 1,0.5 --modes b-only --kernels "$kernels" \
+      --runs 30 --warmup 5 --l2 cold --out "docs/results/sweep-$tag-odd.csv" 2>&1 | tee "$logs/odd.txt" || status=1
     ;;
   real)
     step "run: real pruned tree"
