@@ -71,15 +71,17 @@ const Variant* findVariant(const char* name) {
   return nullptr;
 }
 
-// The Hopper path (wgmma_tf32x3.cu: wgmma fed by TMA, skipping whole 128×128×32 block k-tiles) where
-// the joint k density is high: there the mma.sync kernels' k-granular skipping saves less than the
-// wgmma mainloop's ~2× higher rate gives (H200, 4096³: at k density 1 the klist kernel 2.68 ms, the
-// Hopper path 1.12; at 0.25, 1.04 against 1.07; docs/kernel-notes.md v13). Needs a prepared B.
+// The Hopper path (wgmma_tf32x3.cu: wgmma fed by TMA, skipping whole 128×128×32 block k-tiles), by
+// measurement (H200, K = N = 4096, b-only and joint; docs/kernel-notes.md v13): from 48 to 255 rows
+// it beat the decode and klist kernels at every density measured (d = 1 … .25: at 96 rows 0.057 ms
+// against 0.108–0.193); elsewhere the mma.sync kernels' k-granular skipping wins once the joint k
+// density falls to about .3 (4096³ b-only: k density .25, klist 0.74 ms against 0.98; .5, 1.42
+// against 1.10), and above it the wgmma mainloop's ~2× higher rate wins. Needs a prepared B.
 bool usesHopper(const EsmmArgs& a) {
 #ifdef ESMM_WITH_SM90A
-  constexpr double kHopperMinKDensity = 0.5;
-  return a.bPrepared != nullptr && a.M > kDenseDecodeMaxRows && a.kDensity >= kHopperMinKDensity &&
-         hopperGemmAvailable() && hopperGemmFits(a.K);
+  if (a.bPrepared == nullptr || a.M <= kDenseDecodeMaxRows || a.kDensity < 0) return false;
+  const double minKDensity = a.M >= 48 && a.M < 256 ? 0.0 : 0.3;
+  return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
 #else
   (void)a;
   return false;
