@@ -32,24 +32,32 @@
 namespace esmm {
 namespace {
 
-constexpr int kBM = 128;
-constexpr int kBN = 128;
+constexpr int kBM = 128;  // rows of the block tile: the wgmma M side, 64 per consumer warpgroup
 constexpr int kBKW = 32;  // k per tile: 32 float32 = one 128-byte swizzle row
-constexpr int kStages = 3;
 constexpr int kFlushTiles = 2;  // 64 k (24 MMAs) per partial sum, as the mma.sync kernel
 constexpr int kThreads = 384;   // producer warpgroup + 2 consumer warpgroups
-constexpr int kTileBytes = kBM * kBKW * 4;
-constexpr int kStageBytes = 4 * kTileBytes;
 constexpr int kGroupRows = 8;
-constexpr int kPatSlicesPerTile = kBKW / kBK;   // pattern bytes per k-tile (4)
-constexpr int kPatTilesPerBlock = kBM / kTile;  // pattern tiles per block side (4)
-static_assert(kBM == kBN, "square block tile");
+constexpr int kPatSlicesPerTile = kBKW / kBK;  // pattern bytes per k-tile (4)
+
+// One configuration: kBN columns on the wgmma N side (128, or 32/64 for few rows of A with the
+// operands swapped), and as many pipeline stages as shared memory holds.
+template <int kBN_>
+struct Cfg {
+  static constexpr int kBN = kBN_;
+  static constexpr int kRowTileBytes = kBM * kBKW * 4;  // 16 KiB
+  static constexpr int kColTileBytes = kBN * kBKW * 4;
+  static constexpr int kStageBytes = 2 * kRowTileBytes + 2 * kColTileBytes;
+  static constexpr int kStages = kBN >= 128 ? 3 : kBN >= 64 ? 4 : 5;
+  static constexpr int kAcc = kBN / 2;  // accumulator registers per thread
+  static_assert(kBN == 32 || kBN == 64 || kBN == 128, "a wgmma N of 32, 64 or 128");
+};
 
 int kPad(int K) { return (K + 3) / 4 * 4; }  // TMA row pitch must be a multiple of 16 bytes
 
+template <class C>
 size_t smemBytes(int K) {
   const int kTiles = (K + kBKW - 1) / kBKW;
-  return 1024 + static_cast<size_t>(kStages) * kStageBytes + 2 * kStages * 8 + 4 * static_cast<size_t>(kTiles);
+  return 1024 + static_cast<size_t>(C::kStages) * C::kStageBytes + 2 * C::kStages * 8 + 4 * static_cast<size_t>(kTiles);
 }
 
 // ---- the split -------------------------------------------------------------------------------
@@ -148,20 +156,42 @@ __device__ __forceinline__ uint64_t smemDesc(uint32_t addr) {
          (1ull << 62);
 }
 
-__device__ __forceinline__ void fenceAcc(float (&d)[64]) {
+template <int kN>
+__device__ __forceinline__ void fenceAcc(float (&d)[kN]) {
 #pragma unroll
-  for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
+  for (int i = 0; i < kN; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
-// D(64×128) (+)= A(64×8)·B(8×128), tf32 from shared memory; scaleD 0 overwrites D.
-__device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t descA, uint64_t descB, int scaleD) {
+// Generated shapes of one wgmma: D(64×N) (+)= A(64×8)·B(8×N), tf32 operands from shared memory.
+__device__ __forceinline__ void wgmmaN(float (&d)[16], uint64_t descA, uint64_t descB, int scaleD) {
+  asm volatile(
+      "{\n .reg .pred p;\n setp.ne.b32 p, %18, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n32k8.f32.tf32.tf32 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, "
+      "%16, %17, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+      : "l"(descA), "l"(descB), "r"(scaleD));
+}
+
+__device__ __forceinline__ void wgmmaN(float (&d)[32], uint64_t descA, uint64_t descB, int scaleD) {
+  asm volatile(
+      "{\n .reg .pred p;\n setp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+      "%32, %33, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "l"(descA), "l"(descB), "r"(scaleD));
+}
+
+__device__ __forceinline__ void wgmmaN(float (&d)[64], uint64_t descA, uint64_t descB, int scaleD) {
   asm volatile(
       "{\n .reg .pred p;\n setp.ne.b32 p, %66, 0;\n"
       "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 "
-      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
       "%64, %65, p, 1, 1;\n}\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
         "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
@@ -173,22 +203,32 @@ __device__ __forceinline__ void wgmma128(float (&d)[64], uint64_t descA, uint64_
         "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
       : "l"(descA), "l"(descB), "r"(scaleD));
 }
+
 #endif
 
+// The problem as the kernel sees it: a row side (the wgmma M side, 128 rows a block) and a column
+// side (kBN a block). Not swapped: rows = A's M, columns = B's N. Swapped (few rows of A): rows =
+// B's N (its prepared N×K), columns = A's M, and C is written transposed, so a 17-row A costs a
+// 32-column tile instead of a 128-row one.
 struct GemmParams {
   float* C;
   int M, N, K, ldc;
-  const uint8_t* aPat;  // both null: dense, every k-tile
-  const uint8_t* bPat;
-  int splits;     // K split over gridDim.y; above 1 each split writes its own M×N partial
+  int rows, cols;          // row side and column side extents
+  bool swapped;
+  const uint8_t* rowPat;   // patterns of the row side and the column side; both null: dense
+  const uint8_t* colPat;
+  int splits;      // K split over gridDim.y; above 1 each split writes its own M×N partial
   float* partial;  // splits × M × N (dense), summed into C by reduceSplitsKernel
 };
 
+template <class Cf>
 __global__ void __launch_bounds__(kThreads, 1)
-    wgmmaTf32x3Kernel(const __grid_constant__ CUtensorMap aHi, const __grid_constant__ CUtensorMap aLo,
-                      const __grid_constant__ CUtensorMap bHi, const __grid_constant__ CUtensorMap bLo,
+    wgmmaTf32x3Kernel(const __grid_constant__ CUtensorMap rowHi, const __grid_constant__ CUtensorMap rowLo,
+                      const __grid_constant__ CUtensorMap colHi, const __grid_constant__ CUtensorMap colLo,
                       const GemmParams p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  constexpr int kBN = Cf::kBN, kStages = Cf::kStages, kStageBytes = Cf::kStageBytes;
+  constexpr int kRowTile = Cf::kRowTileBytes, kColTile = Cf::kColTileBytes, kAcc = Cf::kAcc;
   extern __shared__ uint8_t smemRaw[];
   const uint32_t rawAddr = smemAddr(smemRaw);
   const uint32_t base = (rawAddr + 1023u) & ~1023u;
@@ -197,15 +237,15 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t emptyBar = fullBar + 8 * kStages;
   int* const kList = reinterpret_cast<int*>(smem + kStages * kStageBytes + 16 * kStages);
 
-  // Grouped block order: kGroupRows block rows run together and share B panels in L2.
-  const int tilesM = (p.M + kBM - 1) / kBM, tilesN = (p.N + kBN - 1) / kBN;
-  const int perGroup = kGroupRows * tilesN;
+  // Grouped block order: kGroupRows block rows run together and share column panels in L2.
+  const int tilesR = (p.rows + kBM - 1) / kBM, tilesC = (p.cols + kBN - 1) / kBN;
+  const int perGroup = kGroupRows * tilesC;
   const int group = blockIdx.x / perGroup;
   const int firstRow = group * kGroupRows;
-  const int rowsInGroup = min(tilesM - firstRow, kGroupRows);
-  const int tm = firstRow + (blockIdx.x % perGroup) % rowsInGroup;
-  const int tn = (blockIdx.x % perGroup) / rowsInGroup;
-  const int m0 = tm * kBM, n0 = tn * kBN;
+  const int rowsInGroup = min(tilesR - firstRow, kGroupRows);
+  const int tr = firstRow + (blockIdx.x % perGroup) % rowsInGroup;
+  const int tc = (blockIdx.x % perGroup) / rowsInGroup;
+  const int r0 = tr * kBM, c0 = tc * kBN;
 
   const int tid = threadIdx.x;
   const int kTilesAll = (p.K + kBKW - 1) / kBKW;
@@ -217,11 +257,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     // The k-tiles this block multiplies, in order (warp 0; every k-tile when dense).
     int n = 0;
     const int slices = (p.K + kBK - 1) / kBK;
-    const int aTiles = (p.M + kTile - 1) / kTile, bTiles = (p.N + kTile - 1) / kTile;
+    const int rowTiles = (p.rows + kTile - 1) / kTile, colTiles = (p.cols + kTile - 1) / kTile;
     for (int t0 = kBegin; t0 < kEnd; t0 += 32) {
       const int t = t0 + tid;
       bool keep = t < kEnd;
-      if (keep && p.aPat != nullptr) {
+      if (keep && p.rowPat != nullptr) {
         uint32_t joint = 0;
 #pragma unroll
         for (int s = 0; s < kPatSlicesPerTile; ++s) {
@@ -229,10 +269,14 @@ __global__ void __launch_bounds__(kThreads, 1)
           if (slice >= slices) break;
           uint32_t a = 0, b = 0;
 #pragma unroll
-          for (int i = 0; i < kPatTilesPerBlock; ++i) {
-            const int at = m0 / kTile + i, bt = n0 / kTile + i;
-            if (at < aTiles) a |= p.aPat[static_cast<size_t>(at) * slices + slice];
-            if (bt < bTiles) b |= p.bPat[static_cast<size_t>(bt) * slices + slice];
+          for (int i = 0; i < kBM / kTile; ++i) {
+            const int rt = r0 / kTile + i;
+            if (rt < rowTiles) a |= p.rowPat[static_cast<size_t>(rt) * slices + slice];
+          }
+#pragma unroll
+          for (int i = 0; i < kBN / kTile; ++i) {
+            const int ct = c0 / kTile + i;
+            if (ct < colTiles) b |= p.colPat[static_cast<size_t>(ct) * slices + slice];
           }
           joint |= a & b;
         }
@@ -265,10 +309,10 @@ __global__ void __launch_bounds__(kThreads, 1)
         mbarExpectTx(bar, kStageBytes);
         const uint32_t dst = base + s * kStageBytes;
         const int k = kList[it] * kBKW;
-        tmaLoad(dst, &aHi, k, m0, bar);
-        tmaLoad(dst + kTileBytes, &aLo, k, m0, bar);
-        tmaLoad(dst + 2 * kTileBytes, &bHi, k, n0, bar);
-        tmaLoad(dst + 3 * kTileBytes, &bLo, k, n0, bar);
+        tmaLoad(dst, &rowHi, k, r0, bar);
+        tmaLoad(dst + kRowTile, &rowLo, k, r0, bar);
+        tmaLoad(dst + 2 * kRowTile, &colHi, k, c0, bar);
+        tmaLoad(dst + 2 * kRowTile + kColTile, &colLo, k, c0, bar);
       }
     }
     return;
@@ -276,17 +320,17 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
   const int half = wg - 1;  // rows 64·half … of the block tile
-  float acc[64], part[64];
+  float acc[kAcc], part[kAcc];
 #pragma unroll
-  for (int i = 0; i < 64; ++i) acc[i] = part[i] = 0.f;
+  for (int i = 0; i < kAcc; ++i) acc[i] = part[i] = 0.f;
   for (int it = 0; it < nk; ++it) {
     const int s = it % kStages;
     mbarWait(fullBar + 8 * s, (it / kStages) & 1);
     const uint32_t stage = base + s * kStageBytes;
-    const uint64_t dAHi = smemDesc(stage + half * 64 * 128);
-    const uint64_t dALo = smemDesc(stage + kTileBytes + half * 64 * 128);
-    const uint64_t dBHi = smemDesc(stage + 2 * kTileBytes);
-    const uint64_t dBLo = smemDesc(stage + 3 * kTileBytes);
+    const uint64_t dRHi = smemDesc(stage + half * 64 * 128);
+    const uint64_t dRLo = smemDesc(stage + kRowTile + half * 64 * 128);
+    const uint64_t dCHi = smemDesc(stage + 2 * kRowTile);
+    const uint64_t dCLo = smemDesc(stage + 2 * kRowTile + kColTile);
     const int fresh = it % kFlushTiles == 0 ? 0 : 1;
     fenceAcc(part);
     asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
@@ -294,9 +338,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int kk = 0; kk < kBKW / 8; ++kk) {
       // 8 tf32 = 32 bytes along the swizzled row: +2 in the descriptor's 16-byte units.
       const uint64_t o = 2 * kk;
-      wgmma128(part, dALo + o, dBHi + o, kk == 0 ? fresh : 1);
-      wgmma128(part, dAHi + o, dBLo + o, 1);
-      wgmma128(part, dAHi + o, dBHi + o, 1);
+      wgmmaN(part, dRLo + o, dCHi + o, kk == 0 ? fresh : 1);
+      wgmmaN(part, dRHi + o, dCLo + o, 1);
+      wgmmaN(part, dRHi + o, dCHi + o, 1);
     }
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
     asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
@@ -304,7 +348,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     mbarArrive(emptyBar + 8 * s);
     if ((it + 1) % kFlushTiles == 0 || it + 1 == nk) {
 #pragma unroll
-      for (int i = 0; i < 64; ++i) acc[i] += part[i];
+      for (int i = 0; i < kAcc; ++i) acc[i] += part[i];
     }
   }
 
@@ -314,29 +358,32 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int g = lane / 4, t = lane % 4;
   float* const dst = p.splits > 1 ? p.partial + static_cast<size_t>(split) * p.M * p.N : p.C;
   const int ld = p.splits > 1 ? p.N : p.ldc;
-  const bool vec = (ld % 2 == 0) && (reinterpret_cast<uintptr_t>(dst) % 8 == 0);
+  const bool vec = !p.swapped && (ld % 2 == 0) && (reinterpret_cast<uintptr_t>(dst) % 8 == 0);
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    const int row = m0 + 64 * half + 16 * w + g + 8 * h;
-    if (row >= p.M) continue;
-    float* out = dst + static_cast<size_t>(row) * ld;
+    const int r = r0 + 64 * half + 16 * w + g + 8 * h;
+    if (r >= p.rows) continue;
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
-      const int col = n0 + 8 * j + 2 * t;
+    for (int j = 0; j < kBN / 8; ++j) {
+      const int c = c0 + 8 * j + 2 * t;
       const float x = acc[4 * j + 2 * h], y = acc[4 * j + 2 * h + 1];
-      if (vec && col + 1 < p.N) {
-        *reinterpret_cast<float2*>(out + col) = make_float2(x, y);
+      if (p.swapped) {
+        // Row side is B's n, column side A's m: C[m][n].
+        if (c < p.cols) dst[static_cast<size_t>(c) * ld + r] = x;
+        if (c + 1 < p.cols) dst[static_cast<size_t>(c + 1) * ld + r] = y;
+      } else if (vec && c + 1 < p.cols) {
+        *reinterpret_cast<float2*>(dst + static_cast<size_t>(r) * ld + c) = make_float2(x, y);
       } else {
-        if (col < p.N) out[col] = x;
-        if (col + 1 < p.N) out[col + 1] = y;
+        if (c < p.cols) dst[static_cast<size_t>(r) * ld + c] = x;
+        if (c + 1 < p.cols) dst[static_cast<size_t>(r) * ld + c + 1] = y;
       }
     }
   }
 #else
-  (void)aHi;
-  (void)aLo;
-  (void)bHi;
-  (void)bLo;
+  (void)rowHi;
+  (void)rowLo;
+  (void)colHi;
+  (void)colLo;
   (void)p;
   __trap();
 #endif
@@ -358,13 +405,13 @@ PFN_cuTensorMapEncodeTiled_v12000 encodeFn() {
   return fn;
 }
 
-// rows × K float32 at ptr, row pitch ldk floats: boxes of 32 k × 128 rows, 128-byte swizzle.
-bool encodeOperand(CUtensorMap* map, const float* ptr, int rows, int K, int ldk) {
+// rows × K float32 at ptr, row pitch ldk floats: boxes of 32 k × boxRows rows, 128-byte swizzle.
+bool encodeOperand(CUtensorMap* map, const float* ptr, int rows, int K, int ldk, int boxRows) {
   PFN_cuTensorMapEncodeTiled_v12000 fn = encodeFn();
   if (fn == nullptr) return false;
   const cuuint64_t dims[2] = {static_cast<cuuint64_t>(K), static_cast<cuuint64_t>(rows)};
   const cuuint64_t strides[1] = {static_cast<cuuint64_t>(ldk) * sizeof(float)};
-  const cuuint32_t box[2] = {kBKW, kBM};
+  const cuuint32_t box[2] = {kBKW, static_cast<cuuint32_t>(boxRows)};
   const cuuint32_t elementStrides[2] = {1, 1};
   return fn(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, const_cast<float*>(ptr), dims, strides, box, elementStrides,
             CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
@@ -381,15 +428,73 @@ int multiprocessors() {
   return sms;
 }
 
+int optinSmem() {
+  int device = 0, optin = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return optin;
+}
+
+// Up to kSwapMaxRows rows of A the operands swap (A on the wgmma N side, 32 or 64 wide); above, A
+// is the row side of 128-row tiles with B's 128 columns.
+constexpr int kSwapMaxRows = 64;
+
+struct Plan {
+  bool swapped;
+  int bn;      // column-side tile
+  int splits;  // K split
+};
+
 // Split K when the block tiles alone leave most multiprocessors idle (small M × N, e.g. 128 ×
 // 4096, or 4096 × 256 with K = 65536), keeping at least 4 k-tiles per split.
-int splitsFor(int M, int N, int K) {
-  const int blocks = ((M + kBM - 1) / kBM) * ((N + kBN - 1) / kBN);
+Plan planFor(int M, int N, int K) {
+  Plan pl;
+  pl.swapped = M <= kSwapMaxRows;
+  pl.bn = pl.swapped ? (M <= 32 ? 32 : 64) : 128;
+  const int rows = pl.swapped ? N : M, cols = pl.swapped ? M : N;
+  const int blocks = ((rows + kBM - 1) / kBM) * ((cols + pl.bn - 1) / pl.bn);
   const int kTiles = (K + kBKW - 1) / kBKW;
   int splits = multiprocessors() / blocks;
   splits = std::min(splits, 8);
   splits = std::min(splits, kTiles / 4);
-  return std::max(splits, 1);
+  pl.splits = std::max(splits, 1);
+  return pl;
+}
+
+template <class Cf>
+cudaError_t launchPlanned(const DenseArgs& a, const Plan& pl, const float* bPrepared, const uint8_t* aPat,
+                          const uint8_t* bPat, float* aHi, float* aLo, float* partial, cudaStream_t stream) {
+  const int ldk = kPad(a.K);
+  const float* bHi = bPrepared;
+  const float* bLo = bPrepared + static_cast<size_t>(a.N) * ldk;
+  CUtensorMap mRHi, mRLo, mCHi, mCLo;
+  const bool ok = pl.swapped ? encodeOperand(&mRHi, bHi, a.N, a.K, ldk, kBM) && encodeOperand(&mRLo, bLo, a.N, a.K, ldk, kBM) &&
+                                   encodeOperand(&mCHi, aHi, a.M, a.K, ldk, Cf::kBN) &&
+                                   encodeOperand(&mCLo, aLo, a.M, a.K, ldk, Cf::kBN)
+                             : encodeOperand(&mRHi, aHi, a.M, a.K, ldk, kBM) && encodeOperand(&mRLo, aLo, a.M, a.K, ldk, kBM) &&
+                                   encodeOperand(&mCHi, bHi, a.N, a.K, ldk, Cf::kBN) &&
+                                   encodeOperand(&mCLo, bLo, a.N, a.K, ldk, Cf::kBN);
+  if (!ok) return cudaErrorInvalidValue;
+  const size_t smem = smemBytes<Cf>(a.K);
+  cudaError_t e =
+      cudaFuncSetAttribute(wgmmaTf32x3Kernel<Cf>, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  if (e != cudaSuccess) return e;
+  GemmParams p{};
+  p.C = a.C;
+  p.M = a.M, p.N = a.N, p.K = a.K, p.ldc = a.ldc;
+  p.rows = pl.swapped ? a.N : a.M;
+  p.cols = pl.swapped ? a.M : a.N;
+  p.swapped = pl.swapped;
+  p.rowPat = pl.swapped ? bPat : aPat;
+  p.colPat = pl.swapped ? aPat : bPat;
+  p.splits = pl.splits;
+  p.partial = partial;
+  const int tiles = ((p.rows + kBM - 1) / kBM) * ((p.cols + Cf::kBN - 1) / Cf::kBN);
+  wgmmaTf32x3Kernel<Cf><<<dim3(tiles, pl.splits), kThreads, smem, stream>>>(mRHi, mRLo, mCHi, mCLo, p);
+  return cudaGetLastError();
 }
 
 }  // namespace
@@ -406,38 +511,35 @@ cudaError_t launchHopperPrepareB(const float* B, int K, int N, int ldb, float* p
 }
 
 size_t hopperGemmWorkspaceBytes(int M, int N, int K) {
-  const int splits = splitsFor(M, N, K);
+  const Plan pl = planFor(M, N, K);
   return 2 * static_cast<size_t>(M) * kPad(K) * sizeof(float) +
-         (splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0);
+         (pl.splits > 1 ? static_cast<size_t>(pl.splits) * M * N * sizeof(float) : 0);
 }
 
 bool hopperGemmAvailable() {
   static const bool ok = [] {
-    int device = 0, major = 0, minor = 0, optin = 0;
+    int device = 0, major = 0, minor = 0;
     if (cudaGetDevice(&device) != cudaSuccess ||
         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
       cudaGetLastError();
       return false;
     }
-    return major == 9 && minor == 0 && optin >= static_cast<int>(smemBytes(4096)) && encodeFn() != nullptr;
+    return major == 9 && minor == 0 && encodeFn() != nullptr;
   }();
   return ok;
 }
 
 bool hopperGemmFits(int K) {
-  int device = 0, optin = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
-    cudaGetLastError();
-    return false;
-  }
-  return smemBytes(K) <= static_cast<size_t>(optin);
+  const size_t need = std::max({smemBytes<Cfg<32>>(K), smemBytes<Cfg<64>>(K), smemBytes<Cfg<128>>(K)});
+  return need <= static_cast<size_t>(optinSmem());
 }
 
 const char* hopperGemmVariantName(int M, int N, int K) {
-  return splitsFor(M, N, K) > 1 ? "wgmma-tf32x3-128x128x32-s3-splitk" : "wgmma-tf32x3-128x128x32-s3";
+  const Plan pl = planFor(M, N, K);
+  if (!pl.swapped) return pl.splits > 1 ? "wgmma-tf32x3-128x128x32-s3-splitk" : "wgmma-tf32x3-128x128x32-s3";
+  if (pl.bn == 32) return pl.splits > 1 ? "wgmma-tf32x3-swap-128x32x32-s5-splitk" : "wgmma-tf32x3-swap-128x32x32-s5";
+  return pl.splits > 1 ? "wgmma-tf32x3-swap-128x64x32-s4-splitk" : "wgmma-tf32x3-swap-128x64x32-s4";
 }
 
 cudaError_t launchHopperGemm(const DenseArgs& a, const float* bPrepared, const uint8_t* aPat, const uint8_t* bPat,
@@ -450,31 +552,24 @@ cudaError_t launchHopperGemm(const DenseArgs& a, const float* bPrepared, const u
   float* aHi = static_cast<float*>(workspace);
   float* aLo = aHi + static_cast<size_t>(a.M) * ldk;
   float* partial = aLo + static_cast<size_t>(a.M) * ldk;
-  const float* bHi = bPrepared;
-  const float* bLo = bPrepared + static_cast<size_t>(a.N) * ldk;
 
   const dim3 splitGrid(static_cast<unsigned>(a.M), static_cast<unsigned>(std::min((a.K + 255) / 256, 64)));
   splitRowsKernel<<<splitGrid, 256, 0, stream>>>(a.A, a.M, a.K, a.lda, aHi, aLo, ldk);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) return e;
 
-  CUtensorMap mAHi, mALo, mBHi, mBLo;
-  if (!encodeOperand(&mAHi, aHi, a.M, a.K, ldk) || !encodeOperand(&mALo, aLo, a.M, a.K, ldk) ||
-      !encodeOperand(&mBHi, bHi, a.N, a.K, ldk) || !encodeOperand(&mBLo, bLo, a.N, a.K, ldk)) {
-    return cudaErrorInvalidValue;
+  const Plan pl = planFor(a.M, a.N, a.K);
+  if (pl.bn == 32) {
+    e = launchPlanned<Cfg<32>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
+  } else if (pl.bn == 64) {
+    e = launchPlanned<Cfg<64>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
+  } else {
+    e = launchPlanned<Cfg<128>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
   }
-  const size_t smem = smemBytes(a.K);
-  e = cudaFuncSetAttribute(wgmmaTf32x3Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
-  if (e != cudaSuccess) return e;
-  const int tilesM = (a.M + kBM - 1) / kBM, tilesN = (a.N + kBN - 1) / kBN;
-  const int splits = splitsFor(a.M, a.N, a.K);
-  const GemmParams p{a.C, a.M, a.N, a.K, a.ldc, aPat, bPat, splits, partial};
-  wgmmaTf32x3Kernel<<<dim3(tilesM * tilesN, splits), kThreads, smem, stream>>>(mAHi, mALo, mBHi, mBLo, p);
-  e = cudaGetLastError();
-  if (e != cudaSuccess || splits == 1) return e;
+  if (e != cudaSuccess || pl.splits == 1) return e;
   const size_t mn = static_cast<size_t>(a.M) * a.N;
   const unsigned blocks = static_cast<unsigned>(std::min<size_t>((mn + 255) / 256, 4096));
-  reduceSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, a.M, a.N, a.C, a.ldc);
+  reduceSplitsKernel<<<blocks, 256, 0, stream>>>(partial, pl.splits, a.M, a.N, a.C, a.ldc);
   return cudaGetLastError();
 }
 
