@@ -41,9 +41,12 @@ constexpr int kPatSlicesPerTile = kBKW / kBK;  // pattern bytes per k-tile (4)
 
 // One configuration: kBN columns on the wgmma N side (128, or 32/64 for few rows of A with the
 // operands swapped), and as many pipeline stages as shared memory holds.
-template <int kBN_>
+template <int kBN_, bool kRowLoInSmem_ = false>
 struct Cfg {
   static constexpr int kBN = kBN_;
+  // The row side's lo part computed by the consumers from its hi tile in shared memory instead of
+  // copied from memory: the swapped path, which streams B and is bound by its bytes, reads half.
+  static constexpr bool kRowLoInSmem = kRowLoInSmem_;
   static constexpr int kRowTileBytes = kBM * kBKW * 4;  // 16 KiB
   static constexpr int kColTileBytes = kBN * kBKW * 4;
   static constexpr int kStageBytes = 2 * kRowTileBytes + 2 * kColTileBytes;
@@ -68,6 +71,11 @@ __device__ __forceinline__ void splitRn(float x, float& hi, float& lo) {
   lo = x - hi;
 }
 
+// The remainder of x after the tf32 truncation the tensor cores apply to it (exact in float32): x
+// itself then serves as its own hi part, as B's prepared copy does. Its bias (the truncation always
+// rounds toward zero) stays below 1e-6 normwise with A split to nearest (docs/kernel-notes.md v13).
+__device__ __forceinline__ float loOfTruncated(float x) { return x - __uint_as_float(__float_as_uint(x) & 0xFFFFE000u); }
+
 // X (rows × cols, ld) → hi, lo (rows × cols, pitch ldOut), same orientation.
 __global__ void splitRowsKernel(const float* __restrict__ X, int rows, int cols, int ld, float* __restrict__ hi,
                                 float* __restrict__ lo, int ldOut) {
@@ -84,7 +92,8 @@ __global__ void splitRowsKernel(const float* __restrict__ X, int rows, int cols,
   (void)rows;
 }
 
-// B (K × N, ldb) → hi, lo (N × K, pitch ldOut): transposed through a 32×33 shared tile.
+// B (K × N, ldb) → hi = B itself, lo = its truncation remainder (N × K, pitch ldOut), transposed
+// through a 32×33 shared tile.
 __global__ void splitTransposeKernel(const float* __restrict__ B, int K, int N, int ldb, float* __restrict__ hi,
                                      float* __restrict__ lo, int ldOut) {
   __shared__ float tile[32][33];
@@ -97,10 +106,9 @@ __global__ void splitTransposeKernel(const float* __restrict__ B, int K, int N, 
   for (int r = threadIdx.y; r < 32; r += blockDim.y) {
     const int n = n0 + r, k = k0 + threadIdx.x;
     if (n < N && k < K) {
-      float a, b;
-      splitRn(tile[threadIdx.x][r], a, b);
-      hi[static_cast<size_t>(n) * ldOut + k] = a;
-      lo[static_cast<size_t>(n) * ldOut + k] = b;
+      const float x = tile[threadIdx.x][r];
+      hi[static_cast<size_t>(n) * ldOut + k] = x;
+      lo[static_cast<size_t>(n) * ldOut + k] = loOfTruncated(x);
     }
   }
 }
@@ -306,11 +314,11 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int s = it % kStages;
         if (it >= kStages) mbarWait(emptyBar + 8 * s, ((it / kStages) + 1) & 1);
         const uint32_t bar = fullBar + 8 * s;
-        mbarExpectTx(bar, kStageBytes);
+        mbarExpectTx(bar, Cf::kRowLoInSmem ? kStageBytes - kRowTile : kStageBytes);
         const uint32_t dst = base + s * kStageBytes;
         const int k = kList[it] * kBKW;
         tmaLoad(dst, &rowHi, k, r0, bar);
-        tmaLoad(dst + kRowTile, &rowLo, k, r0, bar);
+        if (!Cf::kRowLoInSmem) tmaLoad(dst + kRowTile, &rowLo, k, r0, bar);
         tmaLoad(dst + 2 * kRowTile, &colHi, k, c0, bar);
         tmaLoad(dst + 2 * kRowTile + kColTile, &colLo, k, c0, bar);
       }
@@ -327,6 +335,21 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int s = it % kStages;
     mbarWait(fullBar + 8 * s, (it / kStages) & 1);
     const uint32_t stage = base + s * kStageBytes;
+    if constexpr (Cf::kRowLoInSmem) {
+      // This warpgroup's 64 rows of the row side: lo = hi − trunc(hi), element by element (the lo
+      // tile has the hi tile's swizzled layout, so offsets match), then made visible to the tensor
+      // cores (async proxy) and to the warpgroup before its wgmmas read them.
+      const float4* hiTile = reinterpret_cast<const float4*>(smem + s * kStageBytes + half * 64 * 128);
+      float4* loTile = reinterpret_cast<float4*>(smem + s * kStageBytes + kRowTile + half * 64 * 128);
+      const int lt = tid % 128;
+#pragma unroll
+      for (int i = 0; i < 64 * 32 / 4 / 128; ++i) {
+        const float4 v = hiTile[lt + 128 * i];
+        loTile[lt + 128 * i] = make_float4(loOfTruncated(v.x), loOfTruncated(v.y), loOfTruncated(v.z), loOfTruncated(v.w));
+      }
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      asm volatile("bar.sync %0, 128;\n" ::"r"(1 + half) : "memory");
+    }
     const uint64_t dRHi = smemDesc(stage + half * 64 * 128);
     const uint64_t dRLo = smemDesc(stage + kRowTile + half * 64 * 128);
     const uint64_t dCHi = smemDesc(stage + 2 * kRowTile);
@@ -531,7 +554,7 @@ bool hopperGemmAvailable() {
 }
 
 bool hopperGemmFits(int K) {
-  const size_t need = std::max({smemBytes<Cfg<32>>(K), smemBytes<Cfg<64>>(K), smemBytes<Cfg<128>>(K)});
+  const size_t need = std::max({smemBytes<Cfg<32, true>>(K), smemBytes<Cfg<64, true>>(K), smemBytes<Cfg<128>>(K)});
   return need <= static_cast<size_t>(optinSmem());
 }
 
@@ -560,9 +583,9 @@ cudaError_t launchHopperGemm(const DenseArgs& a, const float* bPrepared, const u
 
   const Plan pl = planFor(a.M, a.N, a.K);
   if (pl.bn == 32) {
-    e = launchPlanned<Cfg<32>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
+    e = launchPlanned<Cfg<32, true>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
   } else if (pl.bn == 64) {
-    e = launchPlanned<Cfg<64>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
+    e = launchPlanned<Cfg<64, true>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
   } else {
     e = launchPlanned<Cfg<128>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
   }
