@@ -350,8 +350,10 @@ const char* denseTf32x3VariantName() { return kDenseVariants[defaultVariant()].n
 
 namespace {
 // With a prepared B, from this many rows, on a Hopper GPU of a build with sm_90a, the wgmma mainloop
-// (wgmma_tf32x3.cu) runs instead of the mma.sync kernel above (docs/kernel-notes.md, v13).
-constexpr int kHopperMinRows = kDenseDecodeMaxRows + 1;
+// (wgmma_tf32x3.cu) runs instead of the decode kernel (up to 16 rows) or the mma.sync kernel above:
+// H200, K = N = 4096: 16 rows 0.034 ms against the decode kernel's 0.042, 8 rows a tie (0.034), 128
+// rows 0.057 against 0.254, 4096 rows 1.03 against 1.97 (docs/kernel-notes.md v13).
+constexpr int kHopperMinRows = 9;
 
 bool hopperRuns(int M, int K) {
 #ifdef ESMM_WITH_SM90A
@@ -386,18 +388,18 @@ cudaError_t launchPrepareB(const float* B, int K, int N, int ldb, float* prepare
 }
 
 size_t denseWorkspaceBytes(int M, int N, int K) {
-  if (M <= kDenseDecodeMaxRows) return decodeWorkspaceBytes(M, N, K);
+  size_t bytes = M <= kDenseDecodeMaxRows ? decodeWorkspaceBytes(M, N, K) : 0;
 #ifdef ESMM_WITH_SM90A
-  if (hopperRuns(M, K)) return hopperGemmWorkspaceBytes(M, N, K);
+  if (hopperRuns(M, K)) bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
 #endif
-  return 0;
+  return bytes;
 }
 
 cudaError_t launchDense(const DenseArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  if (p.M <= kDenseDecodeMaxRows) return launchDenseDecode(p, workspace, workspaceBytes, stream);
 #ifdef ESMM_WITH_SM90A
   if (usesHopper(p)) return launchHopperGemm(p, p.bPrepared, nullptr, nullptr, workspace, workspaceBytes, stream);
 #endif
+  if (p.M <= kDenseDecodeMaxRows) return launchDenseDecode(p, workspace, workspaceBytes, stream);
   return launchDenseTf32x3(p, stream);
 }
 
@@ -409,7 +411,7 @@ const char* denseVariantName(int M, int N, int K) {
 
 const char* denseVariantName(const DenseArgs& p) {
 #ifdef ESMM_WITH_SM90A
-  if (p.M > kDenseDecodeMaxRows && usesHopper(p)) return hopperGemmVariantName(p.M, p.N, p.K);
+  if (usesHopper(p)) return hopperGemmVariantName(p.M, p.N, p.K);
 #endif
   return denseVariantName(p.M, p.N, p.K);
 }

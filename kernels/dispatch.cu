@@ -71,16 +71,17 @@ const Variant* findVariant(const char* name) {
   return nullptr;
 }
 
-// The Hopper path (wgmma_tf32x3.cu: wgmma fed by TMA, skipping whole 128×128×32 block k-tiles), by
-// measurement (H200, K = N = 4096, b-only and joint; docs/kernel-notes.md v13): from 48 to 255 rows
-// it beat the decode and klist kernels at every density measured (d = 1 … .25: at 96 rows 0.057 ms
-// against 0.108–0.193); elsewhere the mma.sync kernels' k-granular skipping wins once the joint k
-// density falls to about .3 (4096³ b-only: k density .25, klist 0.74 ms against 0.98; .5, 1.42
-// against 1.10), and above it the wgmma mainloop's ~2× higher rate wins. Needs a prepared B.
+// The Hopper path (wgmma_tf32x3.cu: wgmma fed by TMA, skipping whole block k-tiles), by measurement
+// (H200, K = N = 4096; docs/kernel-notes.md v13): from 17 to 255 rows it beat the decode and klist
+// kernels at every density measured (17 rows: 0.034 ms against decode-wide's 0.043–0.069; 96 rows:
+// 0.056 against 0.11–0.19); from 9 to 16 rows it beats the decode kernel where little of B is
+// skippable (16 rows, d = 1: 0.034 against 0.042; d = .5: 0.035 against 0.030); from 256 rows the
+// mma.sync kernels' k-granular skipping wins once the joint k density falls to about .3 (4096³
+// b-only: k density .25, klist 0.74 ms against 0.98; .5, 1.42 against 1.10). Needs a prepared B.
 bool usesHopper(const EsmmArgs& a) {
 #ifdef ESMM_WITH_SM90A
-  if (a.bPrepared == nullptr || a.M <= kDenseDecodeMaxRows || a.kDensity < 0) return false;
-  const double minKDensity = a.M >= 48 && a.M < 256 ? 0.0 : 0.3;
+  if (a.bPrepared == nullptr || a.M <= 8 || a.kDensity < 0) return false;
+  const double minKDensity = a.M <= kDenseDecodeMaxRows ? 0.75 : a.M < 256 ? 0.0 : 0.3;
   return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
 #else
   (void)a;
@@ -91,7 +92,7 @@ bool usesHopper(const EsmmArgs& a) {
 size_t esmmWorkspaceBytes(int M, int N, int K) {
   size_t bytes = pick(M, N, K).workspaceBytes(M, N, K);
 #ifdef ESMM_WITH_SM90A
-  if (M > kDenseDecodeMaxRows && hopperGemmAvailable() && hopperGemmFits(K)) {
+  if (M > 8 && hopperGemmAvailable() && hopperGemmFits(K)) {
     bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
   }
 #endif
@@ -116,7 +117,7 @@ const char* esmmVariantName(int M, int N, int K) { return pick(M, N, K).name; }
 
 const char* esmmVariantName(const EsmmArgs& args) {
 #ifdef ESMM_WITH_SM90A
-  if (usesHopper(args)) return args.kDensity >= 1.0 ? "wgmma-dense" : "wgmma-block-skip";
+  if (usesHopper(args)) return hopperGemmVariantName(args.M, args.N, args.K, args.kDensity < 1.0);
 #endif
   return pick(args.M, args.N, args.K).name;
 }

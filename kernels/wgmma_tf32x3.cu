@@ -558,11 +558,19 @@ bool hopperGemmFits(int K) {
   return need <= static_cast<size_t>(optinSmem());
 }
 
-const char* hopperGemmVariantName(int M, int N, int K) {
+const char* hopperGemmVariantName(int M, int N, int K, bool blockSkip) {
+  // [swapped · bn][split K][block skip]
+  static const char* const kNames[3][2][2] = {
+      {{"wgmma-tf32x3-128x128x32-s3", "wgmma-tf32x3-128x128x32-s3-skip"},
+       {"wgmma-tf32x3-128x128x32-s3-splitk", "wgmma-tf32x3-128x128x32-s3-splitk-skip"}},
+      {{"wgmma-tf32x3-swap-128x64x32-s4", "wgmma-tf32x3-swap-128x64x32-s4-skip"},
+       {"wgmma-tf32x3-swap-128x64x32-s4-splitk", "wgmma-tf32x3-swap-128x64x32-s4-splitk-skip"}},
+      {{"wgmma-tf32x3-swap-128x32x32-s5", "wgmma-tf32x3-swap-128x32x32-s5-skip"},
+       {"wgmma-tf32x3-swap-128x32x32-s5-splitk", "wgmma-tf32x3-swap-128x32x32-s5-splitk-skip"}},
+  };
   const Plan pl = planFor(M, N, K);
-  if (!pl.swapped) return pl.splits > 1 ? "wgmma-tf32x3-128x128x32-s3-splitk" : "wgmma-tf32x3-128x128x32-s3";
-  if (pl.bn == 32) return pl.splits > 1 ? "wgmma-tf32x3-swap-128x32x32-s5-splitk" : "wgmma-tf32x3-swap-128x32x32-s5";
-  return pl.splits > 1 ? "wgmma-tf32x3-swap-128x64x32-s4-splitk" : "wgmma-tf32x3-swap-128x64x32-s4";
+  const int shape = !pl.swapped ? 0 : pl.bn == 64 ? 1 : 2;
+  return kNames[shape][pl.splits > 1 ? 1 : 0][blockSkip ? 1 : 0];
 }
 
 cudaError_t launchHopperGemm(const DenseArgs& a, const float* bPrepared, const uint8_t* aPat, const uint8_t* bPat,

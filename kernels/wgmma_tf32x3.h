@@ -19,7 +19,8 @@ size_t hopperBPreparedBytes(int N, int K);
 cudaError_t launchHopperPrepareB(const float* B, int K, int N, int ldb, float* prepared, cudaStream_t stream);
 // Per-call scratch: A's split parts and, where K is split, the partial sums.
 size_t hopperGemmWorkspaceBytes(int M, int N, int K);
-const char* hopperGemmVariantName(int M, int N, int K);
+// The configuration launchHopperGemm runs for the shape; blockSkip: with patterns (ESMM).
+const char* hopperGemmVariantName(int M, int N, int K, bool blockSkip = false);
 // C = A·B, float32-accurate (3xTF32), B given as prepared by launchHopperPrepareB. With aPat and
 // bPat (patterns.h layout, device), only the 32-k tiles where the block's A rows and B columns share
 // a nonzero k are multiplied (ESMM); with both null, every k (dense).
