@@ -46,13 +46,15 @@ class MemPool {
 };
 
 struct DeviceContext {
-  explicit DeviceContext(int device) : pool(device) {
+  explicit DeviceContext(int device) : resets(deviceResets(device)), pool(device) {
 #ifdef ESMM_WITH_CUBLAS
     ESMM_CUBLAS_CHECK(cublasSetStream(cublas.get(), stream.get()));
     // Plain float32 SGEMM: no TF32, whatever the environment (NVIDIA_TF32_OVERRIDE aside).
     ESMM_CUBLAS_CHECK(cublasSetMathMode(cublas.get(), CUBLAS_DEFAULT_MATH));
 #endif
   }
+  // deviceResets when it was made: once that changes, a reset has destroyed everything here.
+  unsigned resets;
   MemPool pool;
   Stream stream;
 #ifdef ESMM_WITH_CUBLAS
@@ -66,13 +68,38 @@ struct Tensor {
   size_t count = 0;
 };
 
-// Everything below is guarded by stateMutex.
+// Everything below is guarded by stateMutex. The contexts are never destroyed at exit: the CUDA
+// runtime may be unloaded before static destructors run, and cuBLAS must not be called then.
 std::mutex stateMutex;
-std::map<int, std::unique_ptr<DeviceContext>> contexts;
+std::map<int, std::unique_ptr<DeviceContext>>& contexts = *new std::map<int, std::unique_ptr<DeviceContext>>();
 std::unordered_map<int64_t, Tensor> tensors;
 int64_t nextHandle = 1;
 // The device the running step selected (-1: none yet), for recovery after a failure.
 int currentDevice = -1;
+
+// A reset has destroyed the device's context and everything in it: forget its tensors, and drop
+// its stream, pool and cuBLAS handle without calling CUDA on them.
+void forget(int device) {
+  for (auto it = tensors.begin(); it != tensors.end();) {
+    it = it->second.device == device ? tensors.erase(it) : std::next(it);
+  }
+  const auto it = contexts.find(device);
+  if (it != contexts.end()) {
+    static_cast<void>(it->second.release());
+    contexts.erase(it);
+  }
+}
+
+// Forgets every device reset since its context was made: by recover() after a sticky error, or by
+// another entry point (benchmark, gemm) after one of its own. Runs before a step looks up a tensor.
+void forgetResetDevices() {
+  for (auto it = contexts.begin(); it != contexts.end();) {
+    const int device = it->first;
+    const bool reset = it->second->resets != deviceResets(device);
+    ++it;
+    if (reset) forget(device);
+  }
+}
 
 DeviceContext& use(int device) {
   selectDevice(device);
@@ -363,18 +390,10 @@ DeviceStepResult dispatch(const DeviceStep& s) {
   fail("INTERNAL", "unknown device step");
 }
 
-// After a failed step: a sticky error loses the device's context, and every tensor, stream, pool
-// and cuBLAS handle in it; forget them (their memory went with the context) before the reset.
+// After a failed step: a sticky error makes recoverDevice reset the device, and every tensor,
+// stream, pool and cuBLAS handle on it goes with the context; use() forgets them next time.
 void recover() {
-  if (currentDevice < 0) return;
-  cudaGetLastError();
-  if (cudaDeviceSynchronize() != cudaSuccess) {
-    for (auto it = tensors.begin(); it != tensors.end();) {
-      it = it->second.device == currentDevice ? tensors.erase(it) : std::next(it);
-    }
-    contexts.erase(currentDevice);
-  }
-  recoverDevice();
+  if (currentDevice >= 0) recoverDevice();
 }
 
 }  // namespace
@@ -382,6 +401,7 @@ void recover() {
 DeviceStepResult runDeviceStep(const DeviceStep& step) {
   std::lock_guard<std::mutex> lock(stateMutex);
   currentDevice = -1;
+  forgetResetDevices();
   try {
     return dispatch(step);
   } catch (...) {
