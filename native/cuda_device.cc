@@ -1,5 +1,6 @@
 #include "cuda_device.h"
 
+#include <atomic>
 #include <string>
 
 #include "cuda_util.h"
@@ -21,12 +22,21 @@ void selectDevice(int device) {
   ESMM_CUDA_CHECK(cudaSetDevice(device));
 }
 
+namespace {
+// Device indices are at most 1023 (the entry points' argument checks).
+std::atomic<unsigned> resets[1024];
+}  // namespace
+
 void recoverDevice() {
   cudaGetLastError();
   if (cudaDeviceSynchronize() != cudaSuccess) {
+    int device = -1;
+    if (cudaGetDevice(&device) == cudaSuccess && device >= 0 && device < 1024) ++resets[device];
     cudaDeviceReset();
     cudaGetLastError();
   }
 }
+
+unsigned deviceResets(int device) { return device >= 0 && device < 1024 ? resets[device].load() : 0; }
 
 }  // namespace esmm::native

@@ -9,5 +9,8 @@ void selectDevice(int device);
 // After a failure: a sticky error leaves the context unusable, so reset it (this process only)
 // and the next call starts clean.
 void recoverDevice();
+// How many times recoverDevice has reset `device` in this process: whatever was cached on the
+// device (streams, memory pools, cuBLAS handles, allocations) is gone once this changes.
+unsigned deviceResets(int device);
 
 }  // namespace esmm::native

@@ -104,18 +104,7 @@ std::vector<float> runCublasGemm(const GemmJob& job) {
     ESMM_CUBLAS_CHECK(cublasSetStream(handle.get(), s));
     // Plain float32 SGEMM: no TF32, whatever the environment (NVIDIA_TF32_OVERRIDE aside).
     ESMM_CUBLAS_CHECK(cublasSetMathMode(handle.get(), CUBLAS_DEFAULT_MATH));
-    const float one = 1.0f, zero = 0.0f;
-    const int M = job.m, N = job.n, K = job.k;
-    // Row-major C = A·op(B) is column-major Cᵀ = op(B)ᵀ·Aᵀ. Read column-major, row-major A [m×k]
-    // is Aᵀ (k×m, ld k). Row-major B [k×n] is Bᵀ (n×k, ld n): no transpose. Row-major B [n×k]
-    // (transB) is B viewed as k×n column-major with ld k: transpose it to get the n×k operand.
-    if (job.transB) {
-      ESMM_CUBLAS_CHECK(cublasSgemm(handle.get(), CUBLAS_OP_T, CUBLAS_OP_N, N, M, K, &one, B.get(), K, A.get(), K,
-                                    &zero, C.get(), N));
-    } else {
-      ESMM_CUBLAS_CHECK(cublasSgemm(handle.get(), CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B.get(), N, A.get(), K,
-                                    &zero, C.get(), N));
-    }
+    sgemmRowMajor(handle.get(), A.get(), B.get(), C.get(), job.m, job.k, job.n, job.transB);
     ESMM_CUDA_CHECK(cudaMemcpyAsync(c.data(), C.get(), mn * sizeof(float), cudaMemcpyDeviceToHost, s));
     ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
   }
@@ -158,6 +147,20 @@ class GemmWorker : public PromiseWorker {
 };
 
 }  // namespace
+
+#ifdef ESMM_WITH_CUBLAS
+void sgemmRowMajor(cublasHandle_t handle, const float* a, const float* b, float* c, int m, int k, int n, bool transB) {
+  const float one = 1.0f, zero = 0.0f;
+  // Row-major C = A·op(B) is column-major Cᵀ = op(B)ᵀ·Aᵀ. Read column-major, row-major A [m×k]
+  // is Aᵀ (k×m, ld k). Row-major B [k×n] is Bᵀ (n×k, ld n): no transpose. Row-major B [n×k]
+  // (transB) is B viewed as k×n column-major with ld k: transpose it to get the n×k operand.
+  if (transB) {
+    ESMM_CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, b, k, a, k, &zero, c, n));
+  } else {
+    ESMM_CUBLAS_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b, n, a, k, &zero, c, n));
+  }
+}
+#endif
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) { return queuePromiseWorker<GemmWorker>(info, parse); }
 

@@ -3,6 +3,7 @@
 
 #include "benchmark.h"
 #include "compute_patterns.h"
+#include "device_tensors.h"
 #include "gemm.h"
 #include "info.h"
 
@@ -14,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("computePatterns", Napi::Function::New(env, esmm::native::ComputePatterns, "computePatterns"));
   exports.Set("benchmark", Napi::Function::New(env, esmm::native::Benchmark, "benchmark"));
   exports.Set("gemm", Napi::Function::New(env, esmm::native::Gemm, "gemm"));
+  exports.Set("deviceTensors", esmm::native::DeviceTensors(env));
   return exports;
 }
 

@@ -20,8 +20,9 @@ node dist/src/cli.js doctor 2>&1 | tee "$logs/doctor.txt"
 node --test --test-concurrency=1 dist/test/gpu/ > "$logs/gpu-tests.log" 2>&1 || { echo "gpu-check: GPU tests failed"; status=1; }
 grep -E "^# (tests|pass|fail|skipped)|not ok|SKIP" "$logs/gpu-tests.log"
 
-# memcheck over every kernel; racecheck (shared-memory hazards) and initcheck (reads of
-# uninitialised device memory) over ESMM and the pattern kernels only, as cuBLAS is not ours.
+# memcheck over every kernel, capture's device forward pass included; racecheck (shared-memory
+# hazards) and initcheck (reads of uninitialised device memory) over ESMM, the pattern kernels
+# and the forward-pass kernels only, as cuBLAS is not ours.
 sanitize() {
   local tool=$1
   shift
@@ -35,8 +36,8 @@ sanitize() {
 }
 if command -v compute-sanitizer > /dev/null; then
   sanitize memcheck
-  sanitize racecheck esmm
-  sanitize initcheck esmm
+  sanitize racecheck esmm forward-ops
+  sanitize initcheck esmm forward-ops
 else
   echo "gpu-check: compute-sanitizer not found; sanitizers not run"
   status=1

@@ -7,7 +7,7 @@ import { INPUT_PREFIX } from './read-activation-dump.js';
 import { readModelConfig } from './read-model-config.js';
 import { rowArgmax } from './row-argmax.js';
 import { runForward } from './run-forward.js';
-import type { Matmul, Tensor } from './types.js';
+import type { ForwardDevice, Matmul, Tensor } from './types.js';
 import { writeSafetensors, type TensorToWrite } from './write-safetensors.js';
 
 /** Format tag of the dumps this tool writes, in their metadata. */
@@ -23,7 +23,9 @@ export interface CaptureParams {
   model: string;
   revision: string;
   matmul?: Matmul;
-  /** Where the projections ran, recorded in the dump's metadata (default 'cpu'). */
+  /** Run the whole forward pass on this GPU (runForward). */
+  device?: ForwardDevice;
+  /** Where the forward pass ran, recorded in the dump's metadata (default 'cpu'). */
   backend?: 'cpu' | 'cuda';
 }
 
@@ -52,6 +54,7 @@ export async function captureActivations(p: CaptureParams): Promise<CaptureResul
     weights,
     tokens: p.tokens,
     ...(p.matmul ? { matmul: p.matmul } : {}),
+    ...(p.device ? { device: p.device } : {}),
     onLinearInput: (module, x, rows, cols) => {
       // q, k and v share one input; the dump still holds one tensor per module, as transformers' hooks see it.
       inputs.set(module, { data: x.slice(), shape: [rows, cols] });

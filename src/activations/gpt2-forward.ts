@@ -1,14 +1,12 @@
 import { BadFileError } from '../errors.js';
+import { checkTokenIds } from './check-token-ids.js';
+import { needWeight } from './find-weight.js';
 import { activation, addBias, addInPlace, causalAttention, layerNorm } from './forward-ops.js';
 import { matmulCpu } from './matmul-cpu.js';
 import type { Checkpoint, ForwardParams, Gpt2Config, Tensor } from './types.js';
 
 /** A weight by its transformers name; the original GPT-2 checkpoints drop the `transformer.` prefix. */
-function need(weights: Checkpoint, name: string): Tensor {
-  const t = weights.get(name) ?? (name.startsWith('transformer.') ? weights.get(name.slice('transformer.'.length)) : undefined);
-  if (!t) throw new BadFileError(name, 'the checkpoint holds no such tensor', 'NOT_FOUND');
-  return t;
-}
+const need = (weights: Checkpoint, name: string): Tensor => needWeight(weights, 'transformer.', name);
 
 /**
  * The float32 forward pass of GPT-2 (transformers' GPT2LMHeadModel): learned positions,
@@ -35,10 +33,8 @@ export async function gpt2Forward(p: ForwardParams & { config: Gpt2Config }): Pr
   const wte = need(weights, 'transformer.wte.weight');
   const wpe = need(weights, 'transformer.wpe.weight');
   const x = new Float32Array(t * h);
+  checkTokenIds(tokens, wte.shape[0]);
   for (let i = 0; i < t; i++) {
-    if (!Number.isInteger(tokens[i]) || tokens[i] < 0 || tokens[i] >= wte.shape[0]) {
-      throw new BadFileError('tokens', `token id ${tokens[i]} is outside the vocabulary (0…${wte.shape[0] - 1})`, 'USAGE');
-    }
     for (let j = 0; j < h; j++) x[i * h + j] = wte.data[tokens[i] * h + j] + wpe.data[i * h + j];
   }
   const act = activation(c.activation);

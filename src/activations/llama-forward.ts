@@ -1,21 +1,12 @@
-import { BadFileError } from '../errors.js';
+import { checkTokenIds } from './check-token-ids.js';
+import { findWeight, needWeight } from './find-weight.js';
 import { activation, addBias, addInPlace, causalAttention, rmsNorm } from './forward-ops.js';
 import { matmulCpu } from './matmul-cpu.js';
 import { applyRope, ropeFrequencies } from './rope-frequencies.js';
 import type { Checkpoint, ForwardParams, LlamaConfig, Tensor } from './types.js';
 
-/** A weight by its transformers name, with or without the `model.` prefix some checkpoints drop. */
-function lookup(weights: Checkpoint, name: string): Tensor | undefined {
-  return weights.get(name) ?? (name.startsWith('model.') ? weights.get(name.slice('model.'.length)) : undefined);
-}
-
-function need(weights: Checkpoint, name: string, ...fallbacks: string[]): Tensor {
-  for (const n of [name, ...fallbacks]) {
-    const t = lookup(weights, n);
-    if (t) return t;
-  }
-  throw new BadFileError(name, 'the checkpoint holds no such tensor', 'NOT_FOUND');
-}
+const lookup = (weights: Checkpoint, name: string): Tensor | undefined => findWeight(weights, name, 'model.');
+const need = (weights: Checkpoint, name: string, ...fallbacks: string[]): Tensor => needWeight(weights, 'model.', name, ...fallbacks);
 
 /**
  * The float32 forward pass of a Llama-family decoder (transformers' LlamaForCausalLM: RMSNorm,
@@ -39,12 +30,8 @@ export async function llamaForward(p: ForwardParams & { config: LlamaConfig }): 
   const h = c.hidden;
   const d = c.headDim;
   const x = new Float32Array(t * h);
-  for (let i = 0; i < t; i++) {
-    if (!Number.isInteger(tokens[i]) || tokens[i] < 0 || tokens[i] >= embed.shape[0]) {
-      throw new BadFileError('tokens', `token id ${tokens[i]} is outside the vocabulary (0…${embed.shape[0] - 1})`, 'USAGE');
-    }
-    x.set(embed.data.subarray(tokens[i] * h, tokens[i] * h + h), i * h);
-  }
+  checkTokenIds(tokens, embed.shape[0]);
+  for (let i = 0; i < t; i++) x.set(embed.data.subarray(tokens[i] * h, tokens[i] * h + h), i * h);
   const invFreq = ropeFrequencies(c);
   const act = activation(c.hiddenAct);
 

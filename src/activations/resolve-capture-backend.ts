@@ -10,7 +10,7 @@ export interface CaptureBackend {
 }
 
 /**
- * Where `capture` runs its projections. 'cpu' never loads the addon. 'auto' picks cuda when the
+ * Where `capture` runs its forward pass. 'cpu' never loads the addon. 'auto' picks cuda when the
  * addon loads, was built with cuBLAS and sees a CUDA device, and cpu otherwise. 'cuda' insists:
  * it fails when any of those is missing.
  */

@@ -1,4 +1,5 @@
 /** Activation stage: the checkpoint's own forward pass, the inputs of its linear layers, and their sparsification. */
+import type { DeviceTensors } from '../native/types.js';
 
 /** A Llama-family decoder (Llama, Mistral, Qwen2/Qwen3-style configs). */
 export interface LlamaConfig {
@@ -70,11 +71,20 @@ export type Matmul = (p: { x: Float32Array; m: number; k: number; w: Float32Arra
  */
 export type LinearInputHook = (module: string, x: Float32Array, rows: number, cols: number) => Float32Array | void;
 
+/** A GPU for the forward pass: the addon's device tensors and the CUDA device index. */
+export interface ForwardDevice {
+  tensors: DeviceTensors;
+  index: number;
+}
+
 export interface ForwardParams {
   config: ModelConfig;
   weights: Checkpoint;
   tokens: number[];
+  /** The projections' GEMM on the CPU path (default matmulCpu). */
   matmul?: Matmul;
+  /** Run every step on this GPU, activations staying there (matmul is not used then). */
+  device?: ForwardDevice;
   onLinearInput?: LinearInputHook;
 }
 

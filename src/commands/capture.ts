@@ -5,7 +5,6 @@ import { z } from 'zod';
 
 import { UsageError } from '../errors.js';
 import { captureActivations, type CaptureResult } from '../activations/capture-activations.js';
-import { matmulCuda } from '../activations/matmul-cuda.js';
 import { resolveCaptureBackend } from '../activations/resolve-capture-backend.js';
 import { resolveModelFolder } from '../activations/resolve-model-folder.js';
 import { tokenizeText } from '../activations/tokenize-text.js';
@@ -58,7 +57,7 @@ export async function captureCommand(
     model: folder.model,
     revision: folder.revision,
     backend,
-    ...(native ? { matmul: matmulCuda(native) } : {}),
+    ...(native ? { device: { tensors: native.deviceTensors, index: 0 } } : {}),
   });
   if (opts.json) {
     write(
@@ -93,7 +92,7 @@ export function registerCapture(program: Command): void {
     .option('--out <file>', 'activation dump to write (default out/activations/<model>.safetensors)')
     .option('--hf-cache <dir>', 'HF cache root for org/name (default $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub)')
     .option('--offline', 'take org/name only from the HF cache; never download')
-    .addOption(new Option('--backend <b>', 'where the projections run: cuda (cuBLAS SGEMM, float32), cpu, or auto (cuda when usable)').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addOption(new Option('--backend <b>', 'where the forward pass runs: cuda (every step on the GPU, projections by cuBLAS SGEMM in float32), cpu, or auto (cuda when usable)').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .option('--json', 'print one JSON document')
     .action(async (source: string, raw: Record<string, unknown>) => {
       await captureCommand(source, raw, (line) => void process.stdout.write(line + '\n'));

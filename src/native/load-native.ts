@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { EsmmError, type ErrorCode } from '../errors.js';
 import { packageRoot } from '../version.js';
-import type { NativeBinding } from './types.js';
+import type { DeviceTensors, NativeBinding } from './types.js';
 
 /** Where cmake-js puts the addon, relative to the package root. */
 export const ADDON_RELATIVE_PATH = join('build', 'Release', 'esmm_native.node');
@@ -99,5 +99,25 @@ function wrapBinding(raw: NativeBinding): NativeBinding {
       typeof raw.gemm === 'function'
         ? async(raw.gemm)
         : () => Promise.reject(new EsmmError('NO_BACKEND', 'this build of the native addon has no gemm: rebuild it with `npm run build:native`')),
+    deviceTensors: wrapDeviceTensors(raw.deviceTensors, async),
   };
+}
+
+const DEVICE_TENSOR_STEPS = [
+  'upload', 'download', 'free', 'embed', 'linear', 'rmsNorm', 'layerNorm', 'rope', 'attention', 'activation', 'gatedActivation', 'add', 'sliceColumns',
+] as const satisfies ReadonlyArray<keyof DeviceTensors>;
+
+/** Every step wrapped like the other async exports; an addon built before deviceTensors rejects each with NO_BACKEND. */
+function wrapDeviceTensors(raw: DeviceTensors | undefined, wrap: <P, R>(fn: (params: P) => Promise<R>) => (params: P) => Promise<R>): DeviceTensors {
+  const steps = Object.fromEntries(
+    DEVICE_TENSOR_STEPS.map((name) => {
+      const fn = raw?.[name] as ((params: unknown) => Promise<unknown>) | undefined;
+      const step =
+        typeof fn === 'function'
+          ? wrap((params: unknown) => fn.call(raw, params))
+          : () => Promise.reject(new EsmmError('NO_BACKEND', 'this build of the native addon has no deviceTensors: rebuild it with `npm run build:native`'));
+      return [name, step];
+    }),
+  );
+  return steps as unknown as DeviceTensors;
 }

@@ -157,6 +157,57 @@ export interface GemmParams {
   device?: number;
 }
 
+/** A float32 tensor kept on a GPU between calls of DeviceTensors, by handle (never reused). */
+export type DeviceTensor = number;
+
+/** The activation functions DeviceTensors reproduces (transformers' ACT2FN names). */
+export type DeviceActivation = 'silu' | 'swish' | 'relu' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh';
+
+/**
+ * Float32 tensors resident on a GPU and the steps of a decoder's forward pass on them
+ * (native/device_tensors.cc, kernels/forward_ops.cu), for `capture --backend cuda`: activations
+ * stay on the device, and only what the caller downloads comes back. Tensors are dense and
+ * row-major; each call gives the shapes, checked against the tensors' element counts. Calls run in
+ * the order they are made, on one stream per device; a step that makes a tensor resolves with its
+ * handle, which the caller frees. Norms, RoPE angles and activations compute as the CPU path does
+ * (src/activations/forward-ops.ts); projections are cuBLAS SGEMM in plain float32; attention is
+ * float32. Rejects with USAGE (a bad argument, an unknown or freed handle, operands on two
+ * devices), SHAPE, NO_BACKEND (built without CUDA; `linear` without cuBLAS), NO_DEVICE,
+ * OUT_OF_MEMORY, CUDA_ERROR or CUBLAS_ERROR; a sticky CUDA error resets the device, and every
+ * tensor on it is lost.
+ */
+export interface DeviceTensors {
+  /** Copies data to the device (default 0). data must not change until the promise settles. */
+  upload(p: { data: Float32Array; device?: number }): Promise<DeviceTensor>;
+  download(p: { x: DeviceTensor }): Promise<Float32Array>;
+  /** Frees the tensors; handles already gone (freed, or lost to a device reset) are ignored. */
+  free(p: { tensors: DeviceTensor[] }): Promise<void>;
+  /** [tokens, hidden]: the rows of table [vocab, hidden] by token id, plus row i of positions [≥ tokens, hidden] when given (GPT-2). */
+  embed(p: { table: DeviceTensor; tokens: number[]; hidden: number; positions?: DeviceTensor }): Promise<DeviceTensor>;
+  /** [rows, n] = x [rows, k] · W (+ bias [n]); W is [n, k] for 'out-in' (nn.Linear: x·Wᵀ), [k, n] for 'in-out' (Conv1D). */
+  linear(p: { x: DeviceTensor; rows: number; k: number; weight: DeviceTensor; n: number; layout: 'out-in' | 'in-out'; bias?: DeviceTensor }): Promise<DeviceTensor>;
+  /** RMSNorm of each row of x [rows, cols], times weight [cols]. */
+  rmsNorm(p: { x: DeviceTensor; rows: number; cols: number; weight: DeviceTensor; eps: number }): Promise<DeviceTensor>;
+  /** LayerNorm of each row of x [rows, cols] (biased variance), times weight plus bias [cols]. */
+  layerNorm(p: { x: DeviceTensor; rows: number; cols: number; weight: DeviceTensor; bias: DeviceTensor; eps: number }): Promise<DeviceTensor>;
+  /** In place: each head of x [tokens, heads·headDim] rotated by its token's position (rotate_half), invFreq [headDim / 2]. */
+  rope(p: { x: DeviceTensor; tokens: number; heads: number; headDim: number; invFreq: DeviceTensor }): Promise<void>;
+  /**
+   * Causal attention: q [tokens, heads·headDim], k and v [tokens, kvHeads·headDim] (query head h reads
+   * key/value head ⌊h·kvHeads/heads⌋), softmax(q·kᵀ·scale)·v → [tokens, heads·headDim]. A window w
+   * lets token i see tokens j with i − w < j ≤ i. headDim ≤ 256.
+   */
+  attention(p: { q: DeviceTensor; k: DeviceTensor; v: DeviceTensor; tokens: number; heads: number; kvHeads: number; headDim: number; scale: number; window?: number | null }): Promise<DeviceTensor>;
+  /** In place: x = act(x). */
+  activation(p: { x: DeviceTensor; act: DeviceActivation }): Promise<void>;
+  /** act(gate), rounded to float32, times up: the gated MLP's product. */
+  gatedActivation(p: { gate: DeviceTensor; up: DeviceTensor; act: DeviceActivation }): Promise<DeviceTensor>;
+  /** In place: x += y (residual). */
+  add(p: { x: DeviceTensor; y: DeviceTensor }): Promise<void>;
+  /** [rows, width]: columns [start, start + width) of x [rows, cols]. */
+  sliceColumns(p: { x: DeviceTensor; rows: number; cols: number; start: number; width: number }): Promise<DeviceTensor>;
+}
+
 /** The addon's exports, as the loader types them. */
 export interface NativeBinding {
   info(): NativeInfo;
@@ -169,4 +220,6 @@ export interface NativeBinding {
    * without cuBLAS, NO_DEVICE without a GPU. Absent from addons built before it existed.
    */
   gemm(params: GemmParams): Promise<Float32Array>;
+  /** Tensors kept on the GPU and the forward pass's steps on them. Absent from addons built before it existed. */
+  deviceTensors: DeviceTensors;
 }

@@ -1,25 +1,23 @@
 /**
- * `capture --backend`: which backend each choice resolves to, and that the cuda path sends every
- * projection (the lm_head too) through the addon's gemm with the right layout. A fake addon
- * stands in for the GPU here; test/gpu/capture-gpu.test.ts runs the real one.
+ * `capture --backend`: which backend each choice resolves to, and that the cuda path runs the
+ * whole forward pass through the addon's deviceTensors. A fake addon, whose device tensors are a
+ * host emulation, stands in for the GPU here; test/gpu/capture-gpu.test.ts runs the real one.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { matmulCpu } from '../../src/activations/matmul-cpu.js';
-import { matmulCuda } from '../../src/activations/matmul-cuda.js';
 import { readActivationDump } from '../../src/activations/read-activation-dump.js';
 import { resolveCaptureBackend } from '../../src/activations/resolve-capture-backend.js';
 import { captureCommand } from '../../src/commands/capture.js';
 import { EsmmError } from '../../src/errors.js';
-import type { GemmParams, NativeBinding, NativeInfo } from '../../src/native/types.js';
-import { tempDir } from '../helpers.js';
+import type { NativeBinding, NativeInfo } from '../../src/native/types.js';
+import { SHARED_WEIGHTS, tempDir } from '../helpers.js';
 import { writeTinyGpt2 } from './fixtures.js';
+import { hostDeviceTensors, type HostDeviceTensors } from './host-device-tensors.js';
 
-/** A fake addon: `cuda` built or not, `devices` seen, cuBLAS linked or not; gemm computed on the CPU and recorded. */
-function fakeNative(o: { cuda: boolean; devices: number; cublas: boolean }): NativeBinding & { gemmCalls: Omit<GemmParams, 'a' | 'b'>[] } {
-  const gemmCalls: Omit<GemmParams, 'a' | 'b'>[] = [];
+/** A fake addon: `cuda` built or not, `devices` seen, cuBLAS linked or not; its device tensors live in host memory. */
+function fakeNative(o: { cuda: boolean; devices: number; cublas: boolean }): NativeBinding & { deviceTensors: HostDeviceTensors } {
   const info: NativeInfo = {
     addonVersion: '0.0.0',
     registry: [],
@@ -29,16 +27,13 @@ function fakeNative(o: { cuda: boolean; devices: number; cublas: boolean }): Nat
     ...(o.cublas ? { cublas: { version: '13.0.0' } } : {}),
   };
   return {
-    gemmCalls,
     info: () => info,
     devices: () =>
       Array.from({ length: o.devices }, (_, index) => ({ index, name: 'fake', computeCapability: '9.0', smCount: 1, totalMemoryBytes: 1, l2CacheBytes: 1 })),
     computePatterns: () => Promise.reject(new Error('unused')),
     benchmark: () => Promise.reject(new Error('unused')),
-    gemm: async ({ a, b, m, k, n, transB, device }) => {
-      gemmCalls.push({ m, k, n, ...(transB !== undefined ? { transB } : {}), ...(device !== undefined ? { device } : {}) });
-      return matmulCpu({ x: a, m, k, w: b, n, layout: transB ? 'out-in' : 'in-out' });
-    },
+    gemm: () => Promise.reject(new Error('capture never calls gemm')),
+    deviceTensors: hostDeviceTensors(),
   };
 }
 
@@ -80,49 +75,71 @@ describe('capture: resolving --backend', () => {
 });
 
 describe('capture: the cuda path', () => {
-  it('matmulCuda sends nn.Linear weights transposed and Conv1D weights as they are', async () => {
+  async function captureBoth(dir: string, tokens: number[]) {
     const native = fakeNative({ cuda: true, devices: 1, cublas: true });
-    const x = Float32Array.from([1, 2, 3, 4, 5, 6]); // 2×3
-    const wOutIn = Float32Array.from([1, 0, 0, 0, 1, 1]); // [2 out, 3 in]
-    assert.deepEqual([...(await matmulCuda(native)({ x, m: 2, k: 3, w: wOutIn, n: 2, layout: 'out-in' }))], [1, 5, 4, 11]);
-    const wInOut = Float32Array.from([1, 0, 0, 1, 0, 1]); // [3 in, 2 out]
-    assert.deepEqual([...(await matmulCuda(native, 1)({ x, m: 2, k: 3, w: wInOut, n: 2, layout: 'in-out' }))], [1, 5, 4, 11]);
-    assert.deepEqual(native.gemmCalls, [
-      { m: 2, k: 3, n: 2, transB: true },
-      { m: 2, k: 3, n: 2, transB: false, device: 1 },
-    ]);
-  });
+    const lines: string[] = [];
+    const out = join(dir, 'gpu.safetensors');
+    const res = await captureCommand(dir, { tokens: tokens.join(','), out, json: true, backend: 'cuda' }, (l) => lines.push(l), (req) =>
+      resolveCaptureBackend(req, () => native),
+    );
+    const cpuOut = join(dir, 'cpu.safetensors');
+    await captureCommand(dir, { tokens: tokens.join(','), out: cpuOut, backend: 'cpu' }, () => {});
+    return { native, res, printed: JSON.parse(lines[0]) as { backend: string }, gpu: await readActivationDump(out), cpu: await readActivationDump(cpuOut) };
+  }
 
-  it('every projection, the lm_head too, goes through gemm; the dump records the backend', async () => {
+  it('GPT-2: the whole forward pass on the device, the same dump as the CPU path, each input downloaded once, nothing left', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const model = await writeTinyGpt2(dir);
-      const tokens = [3, 17, 42, 0, 9];
-      const native = fakeNative({ cuda: true, devices: 1, cublas: true });
-      const lines: string[] = [];
-      const out = join(dir, 'gpu.safetensors');
-      const res = await captureCommand(dir, { tokens: tokens.join(','), out, json: true, backend: 'cuda' }, (l) => lines.push(l), (req) =>
-        resolveCaptureBackend(req, () => native),
-      );
+      await writeTinyGpt2(dir);
+      const { native, res, printed, gpu, cpu } = await captureBoth(dir, [3, 17, 42, 0, 9]);
       assert.equal(res.backend, 'cuda');
-      assert.equal((JSON.parse(lines[0]) as { backend: string }).backend, 'cuda');
-      // GPT-2: c_attn, c_proj, c_fc, c_proj per layer ([in, out], no transpose), then the tied lm_head ([vocab, in]).
-      const c = model.config.n_embd;
-      const perLayer = [
-        { m: 5, k: c, n: 3 * c, transB: false },
-        { m: 5, k: c, n: c, transB: false },
-        { m: 5, k: c, n: 4 * c, transB: false },
-        { m: 5, k: 4 * c, n: c, transB: false },
-      ];
-      assert.deepEqual(native.gemmCalls, [...perLayer, ...perLayer, { m: 5, k: c, n: model.config.vocab_size, transB: true }]);
-      const gpu = await readActivationDump(out);
+      assert.equal(printed.backend, 'cuda');
       assert.equal(gpu.metadata.capture_backend, 'cuda');
-
-      const cpuOut = join(dir, 'cpu.safetensors');
-      await captureCommand(dir, { tokens: tokens.join(','), out: cpuOut, backend: 'cpu' }, () => {});
-      const cpu = await readActivationDump(cpuOut);
       assert.equal(cpu.metadata.capture_backend, 'cpu');
-      assert.deepEqual([...gpu.logits!.data], [...cpu.logits!.data]);
+      assert.deepEqual([...gpu.inputs.keys()], [...cpu.inputs.keys()]);
+      for (const [module, t] of cpu.inputs) assert.deepEqual(gpu.inputs.get(module), t, `input.${module}`);
+      assert.deepEqual(gpu.logits, cpu.logits);
+      const calls = native.deviceTensors.calls;
+      // c_attn, c_proj, c_fc, c_proj per layer, then the tied lm_head; one download per linear input, then the logits.
+      assert.equal(calls.filter((c) => c === 'linear').length, 2 * 4 + 1);
+      assert.equal(calls.filter((c) => c === 'download').length, 2 * 4 + 1 + 1);
+      assert.deepEqual(native.deviceTensors.live(), []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('tinystories-656k (Llama, GQA): the same dump as the CPU path; q/k/v and gate/up inputs downloaded once each', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const model = join(SHARED_WEIGHTS, 'tinystories-656k');
+      const tokens = [1, 432, 77, 1203, 9, 15, 600, 1999];
+      const native = fakeNative({ cuda: true, devices: 1, cublas: true });
+      await captureCommand(model, { tokens: tokens.join(','), out: join(dir, 'gpu.safetensors'), backend: 'cuda' }, () => {}, (req) => resolveCaptureBackend(req, () => native));
+      await captureCommand(model, { tokens: tokens.join(','), out: join(dir, 'cpu.safetensors'), backend: 'cpu' }, () => {});
+      const gpu = await readActivationDump(join(dir, 'gpu.safetensors'));
+      const cpu = await readActivationDump(join(dir, 'cpu.safetensors'));
+      assert.equal(gpu.inputs.size, 15);
+      for (const [module, t] of cpu.inputs) assert.deepEqual(gpu.inputs.get(module), t, `input.${module}`);
+      assert.deepEqual(gpu.logits, cpu.logits);
+      assert.equal(native.deviceTensors.calls.filter((c) => c === 'download').length, 2 * 4 + 1 + 1);
+      assert.deepEqual(native.deviceTensors.live(), []);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a device step that fails fails the capture with its code, and the device is left empty', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      await writeTinyGpt2(dir);
+      const native = fakeNative({ cuda: true, devices: 1, cublas: true });
+      native.deviceTensors.failOn('attention', new EsmmError('OUT_OF_MEMORY', 'attention: out of device memory'));
+      await assert.rejects(
+        captureCommand(dir, { tokens: '1,2,3', out: join(dir, 'x.safetensors'), backend: 'cuda' }, () => {}, (req) => resolveCaptureBackend(req, () => native)),
+        { code: 'OUT_OF_MEMORY' },
+      );
+      assert.deepEqual(native.deviceTensors.live(), []);
     } finally {
       cleanup();
     }

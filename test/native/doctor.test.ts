@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { doctor, formatDoctor } from '../../src/commands/doctor.js';
 import { EsmmError } from '../../src/errors.js';
 import { loadNative } from '../../src/native/index.js';
-import type { NativeBinding } from '../../src/native/types.js';
+import type { DeviceTensors, NativeBinding } from '../../src/native/types.js';
 
 describe('doctor', () => {
   it('reports the addon, its backends and devices', () => {
@@ -28,6 +28,7 @@ describe('doctor', () => {
       computePatterns: () => Promise.reject(new Error('unused')),
       benchmark: () => Promise.reject(new Error('unused')),
       gemm: () => Promise.reject(new Error('unused')),
+      deviceTensors: {} as DeviceTensors,
     };
     const report = doctor({ native: () => fake });
     assert.equal(report.verdict, 'cpu backend only: no CUDA device (no NVIDIA driver found)');

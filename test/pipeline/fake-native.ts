@@ -1,4 +1,4 @@
-import type { BenchmarkParams, BenchmarkResult, KernelRegistryEntry, NativeBinding, PatternParams } from '../../src/native/types.js';
+import type { BenchmarkParams, BenchmarkResult, DeviceTensors, KernelRegistryEntry, NativeBinding, PatternParams } from '../../src/native/types.js';
 
 const strict = { relFrobenius: 1e-5, maxAbsRel: 1e-5 };
 
@@ -70,6 +70,8 @@ export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null
       return patternsTs(p);
     },
     gemm: () => Promise.reject(new Error('the pipeline never calls gemm')),
+    // The pipeline never uses device tensors.
+    deviceTensors: {} as DeviceTensors,
     benchmark: async (p: BenchmarkParams): Promise<BenchmarkResult> => {
       calls.push(p);
       const err = opts.failOn?.(p);
