@@ -9,8 +9,10 @@ mkdir -p "$LOG"
 BIN=/tmp/esmm-harness
 STEPS=${*:-check perf}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit,temperature.gpu --format=csv >"$LOG/gpu.txt" 2>&1
-if ! nvcc -std=c++17 -O3 -arch=sm_90 -lineinfo -Xptxas -v kernels/*.cu kernels/bench/harness.cu -lcublas -o "$BIN" \
-  >"$LOG/build.log" 2>&1; then
+# The addon's kernels (kernels/*.cu) and the comparison-only ones (kernels/experimental/), which
+# only this harness builds.
+if ! nvcc -std=c++17 -O3 -arch=sm_90 -lineinfo -Xptxas -v -Ikernels kernels/*.cu kernels/experimental/*.cu \
+  kernels/bench/harness.cu -lcublas -o "$BIN" >"$LOG/build.log" 2>&1; then
   grep -E "error" "$LOG/build.log" | head -20
   exit 1
 fi

@@ -1,4 +1,5 @@
-// Standalone kernel harness (not part of the Node addon): checks every ESMM variant against a
+// Standalone kernel harness (not part of the Node addon): checks every ESMM variant, the
+// dispatcher's (kernels/) and the comparison-only ones (kernels/experimental/), against a
 // float64 reference on random shapes, then times ESMM, cuBLAS SGEMM and the A-pattern kernel at
 // the target points with CUDA events, L2 flushed before every sample.
 //
@@ -27,9 +28,10 @@
 #include <string>
 #include <vector>
 
-#include "../esmm.h"
-#include "../generate_gpu.h"
-#include "../variants.cuh"
+#include "esmm.h"
+#include "experimental/experimental.cuh"
+#include "generate_gpu.h"
+#include "variants.cuh"
 
 namespace {
 
@@ -304,6 +306,22 @@ struct Workspace {
 
 constexpr double kTol = 1e-5;
 
+// Every variant: the dispatcher's, then the comparison-only ones.
+std::vector<const esmm::Variant*> everyVariant() {
+  std::vector<const esmm::Variant*> out;
+  for (int i = 0; i < esmm::variantCount(); ++i) out.push_back(&esmm::variantAt(i));
+  for (int i = 0; i < esmm::experimentalVariantCount(); ++i) out.push_back(&esmm::experimentalVariantAt(i));
+  return out;
+}
+
+// nullptr when no variant has that id.
+const esmm::Variant* findAnyVariant(const std::string& name) {
+  for (const esmm::Variant* v : everyVariant()) {
+    if (name == v->name) return v;
+  }
+  return nullptr;
+}
+
 // Runs every variant and the dispatcher on random shapes; returns the number of failures.
 // `small` keeps only shapes a memory checker can run in seconds.
 int runChecks(Bench& bench, uint64_t seed, bool quick, bool small, bool denseOnly) {
@@ -368,20 +386,21 @@ int runChecks(Bench& bench, uint64_t seed, bool quick, bool small, bool denseOnl
                   ok ? "ok  " : "FAIL", name, s.M, s.N, s.K, p.lda, p.ldb, p.ldc, s.off,
                   s.mode == Mode::Joint ? "joint" : "b-only", s.d, c.relFro, c.relMax, c.nonFinite, c.padWritten);
     };
-    for (int v = -1; v < (denseOnly ? -1 : esmm::variantCount()); ++v) {
+    const std::vector<const esmm::Variant*> variants = everyVariant();
+    for (int v = -1; v < (denseOnly ? -1 : static_cast<int>(variants.size())); ++v) {
       bench.poison(p);
       const esmm::EsmmArgs a = p.args();
       if (v < 0) {
         void* w = ws.ensure(esmm::esmmWorkspaceBytes(s.M, s.N, s.K));
         CUDA_CHECK(esmm::launchEsmm(a, w, esmm::esmmWorkspaceBytes(s.M, s.N, s.K), bench.stream()));
       } else {
-        const esmm::Variant& var = esmm::variantAt(v);
+        const esmm::Variant& var = *variants[v];
         const size_t bytes = var.workspaceBytes(s.M, s.N, s.K);
         CUDA_CHECK(var.launch(a, ws.ensure(bytes), bytes, bench.stream()));
       }
       CUDA_CHECK(cudaGetLastError());
       const std::string name = v < 0 ? std::string("dispatch:") + esmm::esmmVariantName(s.M, s.N, s.K)
-                                     : std::string(esmm::variantAt(v).name);
+                                     : std::string(variants[v]->name);
       report(name.c_str(), bench.compare(p));
     }
     bench.poison(p);
@@ -450,10 +469,10 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly
     const esmm::Variant* chosen = esmm::findVariant(esmm::esmmVariantName(pt.M, pt.N, pt.K));
     if (!only.empty()) {
       for (const std::string& name : only) {
-        if (const esmm::Variant* v = esmm::findVariant(name.c_str())) vars.push_back(v);
+        if (const esmm::Variant* v = findAnyVariant(name)) vars.push_back(v);
       }
     } else if (allVariants) {
-      for (int v = 0; v < esmm::variantCount(); ++v) vars.push_back(&esmm::variantAt(v));
+      vars = everyVariant();
     } else {
       vars.push_back(chosen);
     }
