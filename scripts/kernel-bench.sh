@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the standalone kernel harness (kernels/bench) and runs it on a CUDA machine:
 #   scripts/kernel-bench.sh [steps...]    steps: check perf sanitize ncu (default: check perf)
-# Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last.
+# Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last, and perf also writes
+# every timed row to $OUT/perf.csv (kernel,variant,M,N,K,density,median_ms,tflops,max_rel_err, …).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG=${OUT:-/tmp/kernel-bench}
@@ -10,9 +11,11 @@ BIN=/tmp/esmm-harness
 STEPS=${*:-check perf}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit,temperature.gpu --format=csv >"$LOG/gpu.txt" 2>&1
 # The addon's kernels (kernels/*.cu) and the comparison-only ones (kernels/experimental/), which
-# only this harness builds.
-if ! nvcc -std=c++17 -O3 -arch=sm_90 -lineinfo -Xptxas -v -Ikernels kernels/*.cu kernels/experimental/*.cu \
-  kernels/bench/harness.cu -lcublas -o "$BIN" >"$LOG/build.log" 2>&1; then
+# only this harness builds; it shares the addon's CUDA helpers and timing loop (native/cuda_*.h).
+ARCH=90
+if ! nvcc -std=c++17 -O3 -arch=sm_$ARCH -lineinfo -Xptxas -v -Ikernels -DESMM_WITH_CUBLAS \
+  -DESMM_CUDA_ARCHS="\"$ARCH\"" kernels/*.cu kernels/experimental/*.cu kernels/bench/harness.cu -lcublas -o "$BIN" \
+  >"$LOG/build.log" 2>&1; then
   grep -E "error" "$LOG/build.log" | head -20
   exit 1
 fi
@@ -28,7 +31,7 @@ for step in $STEPS; do
     # PERF_VARIANTS: variant ids to time (default: all); PERF_ARGS: more harness flags (--decode-sizes).
     pargs=(${PERF_ARGS:-})
     for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
-    "$BIN" --perf-only --reps 30 "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
+    "$BIN" --perf-only --reps 30 --csv "$LOG/perf.csv" "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
     ;;
   sanitize)
     compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" --small >"$LOG/sanitize.log" 2>&1 || status=1
