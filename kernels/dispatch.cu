@@ -10,40 +10,20 @@
 namespace esmm {
 namespace {
 
-size_t noWorkspace(int, int, int) { return 0; }
-
 // Indices into kVariants, in its order.
 enum VariantIndex {
-  kTf32x3_128x128,
-  kTf32x3_64x128,
-  kTf32x3_64x64,
-  kTf32x3ByDensity,
   kKListByDensity,
-  kKList64x128,
-  kKList128x32,
-  kKList64x64,
   kDecode,
   kDecodeWide,
-  kFfma64x128
 };
 
 const Variant kVariants[] = {
-    {"tf32x3-128x128", launchTf32x3_128x128, noWorkspace},
-    {"tf32x3-64x128", launchTf32x3_64x128, noWorkspace},
-    {"tf32x3-64x64", launchTf32x3_64x64, noWorkspace},
-    {"tf32x3-by-density", launchTf32x3ByDensity, tf32x3ByDensityWorkspaceBytes},
     {"tf32x3-klist", launchTf32x3KListByDensity, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-64x128", launchTf32x3KList64x128, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-128x32", launchTf32x3KList128x32, tf32x3KListWorkspaceBytes},
-    {"tf32x3-klist-64x64", launchTf32x3KList64x64, tf32x3KListWorkspaceBytes},
     {"decode", launchDecode, decodeWorkspaceBytes},
     {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
-    // Exact float32 FFMA with per-k skipping on the FP32 pipes; slower than tf32x3 at every
-    // measured density, kept as the plain-float32 reference variant.
-    {"tiled-ffma-64x128", launchTiledFfma64x128, noWorkspace},
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
-static_assert(kVariantCount == kFfma64x128 + 1, "VariantIndex lists every variant in order");
+static_assert(kVariantCount == kDecodeWide + 1, "VariantIndex lists every variant in order");
 
 // Chosen by measurement on an H100 (docs/kernel-notes.md, v4 and v5): below 128 rows the decode
 // kernels, which stream B once per row group (decode-wide, up to 64 rows per lane with B copied

@@ -11,18 +11,17 @@
 // and not its way of streaming B.
 #include <algorithm>
 
-#include "common.cuh"
-#include "variants.cuh"
+#include "decode_common.cuh"
 
 namespace esmm {
 namespace {
 
-constexpr int kTilesN = 4;      // B tiles (32 columns each) per block
-constexpr int kGroupsK = 2;     // warps sharing one B tile, interleaved over slices
-constexpr int kWarps = kTilesN * kGroupsK;
-constexpr int kThreads = 32 * kWarps;
+using decode::kGroupsK;
+using decode::kMaxSplits;
+using decode::kThreads;
+using decode::kTilesN;
+
 constexpr int kSubSlices = 32;  // slices of A staged at a time (256 k)
-constexpr int kMaxSplits = 16;
 // Up to 16 rows, four blocks a multiprocessor keep enough loads of B in flight: the bound caps those
 // kernels at 64 registers (without it the dense 16-row instantiation took 70, ran 3 blocks a
 // multiprocessor and streamed B 25 % slower on an H200). 32 rows need more registers than that.
@@ -82,38 +81,7 @@ __global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(
     const int s0 = sub * kSubSlices;
     const int k0 = s0 * kBK;
     __syncthreads();  // the previous sub-chunk's readers are done with As and jointS
-    if constexpr (kVecA) {
-      // Lanes walk rows fastest: a warp's 4-byte transposed stores hit distinct banks.
-      for (int idx = threadIdx.x; idx < kRows * kSubSlices * 2; idx += kThreads) {
-        const int r = idx % kRows;
-        const int k4 = (idx / kRows) * 4;
-        const int row = m0 + r;
-        const int k = k0 + k4;
-        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-        if (row < p.M) {
-          const float* src = p.A + static_cast<size_t>(row) * p.lda + k;
-          if (k + 4 <= p.K) {
-            v = __ldg(reinterpret_cast<const float4*>(src));
-          } else {
-            if (k < p.K) v.x = src[0];
-            if (k + 1 < p.K) v.y = src[1];
-            if (k + 2 < p.K) v.z = src[2];
-          }
-        }
-        As[(k4 + 0) * kRows + r] = v.x;
-        As[(k4 + 1) * kRows + r] = v.y;
-        As[(k4 + 2) * kRows + r] = v.z;
-        As[(k4 + 3) * kRows + r] = v.w;
-      }
-    } else {
-      for (int idx = threadIdx.x; idx < kRows * kSubSlices * kBK; idx += kThreads) {
-        const int r = idx % kRows;
-        const int kk = idx / kRows;
-        const int row = m0 + r;
-        const int k = k0 + kk;
-        As[kk * kRows + r] = (row < p.M && k < p.K) ? p.A[static_cast<size_t>(row) * p.lda + k] : 0.f;
-      }
-    }
+    decode::stageATransposed<kRows, kSubSlices, kVecA>(p, As, m0, k0);
     for (int idx = threadIdx.x; idx < kTilesN * kSubSlices; idx += kThreads) {
       const int t = idx / kSubSlices;
       const int i = idx % kSubSlices;
@@ -177,30 +145,7 @@ __global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(
     }
   }
 
-  // Warps of the same tile sum through shared memory; group 0 writes.
-  __syncthreads();
-  float* red = As;
-  if (kg > 0) {
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) red[((kg - 1) * kRows + r) * (kTilesN * 32) + tileLocal * 32 + lane] = acc[r];
-  }
-  __syncthreads();
-  if (kg == 0 && colValid) {
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-      float v = acc[r];
-#pragma unroll
-      for (int g = 1; g < kGroupsK; ++g) v += red[((g - 1) * kRows + r) * (kTilesN * 32) + tileLocal * 32 + lane];
-      const int row = m0 + r;
-      if (row < p.M) {
-        if (partial != nullptr) {
-          partial[(static_cast<size_t>(blockIdx.y) * p.M + row) * p.N + col] = v;
-        } else {
-          p.C[static_cast<size_t>(row) * p.ldc + col] = v;
-        }
-      }
-    }
-  }
+  decode::reduceAndStore<kRows>(p, acc, As, kg, tileLocal, lane, colValid, m0, col, blockIdx.y, partial);
 }
 
 template <int kRows, bool kDense>
@@ -237,30 +182,23 @@ cudaError_t launchSumSplits(const float* partial, int splits, int M, int N, floa
 
 size_t decodeWorkspaceBytes(int M, int N, int K) {
   if (M < 1 || N < 1 || K < 1) return 0;
-  const int splits = decodeSplits(M, N, K);
-  return splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0;
+  return decode::partialBytes(decodeSplits(M, N, K), M, N);
 }
 
 namespace {
 
 template <bool kDense>
 cudaError_t launchDecodeAs(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  int splits = decodeSplits(p.M, p.N, p.K);
-  const int subChunks = ceilDiv(kSlicesOf(p.K), kSubSlices);
-  splits = ceilDiv(subChunks, ceilDiv(subChunks, splits));  // splits actually launched
+  const int splits = decode::launchedSplits(ceilDiv(kSlicesOf(p.K), kSubSlices), decodeSplits(p.M, p.N, p.K));
   float* partial = nullptr;
-  if (splits > 1) {
-    if (workspace == nullptr || workspaceBytes < static_cast<size_t>(splits) * p.M * p.N * sizeof(float)) {
-      return cudaErrorInvalidValue;
-    }
-    partial = static_cast<float*>(workspace);
+  if (const cudaError_t e = decode::partialBuffer(p, splits, workspace, workspaceBytes, &partial); e != cudaSuccess) {
+    return e;
   }
   const int rows = rowsPerTile(p.M);
-  cudaError_t e = rows == 8    ? launchRows<8, kDense>(p, splits, partial, stream)
-                  : rows == 16 ? launchRows<16, kDense>(p, splits, partial, stream)
-                               : launchRows<32, kDense>(p, splits, partial, stream);
-  if (e != cudaSuccess || partial == nullptr) return e;
-  return launchSumSplits(partial, splits, p.M, p.N, p.C, p.ldc, stream);
+  const cudaError_t e = rows == 8    ? launchRows<8, kDense>(p, splits, partial, stream)
+                        : rows == 16 ? launchRows<16, kDense>(p, splits, partial, stream)
+                                     : launchRows<32, kDense>(p, splits, partial, stream);
+  return decode::finishSplits(e, p, splits, partial, stream);
 }
 
 }  // namespace

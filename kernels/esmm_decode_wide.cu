@@ -11,20 +11,20 @@
 // before its barrier. K splits write partial sums, added by a second kernel (deterministic).
 #include <algorithm>
 
-#include "common.cuh"
-#include "variants.cuh"
+#include "decode_common.cuh"
 
 namespace esmm {
 namespace {
 
-constexpr int kTilesN = 4;      // B tiles (32 columns each) per block
-constexpr int kGroupsK = 2;     // warps sharing one B tile, interleaved over slices
-constexpr int kWarps = kTilesN * kGroupsK;
-constexpr int kThreads = 32 * kWarps;
+using decode::kGroupsK;
+using decode::kMaxSplits;
+using decode::kThreads;
+using decode::kTilesN;
+using decode::kWarps;
+
 constexpr int kSubSlices = 16;  // slices of A staged at a time (128 k)
 constexpr int kStepsPerSub = kSubSlices / kGroupsK;  // slices a warp takes per sub-chunk
 constexpr int kStages = 6;      // B slices in flight per warp (copied to shared memory, not registers)
-constexpr int kMaxSplits = 16;
 static_assert(kSubSlices % kGroupsK == 0, "the warps of a B tile share each sub-chunk's slices evenly");
 static_assert(kStages - 1 <= kStepsPerSub, "copies run at most one sub-chunk ahead (joints are staged one ahead)");
 
@@ -109,42 +109,6 @@ __global__ void __launch_bounds__(kThreads, 2) decodeWideKernel(EsmmArgs p, int 
     }
   };
 
-  auto stageA = [&](int sub) {
-    const int k0 = sub * kSubSlices * kBK;
-    if constexpr (kVecA) {
-      // Lanes walk rows fastest: a warp's 4-byte transposed stores hit distinct banks.
-      for (int idx = threadIdx.x; idx < kRows * kSubSlices * 2; idx += kThreads) {
-        const int r = idx % kRows;
-        const int k4 = (idx / kRows) * 4;
-        const int row = m0 + r;
-        const int k = k0 + k4;
-        float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-        if (row < p.M) {
-          const float* src = p.A + static_cast<size_t>(row) * p.lda + k;
-          if (k + 4 <= p.K) {
-            v = __ldg(reinterpret_cast<const float4*>(src));
-          } else {
-            if (k < p.K) v.x = src[0];
-            if (k + 1 < p.K) v.y = src[1];
-            if (k + 2 < p.K) v.z = src[2];
-          }
-        }
-        As[(k4 + 0) * kRows + r] = v.x;
-        As[(k4 + 1) * kRows + r] = v.y;
-        As[(k4 + 2) * kRows + r] = v.z;
-        As[(k4 + 3) * kRows + r] = v.w;
-      }
-    } else {
-      for (int idx = threadIdx.x; idx < kRows * kSubSlices * kBK; idx += kThreads) {
-        const int r = idx % kRows;
-        const int kk = idx / kRows;
-        const int row = m0 + r;
-        const int k = k0 + kk;
-        As[kk * kRows + r] = (row < p.M && k < p.K) ? p.A[static_cast<size_t>(row) * p.lda + k] : 0.f;
-      }
-    }
-  };
-
   // This warp's step u takes slice kg + u * kGroupsK of the split; its sub-chunk and local index.
   auto subOf = [&](int u) { return sub0 + u / kStepsPerSub; };
   auto localOf = [&](int u) { return kg + (u % kStepsPerSub) * kGroupsK; };
@@ -213,7 +177,7 @@ __global__ void __launch_bounds__(kThreads, 2) decodeWideKernel(EsmmArgs p, int 
     if (u % kStepsPerSub == 0) {
       const int sub = subOf(u);
       __syncthreads();  // the previous sub-chunk's readers are done with As and its joint buffer
-      stageA(sub);
+      decode::stageATransposed<kRows, kSubSlices, kVecA>(p, As, m0, sub * kSubSlices * kBK);
       stageJoints(sub + 1);  // past sub1 this stages zeros
       __syncthreads();
     }
@@ -223,30 +187,7 @@ __global__ void __launch_bounds__(kThreads, 2) decodeWideKernel(EsmmArgs p, int 
   }
   cpAsyncWait<0>();
 
-  // Warps of the same B tile sum through shared memory; group 0 writes.
-  __syncthreads();
-  float* red = As;
-  if (kg > 0) {
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) red[((kg - 1) * kRows + r) * (kTilesN * 32) + tileLocal * 32 + lane] = acc[r];
-  }
-  __syncthreads();
-  if (kg == 0 && colValid) {
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-      float v = acc[r];
-#pragma unroll
-      for (int g = 1; g < kGroupsK; ++g) v += red[((g - 1) * kRows + r) * (kTilesN * 32) + tileLocal * 32 + lane];
-      const int row = m0 + r;
-      if (row < p.M) {
-        if (partial != nullptr) {
-          partial[(static_cast<size_t>(blockIdx.z) * p.M + row) * p.N + col] = v;
-        } else {
-          p.C[static_cast<size_t>(row) * p.ldc + col] = v;
-        }
-      }
-    }
-  }
+  decode::reduceAndStore<kRows>(p, acc, As, kg, tileLocal, lane, colValid, m0, col, blockIdx.z, partial);
 }
 
 template <int kRows>
@@ -268,34 +209,28 @@ cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream
 
 // Splits actually launched (the per-split sub-chunk count is rounded up).
 int launchedSplits(int M, int N, int K) {
-  const int subChunks = ceilDiv(kSlicesOf(K), kSubSlices);
-  return ceilDiv(subChunks, ceilDiv(subChunks, wideSplits(M, N, K)));
+  return decode::launchedSplits(ceilDiv(kSlicesOf(K), kSubSlices), wideSplits(M, N, K));
 }
 
 }  // namespace
 
 size_t decodeWideWorkspaceBytes(int M, int N, int K) {
   if (M < 1 || N < 1 || K < 1) return 0;
-  const int splits = launchedSplits(M, N, K);
-  return splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0;
+  return decode::partialBytes(launchedSplits(M, N, K), M, N);
 }
 
 cudaError_t launchDecodeWide(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
   const int splits = launchedSplits(p.M, p.N, p.K);
   float* partial = nullptr;
-  if (splits > 1) {
-    if (workspace == nullptr || workspaceBytes < static_cast<size_t>(splits) * p.M * p.N * sizeof(float)) {
-      return cudaErrorInvalidValue;
-    }
-    partial = static_cast<float*>(workspace);
+  if (const cudaError_t e = decode::partialBuffer(p, splits, workspace, workspaceBytes, &partial); e != cudaSuccess) {
+    return e;
   }
   const int rows = rowsPerGroup(p.M);
-  cudaError_t e = rows == 16   ? launchRows<16>(p, splits, partial, stream)
-                  : rows == 32 ? launchRows<32>(p, splits, partial, stream)
-                               : launchRows<64>(p, splits, partial, stream);
-  if (e != cudaSuccess || partial == nullptr) return e;
-  return launchSumSplits(partial, splits, p.M, p.N, p.C, p.ldc, stream);
+  const cudaError_t e = rows == 16   ? launchRows<16>(p, splits, partial, stream)
+                        : rows == 32 ? launchRows<32>(p, splits, partial, stream)
+                                     : launchRows<64>(p, splits, partial, stream);
+  return decode::finishSplits(e, p, splits, partial, stream);
 }
 
 }  // namespace esmm

@@ -1,4 +1,5 @@
-// Registry of ESMM kernel variants: launchEsmm picks one per shape; the kernel harness times each.
+// Registry of the ESMM kernel variants launchEsmm picks from (one per shape); the kernel harness times
+// each, beside the comparison-only ones of experimental/.
 #pragma once
 #include <cstddef>
 
@@ -32,20 +33,8 @@ const Variant& variantAt(int i);
 const Variant* findVariant(const char* name);
 
 // Per-technique launchers (one file each), registered in dispatch.cu.
-cudaError_t launchTiledFfma64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-
-cudaError_t launchTf32x3_128x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3_64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3_64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-// 64×128 or 64×64 blocks, chosen on the device from the patterns (workspace: the slice counts).
-size_t tf32x3ByDensityWorkspaceBytes(int M, int N, int K);
-cudaError_t launchTf32x3ByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-
 // k-granular staging (esmm_klist.cu); workspace: A transposed (and the block-tile gate).
 size_t tf32x3KListWorkspaceBytes(int M, int N, int K);
-cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 // 64×128 or 128×32 blocks, chosen on the device from the patterns.
 cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 

@@ -11,6 +11,7 @@
 #include "kernel_registry.h"
 #include "limits.h"
 #include "promise_worker.h"
+#include "sampling.h"
 #ifdef ESMM_WITH_CUDA
 #include "cuda_backend.h"
 #endif
@@ -37,16 +38,10 @@ double getBounded(const Napi::Object& o, const char* key, double lo, double hi) 
 
 Napi::Object stats(Napi::Env env, const Samples& s) {
   Napi::Object o = Napi::Object::New(env);
-  std::vector<double> sorted = s.ms;
-  std::sort(sorted.begin(), sorted.end());
-  double median = NAN;
-  if (!sorted.empty()) {
-    const size_t h = sorted.size() / 2;
-    median = sorted.size() % 2 ? sorted[h] : 0.5 * (sorted[h - 1] + sorted[h]);
-  }
-  o.Set("median", median);
-  o.Set("min", sorted.empty() ? NAN : sorted.front());
-  o.Set("max", sorted.empty() ? NAN : sorted.back());
+  const bool none = s.ms.empty();
+  o.Set("median", medianOf(s.ms));
+  o.Set("min", none ? NAN : *std::min_element(s.ms.begin(), s.ms.end()));
+  o.Set("max", none ? NAN : *std::max_element(s.ms.begin(), s.ms.end()));
   Napi::Array all = Napi::Array::New(env, s.ms.size());
   for (size_t i = 0; i < s.ms.size(); ++i) all.Set(static_cast<uint32_t>(i), s.ms[i]);
   o.Set("samples", all);

@@ -30,10 +30,6 @@ void flushCaches(std::vector<uint8_t>* flush, size_t i) {
   gFlushSink = (*flush)[i % flush->size()];
 }
 
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
 constexpr int kMaxCallsPerSample = 1000000;
 
 // Times `body` under the sampling rule: warm-up, then samples of `calls` back-to-back calls each

@@ -1,7 +1,6 @@
 #include "cuda_backend.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -21,6 +20,7 @@
 #include "../kernels/generate_gpu.h"
 #include "cpu_backend.h"
 #include "cuda_device.h"
+#include "cuda_timing.h"
 #include "cuda_util.h"
 #include "kernel_registry.h"
 #include "limits.h"
@@ -62,69 +62,6 @@ auto onDevice(int device, F&& body) {
   }
 }
 
-double msSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-constexpr double kSettleAfterRunMs = 0.2;  // kernels at least this long (warm-up, per run) ...
-constexpr int kSettleMs = 50;              // ... start their timed samples after this idle
-
-// Times `launch` on `stream` under the sampling rule: warm-up, then event-timed samples in batches
-// until the rule is met. A cold run overwrites the L2 (outside the events) before every sample.
-// `beforeFirst` / `afterFirst` are queued once around the first timed sample, outside its events
-// (the output is poisoned before it and set aside after it).
-Samples timeOnStream(cudaStream_t stream, const SamplingRule& rule, uint8_t* flush, size_t flushBytes,
-                     const std::function<void()>& launch, KernelOutcome* out = nullptr,
-                     const std::function<void()>& beforeFirst = {}, const std::function<void()>& afterFirst = {}) {
-  int tag = 0;
-  auto flushL2 = [&] {
-    if (flush != nullptr) ESMM_CUDA_CHECK(cudaMemsetAsync(flush, (tag++) & 0xFF, flushBytes, stream));
-  };
-  const auto warmStart = std::chrono::steady_clock::now();
-  for (int i = 0; i < rule.warmup; ++i) {
-    flushL2();
-    launch();
-  }
-  if (out != nullptr && rule.warmup > 0) {
-    // A kernel of a millisecond or more that follows others at full load starts on a card whose
-    // clocks are already coming down (power limit): measured on an H200, one 4096³ kernel drifted
-    // from 1.03 to 1.23 ms over 0.8 s of sampling, while the same kernel timed next, after lighter
-    // work, stayed at 1.03. A short idle before each such kernel gives every kernel the same start.
-    ESMM_CUDA_CHECK(cudaStreamSynchronize(stream));
-    if (msSince(warmStart) / rule.warmup >= kSettleAfterRunMs) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
-    }
-  }
-  Samples s;
-  bool first = true;
-  const auto start = std::chrono::steady_clock::now();
-  while (wantMoreSamples(rule, s.ms, msSince(start))) {
-    const int have = static_cast<int>(s.ms.size());
-    const int batch = std::min(256, have < rule.minRuns ? rule.minRuns - have : std::min(10, rule.maxSamples - have));
-    std::vector<Event> t0(static_cast<size_t>(batch)), t1(static_cast<size_t>(batch));
-    for (int i = 0; i < batch; ++i) {
-      flushL2();
-      if (first && beforeFirst) beforeFirst();
-      ESMM_CUDA_CHECK(cudaEventRecord(t0[static_cast<size_t>(i)].get(), stream));
-      launch();
-      ESMM_CUDA_CHECK(cudaEventRecord(t1[static_cast<size_t>(i)].get(), stream));
-      if (first && afterFirst) afterFirst();
-      first = false;
-    }
-    ESMM_CUDA_CHECK(cudaStreamSynchronize(stream));
-    for (int i = 0; i < batch; ++i) {
-      float ms = 0.0f;
-      ESMM_CUDA_CHECK(cudaEventElapsedTime(&ms, t0[static_cast<size_t>(i)].get(), t1[static_cast<size_t>(i)].get()));
-      s.ms.push_back(ms);
-    }
-  }
-  if (out != nullptr) {
-    out->callsPerSample = 1;
-    noiseVerdict(rule, s.ms, *out);
-  }
-  return s;
-}
-
 #ifdef ESMM_WITH_CUBLAS
 // cuBLAS at its best: for a shape, the candidates of cublasLt's heuristic (up to kLtCandidates)
 // and the default pick of the classic API are each timed briefly on the same data under the same
@@ -134,13 +71,6 @@ constexpr int kLtCandidates = 8;
 constexpr size_t kLtWorkspaceBytes = size_t(32) << 20;
 
 #define ESMM_LT_CHECK(expr) ESMM_CUBLAS_CHECK(expr)
-
-double medianOf(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const size_t h = v.size() / 2;
-  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
-}
 
 struct LtChoice {
   bool isDefault = true;
@@ -257,7 +187,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
   cudaDeviceProp prop{};
   ESMM_CUDA_CHECK(cudaGetDeviceProperties(&prop, job.device));
   // At least twice the L2, so no line of the previous sample survives.
-  const size_t flushBytes = job.coldL2 ? std::max<size_t>(size_t(2) * prop.l2CacheSize, size_t(64) << 20) : 0;
+  const size_t flushBytes = job.coldL2 ? l2FlushBytes(prop.l2CacheSize) : 0;
   const bool esmmWanted = wantsKernel(job, "esmm");
   // One scratch buffer serves the kernels in turn: ESMM's and the dense baseline's small-M split-K sums.
   const size_t workspaceBytes = std::max(esmmWanted ? esmm::esmmWorkspaceBytes(M, N, K) : 0,

@@ -25,7 +25,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   if (v.built) backends.push_back("cuda");
   o.Set("backends", stringArray(env, backends));
   o.Set("buildCommit", ESMM_BUILD_COMMIT);
-  // The registry, and per backend its ids (the older `kernels` view of the same table).
+  // The registry (every id of every backend, `built` saying which this build runs), and per backend
+  // the ids it runs (the older `kernels` view of the same table).
   Napi::Array registry = Napi::Array::New(env);
   std::vector<std::string> cpuIds, cudaIds;
   for (const KernelRegistryEntry& e : kernelRegistry()) {
@@ -40,8 +41,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     tol.Set("maxAbsRel", e.tolerance.maxAbsRel);
     r.Set("tolerance", tol);
     r.Set("description", e.description);
+    r.Set("built", e.built);
     registry.Set(registry.Length(), r);
-    (cuda ? cudaIds : cpuIds).push_back(e.id);
+    if (e.built) (cuda ? cudaIds : cpuIds).push_back(e.id);
   }
   o.Set("registry", registry);
   Napi::Object kernels = Napi::Object::New(env);

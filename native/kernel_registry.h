@@ -1,5 +1,6 @@
-// The one table of kernel ids: per backend, each kernel's role, whether it is float32-accurate and
-// the verification bar it must meet. Argument checks, verification and info() all read it.
+// The one table of kernel ids: per backend, each kernel's role, whether it is float32-accurate, the
+// verification bar it must meet and whether this build runs it. Argument checks, verification and
+// info() all read it; the TypeScript side derives every list of ids from info().registry.
 #pragma once
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ struct KernelRegistryEntry {
   bool float32Accurate;
   KernelTolerance tolerance;
   const char* description;
+  // Whether this build runs it: cuda rows need the CUDA backend, cuBLAS rows cuBLAS linked. Rows this
+  // build does not run are listed all the same, so every build knows every id (a CPU-only build
+  // reads and reports results a GPU build wrote).
+  bool built;
 };
 
 // Float32 accumulation over K up to 65536 stays near 1e-6; a skipped k of one tile or a wrong
@@ -31,13 +36,13 @@ constexpr KernelTolerance kFloat32Tolerance{1e-5, 1e-5};
 constexpr KernelTolerance kTf32Tolerance{5e-3, 1e-2};   // 10-bit mantissa inputs
 constexpr KernelTolerance kBf16Tolerance{2e-2, 5e-2};   // 8-bit mantissa inputs
 
-// The kernels this build runs (cuBLAS rows only when linked with cuBLAS; cuda rows only with the
-// CUDA backend), cpu first, in table order.
+// Every kernel of every backend, cpu first; per backend, the float32-accurate dense baselines
+// come first, the SGEMM-class one (cuBLAS SGEMM, the CPU reference) before the others.
 const std::vector<KernelRegistryEntry>& kernelRegistry();
-// The entry of `id` on `backend`, or nullptr.
+// The entry of `id` on `backend` when this build runs it, or nullptr.
 const KernelRegistryEntry* findKernel(Backend backend, const std::string& id);
 
-// "a, b, c": the ids of one backend, for messages.
+// "a, b, c": the ids of one backend this build runs, for messages.
 std::string kernelListFor(Backend backend);
 bool knownKernel(Backend backend, const std::string& id);
 // The bar of a known kernel (the float32 bar for an unknown id).

@@ -3,6 +3,7 @@
 // limit is hit. Shared by both backends.
 #pragma once
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <vector>
 
@@ -34,6 +35,18 @@ inline SamplingRule samplingRuleFor(const BenchJob& job) {
   r.maxSamples = std::max(job.runs, cuda ? kCudaMaxSamples : kCpuMaxSamples);
   r.minSampleMs = cuda ? 0.0 : (job.minSampleMs >= 0 ? job.minSampleMs : kCpuMinSampleMs);
   return r;
+}
+
+inline double msSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The median (the mean of the middle two of an even count; NaN for none).
+inline double medianOf(std::vector<double> v) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
 }
 
 // Sample standard deviation over the mean (0 for fewer than two samples).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a CUDA machine, in one go: builds the addon, links the kernel harness against the addon's kernel
-# library, then (each step under a time limit) times cuBLAS SGEMM against dense-tf32x3 on dense data,
+# library (and the comparison-only variants of kernels/experimental/, which only the harness has), then (each step under a time limit) times cuBLAS SGEMM against dense-tf32x3 on dense data,
 # checks dense-tf32x3 strictly on random shapes, runs the GPU test suite, and runs compute-sanitizer
 # memcheck over the small harness checks. Logs go to $OUT (or /tmp/dense-check); a short table last.
 #   scripts/dense-check.sh [steps...]   steps: build time check tests sanitize (default: all)
@@ -17,8 +17,9 @@ for step in $STEPS; do
   case $step in
   build)
     node_modules/.bin/cmake-js compile >"$LOG/build.log" 2>&1 || { echo "build failed"; grep -E "error" "$LOG/build.log" | head -20; exit 1; }
-    nvcc -std=c++17 -O3 -arch=sm_90 -lineinfo kernels/bench/harness.cu build/libesmm_kernels.a -lcublas -o "$BIN" \
-      >"$LOG/harness-build.log" 2>&1 || { echo "harness build failed"; head -20 "$LOG/harness-build.log"; exit 1; }
+    nvcc -std=c++17 -O3 -arch=sm_90 -lineinfo -Ikernels -DESMM_WITH_CUBLAS -DESMM_CUDA_ARCHS='"90"' kernels/bench/harness.cu \
+      kernels/experimental/*.cu build/libesmm_kernels.a -lcublas -o "$BIN" >"$LOG/harness-build.log" 2>&1 ||
+      { echo "harness build failed"; head -20 "$LOG/harness-build.log"; exit 1; }
     ;;
   time)
     timeout 120 "$BIN" --dense-only --perf-only --reps ${REPS:-30} >"$LOG/dense.log" 2>&1 || status=1

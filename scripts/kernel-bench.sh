@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the standalone kernel harness (kernels/bench) and runs it on a CUDA machine:
-#   scripts/kernel-bench.sh [steps...]    steps: check perf sanitize ncu (default: check perf)
-# Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last.
+#   scripts/kernel-bench.sh [steps...]    steps: check perf sanitize ncu hopper (default: check perf)
+# hopper: builds kernels/bench/hopper_bench.cu for sm_90a and times the Hopper mainloop beside the
+# mma.sync kernels and cuBLAS over M = 1 … 4096 (K = N = 4096), writing $OUT/hopper.csv.
+# Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last, and perf also writes
+# every timed row to $OUT/perf.csv (kernel,variant,M,N,K,density,median_ms,tflops,max_rel_err, …).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LOG=${OUT:-/tmp/kernel-bench}
@@ -9,7 +12,11 @@ mkdir -p "$LOG"
 BIN=/tmp/esmm-harness
 STEPS=${*:-check perf}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit,temperature.gpu --format=csv >"$LOG/gpu.txt" 2>&1
-if ! nvcc -std=c++17 -O3 -arch=sm_90 -lineinfo -Xptxas -v kernels/*.cu kernels/bench/harness.cu -lcublas -o "$BIN" \
+# The addon's kernels (kernels/*.cu) and the comparison-only ones (kernels/experimental/), which
+# only this harness builds; it shares the addon's CUDA helpers and timing loop (native/cuda_*.h).
+ARCH=90
+if ! nvcc -std=c++17 -O3 -arch=sm_$ARCH -lineinfo -Xptxas -v -Ikernels -DESMM_WITH_CUBLAS \
+  -DESMM_CUDA_ARCHS="\"$ARCH\"" kernels/*.cu kernels/experimental/*.cu kernels/bench/harness.cu -lcublas -o "$BIN" \
   >"$LOG/build.log" 2>&1; then
   grep -E "error" "$LOG/build.log" | head -20
   exit 1
@@ -26,7 +33,18 @@ for step in $STEPS; do
     # PERF_VARIANTS: variant ids to time (default: all); PERF_ARGS: more harness flags (--decode-sizes).
     pargs=(${PERF_ARGS:-})
     for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
-    "$BIN" --perf-only --reps 30 "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
+    "$BIN" --perf-only --reps 30 --csv "$LOG/perf.csv" "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
+    ;;
+  hopper)
+    if nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo -Ikernels -DESMM_WITH_CUBLAS \
+      -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS='"90a"' kernels/*.cu kernels/bench/hopper_bench.cu -lcublas \
+      -o /tmp/esmm-hopper-bench >"$LOG/hopper-build.log" 2>&1; then
+      sizes=$(for m in 1 8 16 17 32 48 64 96 128 256 512 1024 2048 4096; do printf '%sx4096x4096,' "$m"; done)
+      /tmp/esmm-hopper-bench "${sizes%,}" 1,0.5 15 >"$LOG/hopper.csv" 2>&1 || status=1
+    else
+      grep -E "error" "$LOG/hopper-build.log" | head -20
+      status=1
+    fi
     ;;
   sanitize)
     compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN" --small >"$LOG/sanitize.log" 2>&1 || status=1

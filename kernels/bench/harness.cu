@@ -1,9 +1,15 @@
-// Standalone kernel harness (not part of the Node addon): checks every ESMM variant against a
+// Standalone kernel harness (not part of the Node addon): checks every ESMM variant, the
+// dispatcher's (kernels/) and the comparison-only ones (kernels/experimental/), against a
 // float64 reference on random shapes, then times ESMM, cuBLAS SGEMM and the A-pattern kernel at
-// the target points with CUDA events, L2 flushed before every sample.
+// the target points with the addon's timing loop (native/cuda_timing.h: CUDA events, L2 flushed
+// before every sample, at least --reps samples, then more until the relative stdev is at or under
+// the addon's 1 % or its time cap passes).
 //
 //   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--decode-sizes] [--variant ID]...
-//           [--dense-only] [--reps N] [--seed S]
+//           [--dense-only] [--reps N] [--seed S] [--csv FILE]
+//
+// --csv FILE also writes every timed row (ESMM variants, cuBLAS SGEMM, the A-pattern kernel, the
+// dense-tf32x3 configurations) as CSV, one row per kernel × shape; the columns are kCsvColumns.
 //
 // Every check also runs every dense-tf32x3 configuration with the strict bar (relative Frobenius
 // and max error both ≤ 1e-5); the timing run ends with a dense table: cuBLAS SGEMM against
@@ -18,75 +24,30 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "../esmm.h"
-#include "../generate_gpu.h"
-#include "../variants.cuh"
+#include "../../native/cuda_timing.h"
+#include "../../native/cuda_util.h"
+#include "../../native/sampling.h"
+#include "esmm.h"
+#include "experimental/experimental.cuh"
+#include "generate_gpu.h"
+#include "variants.cuh"
 
 namespace {
 
-#define CUDA_CHECK(x) check((x), #x, __FILE__, __LINE__)
-#define CUBLAS_CHECK(x) checkBlas((x), #x, __FILE__, __LINE__)
-
-void check(cudaError_t e, const char* what, const char* file, int line) {
-  if (e != cudaSuccess) {
-    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + what + ": " +
-                             cudaGetErrorString(e));
-  }
-}
-
-void checkBlas(cublasStatus_t s, const char* what, const char* file, int line) {
-  if (s != CUBLAS_STATUS_SUCCESS) {
-    throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + what + ": cuBLAS status " +
-                             std::to_string(static_cast<int>(s)));
-  }
-}
-
-template <class T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t n) : n_(n) {
-    if (n > 0) CUDA_CHECK(cudaMalloc(&p_, n * sizeof(T)));
-  }
-  ~DeviceBuffer() {
-    if (p_ != nullptr) cudaFree(p_);
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    std::swap(p_, o.p_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  T* get() const { return p_; }
-  size_t size() const { return n_; }
-
- private:
-  T* p_ = nullptr;
-  size_t n_ = 0;
-};
-
-class Event {
- public:
-  Event() { CUDA_CHECK(cudaEventCreate(&e_)); }
-  ~Event() { cudaEventDestroy(e_); }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  cudaEvent_t get() const { return e_; }
-
- private:
-  cudaEvent_t e_ = nullptr;
-};
+using esmm::native::CublasHandle;
+using esmm::native::DeviceBuffer;
+using esmm::native::Stream;
 
 enum class Mode { Joint, BOnly };
 
@@ -118,7 +79,7 @@ __global__ void fillKernel(float* p, size_t n, uint32_t bits) {
 
 void fillBits(float* p, size_t n, uint32_t bits, cudaStream_t s) {
   fillKernel<<<1024, 256, 0, s>>>(p, n, bits);
-  CUDA_CHECK(cudaGetLastError());
+  ESMM_CUDA_CHECK(cudaGetLastError());
 }
 
 // Strided copy to a dense double matrix (the reference inputs).
@@ -178,25 +139,19 @@ struct Check {
 class Bench {
  public:
   Bench() {
-    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    CUBLAS_CHECK(cublasCreate(&blas_));
-    CUBLAS_CHECK(cublasSetStream(blas_, stream_));
-    CUBLAS_CHECK(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
+    ESMM_CUBLAS_CHECK(cublasSetStream(blas_.get(), stream_.get()));
+    ESMM_CUBLAS_CHECK(cublasSetMathMode(blas_.get(), CUBLAS_DEFAULT_MATH));
     int dev = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    CUDA_CHECK(cudaGetDeviceProperties(&prop_, dev));
-    flush_ = DeviceBuffer<float>(static_cast<size_t>(prop_.l2CacheSize) * 2 / sizeof(float));
+    ESMM_CUDA_CHECK(cudaGetDevice(&dev));
+    ESMM_CUDA_CHECK(cudaGetDeviceProperties(&prop_, dev));
+    flush_ = DeviceBuffer<uint8_t>(esmm::native::l2FlushBytes(prop_.l2CacheSize));
     err_ = DeviceBuffer<double>(8);
-  }
-  ~Bench() {
-    cublasDestroy(blas_);
-    cudaStreamDestroy(stream_);
   }
   Bench(const Bench&) = delete;
   Bench& operator=(const Bench&) = delete;
 
   const cudaDeviceProp& prop() const { return prop_; }
-  cudaStream_t stream() const { return stream_; }
+  cudaStream_t stream() const { return stream_.get(); }
 
   Problem make(int M, int N, int K, int padA, int padB, int padC, int off, Mode mode, double d, uint64_t seed,
                bool reference = true) {
@@ -207,41 +162,41 @@ class Bench {
     p.aPat = DeviceBuffer<uint8_t>(static_cast<size_t>(esmm::numTiles(M)) * esmm::numKSlices(K));
     p.bPat = DeviceBuffer<uint8_t>(static_cast<size_t>(esmm::numTiles(N)) * esmm::numKSlices(K));
     // Padding holds NaN: a kernel that reads past a row's end poisons its result.
-    fillBits(p.A.get(), p.A.size(), kPoison, stream_);
-    fillBits(p.B.get(), p.B.size(), kPoison, stream_);
+    fillBits(p.A.get(), p.A.count(), kPoison, stream_.get());
+    fillBits(p.B.get(), p.B.count(), kPoison, stream_.get());
     const auto aFill = mode == Mode::Joint ? esmm::gen::Fill::RowTiles : esmm::gen::Fill::Dense;
-    CUDA_CHECK(esmm::gpu::launchGenerate(p.A.get() + off, M, K, p.lda, seed, kStreamA, esmm::gen::kStreamAGroups,
-                                         aFill, d, stream_));
-    CUDA_CHECK(esmm::gpu::launchGenerate(p.B.get() + off, K, N, p.ldb, seed, kStreamB, esmm::gen::kStreamBGroups,
-                                         esmm::gen::Fill::ColTiles, d, stream_));
-    CUDA_CHECK(esmm::launchAPatterns(p.a(), M, K, p.lda, p.aPat.get(), stream_));
-    CUDA_CHECK(esmm::launchBPatterns(p.b(), K, N, p.ldb, p.bPat.get(), stream_));
+    ESMM_CUDA_CHECK(esmm::gpu::launchGenerate(p.A.get() + off, M, K, p.lda, seed, kStreamA,
+                                              esmm::gen::kStreamAGroups, aFill, d, stream_.get()));
+    ESMM_CUDA_CHECK(esmm::gpu::launchGenerate(p.B.get() + off, K, N, p.ldb, seed, kStreamB,
+                                              esmm::gen::kStreamBGroups, esmm::gen::Fill::ColTiles, d, stream_.get()));
+    ESMM_CUDA_CHECK(esmm::launchAPatterns(p.a(), M, K, p.lda, p.aPat.get(), stream_.get()));
+    ESMM_CUDA_CHECK(esmm::launchBPatterns(p.b(), K, N, p.ldb, p.bPat.get(), stream_.get()));
     if (!reference) {
-      CUDA_CHECK(cudaStreamSynchronize(stream_));
+      ESMM_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
       return p;
     }
     // float64 reference: cublasDgemm on exact double copies (column-major view: Cᵀ = Bᵀ·Aᵀ).
     DeviceBuffer<double> A64(static_cast<size_t>(M) * K), B64(static_cast<size_t>(K) * N);
     p.C64 = DeviceBuffer<double>(static_cast<size_t>(M) * N);
-    toDoubleKernel<<<1024, 256, 0, stream_>>>(p.a(), M, K, p.lda, A64.get());
-    toDoubleKernel<<<1024, 256, 0, stream_>>>(p.b(), K, N, p.ldb, B64.get());
-    CUDA_CHECK(cudaGetLastError());
+    toDoubleKernel<<<1024, 256, 0, stream_.get()>>>(p.a(), M, K, p.lda, A64.get());
+    toDoubleKernel<<<1024, 256, 0, stream_.get()>>>(p.b(), K, N, p.ldb, B64.get());
+    ESMM_CUDA_CHECK(cudaGetLastError());
     const double one = 1.0, zero = 0.0;
-    CUBLAS_CHECK(cublasDgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B64.get(), N, A64.get(), K, &zero,
-                             p.C64.get(), N));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    ESMM_CUBLAS_CHECK(cublasDgemm(blas_.get(), CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B64.get(), N, A64.get(), K,
+                                  &zero, p.C64.get(), N));
+    ESMM_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
     return p;
   }
 
-  void poison(const Problem& p) { fillBits(p.C.get(), p.C.size(), kPoison, stream_); }
+  void poison(const Problem& p) { fillBits(p.C.get(), p.C.count(), kPoison, stream_.get()); }
 
   Check compare(const Problem& p) {
-    CUDA_CHECK(cudaMemsetAsync(err_.get(), 0, 8 * sizeof(double), stream_));
-    compareKernel<<<264, 256, 0, stream_>>>(p.c(), p.M, p.N, p.ldc, p.C64.get(), err_.get());
-    CUDA_CHECK(cudaGetLastError());
+    ESMM_CUDA_CHECK(cudaMemsetAsync(err_.get(), 0, 8 * sizeof(double), stream_.get()));
+    compareKernel<<<264, 256, 0, stream_.get()>>>(p.c(), p.M, p.N, p.ldc, p.C64.get(), err_.get());
+    ESMM_CUDA_CHECK(cudaGetLastError());
     double h[8];
-    CUDA_CHECK(cudaMemcpyAsync(h, err_.get(), sizeof(h), cudaMemcpyDeviceToHost, stream_));
-    CUDA_CHECK(cudaStreamSynchronize(stream_));
+    ESMM_CUDA_CHECK(cudaMemcpyAsync(h, err_.get(), sizeof(h), cudaMemcpyDeviceToHost, stream_.get()));
+    ESMM_CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
     Check c{};
     c.relFro = h[1] > 0 ? std::sqrt(h[0] / h[1]) : (h[0] > 0 ? INFINITY : 0.0);
     c.relMax = h[5] > 0 ? h[4] / h[5] : (h[4] > 0 ? INFINITY : 0.0);
@@ -252,57 +207,71 @@ class Bench {
 
   void sgemm(const Problem& p) {
     const float one = 1.f, zero = 0.f;
-    CUBLAS_CHECK(cublasSgemm(blas_, CUBLAS_OP_N, CUBLAS_OP_N, p.N, p.M, p.K, &one, p.b(), p.ldb, p.a(), p.lda, &zero,
-                             p.c(), p.ldc));
+    ESMM_CUBLAS_CHECK(cublasSgemm(blas_.get(), CUBLAS_OP_N, CUBLAS_OP_N, p.N, p.M, p.K, &one, p.b(), p.ldb, p.a(),
+                                  p.lda, &zero, p.c(), p.ldc));
   }
 
   // variant < 0: the addon's default configuration.
   void dense(const Problem& p, int variant) {
     const esmm::DenseArgs a{p.a(), p.b(), p.c(), p.M, p.N, p.K, p.lda, p.ldb, p.ldc};
-    CUDA_CHECK(variant < 0 ? esmm::launchDenseTf32x3(a, stream_) : esmm::launchDenseTf32x3Variant(a, variant, stream_));
+    ESMM_CUDA_CHECK(variant < 0 ? esmm::launchDenseTf32x3(a, stream_.get())
+                                : esmm::launchDenseTf32x3Variant(a, variant, stream_.get()));
   }
 
   struct Stats {
-    double median, min, max;
+    double median, min, max, stdevRel;
+    int samples;
   };
 
-  // Median of `reps` event-timed samples after `warm` untimed runs; L2 flushed before each sample.
-  template <class F>
-  Stats time(F f, int warm, int reps, bool flush) {
-    Event start, stop;
-    for (int i = 0; i < warm; ++i) f();
-    std::vector<double> ms;
-    for (int i = 0; i < reps; ++i) {
-      if (flush) CUDA_CHECK(cudaMemsetAsync(flush_.get(), i & 0xFF, flush_.size() * sizeof(float), stream_));
-      CUDA_CHECK(cudaEventRecord(start.get(), stream_));
-      f();
-      CUDA_CHECK(cudaEventRecord(stop.get(), stream_));
-      CUDA_CHECK(cudaEventSynchronize(stop.get()));
-      float t = 0;
-      CUDA_CHECK(cudaEventElapsedTime(&t, start.get(), stop.get()));
-      ms.push_back(t);
-    }
-    std::sort(ms.begin(), ms.end());
-    return Stats{ms[ms.size() / 2], ms.front(), ms.back()};
+  // The addon's timing loop: `warm` untimed runs, then event-timed samples (L2 flushed before each
+  // when `flush`) until at least `reps` are taken and the addon's noise rule is met; with
+  // `exact`, exactly `reps` samples.
+  Stats time(const std::function<void()>& f, int warm, int reps, bool flush, bool exact = false) {
+    esmm::native::SamplingRule rule;
+    rule.warmup = warm;
+    rule.minRuns = reps;
+    rule.stdevTarget = exact ? 0.0 : esmm::native::kCudaStdevTarget;
+    rule.timeCapMs = esmm::native::kCudaTimeCapMs;
+    rule.maxSamples = std::max(reps, esmm::native::kCudaMaxSamples);
+    const std::vector<double> ms =
+        esmm::native::timeOnStream(stream_.get(), rule, flush ? flush_.get() : nullptr, flush_.count(), f).ms;
+    return Stats{esmm::native::medianOf(ms), *std::min_element(ms.begin(), ms.end()),
+                 *std::max_element(ms.begin(), ms.end()), esmm::native::relativeStdev(ms), static_cast<int>(ms.size())};
   }
 
  private:
-  cudaStream_t stream_ = nullptr;
-  cublasHandle_t blas_ = nullptr;
+  Stream stream_;
+  CublasHandle blas_;  // destroyed before the stream it runs on
   cudaDeviceProp prop_{};
-  DeviceBuffer<float> flush_;
+  DeviceBuffer<uint8_t> flush_;
   DeviceBuffer<double> err_;
 };
 
 struct Workspace {
   DeviceBuffer<unsigned char> buf;
   void* ensure(size_t bytes) {
-    if (buf.size() < bytes) buf = DeviceBuffer<unsigned char>(bytes);
+    if (buf.count() < bytes) buf = DeviceBuffer<unsigned char>(bytes);
     return buf.get();
   }
 };
 
 constexpr double kTol = 1e-5;
+
+// Every variant: the dispatcher's, then the comparison-only ones.
+std::vector<const esmm::Variant*> everyVariant() {
+  std::vector<const esmm::Variant*> out;
+  for (int i = 0; i < esmm::variantCount(); ++i) out.push_back(&esmm::variantAt(i));
+  for (int i = 0; i < esmm::experimentalVariantCount(); ++i) out.push_back(&esmm::experimentalVariantAt(i));
+  return out;
+}
+
+// nullptr when no variant has that id.
+const esmm::Variant* findAnyVariant(const std::string& name) {
+  for (const esmm::Variant* v : everyVariant()) {
+    if (name == v->name) return v;
+  }
+  return nullptr;
+}
 
 // Runs every variant and the dispatcher on random shapes; returns the number of failures.
 // `small` keeps only shapes a memory checker can run in seconds.
@@ -368,20 +337,21 @@ int runChecks(Bench& bench, uint64_t seed, bool quick, bool small, bool denseOnl
                   ok ? "ok  " : "FAIL", name, s.M, s.N, s.K, p.lda, p.ldb, p.ldc, s.off,
                   s.mode == Mode::Joint ? "joint" : "b-only", s.d, c.relFro, c.relMax, c.nonFinite, c.padWritten);
     };
-    for (int v = -1; v < (denseOnly ? -1 : esmm::variantCount()); ++v) {
+    const std::vector<const esmm::Variant*> variants = everyVariant();
+    for (int v = -1; v < (denseOnly ? -1 : static_cast<int>(variants.size())); ++v) {
       bench.poison(p);
       const esmm::EsmmArgs a = p.args();
       if (v < 0) {
         void* w = ws.ensure(esmm::esmmWorkspaceBytes(s.M, s.N, s.K));
-        CUDA_CHECK(esmm::launchEsmm(a, w, esmm::esmmWorkspaceBytes(s.M, s.N, s.K), bench.stream()));
+        ESMM_CUDA_CHECK(esmm::launchEsmm(a, w, esmm::esmmWorkspaceBytes(s.M, s.N, s.K), bench.stream()));
       } else {
-        const esmm::Variant& var = esmm::variantAt(v);
+        const esmm::Variant& var = *variants[v];
         const size_t bytes = var.workspaceBytes(s.M, s.N, s.K);
-        CUDA_CHECK(var.launch(a, ws.ensure(bytes), bytes, bench.stream()));
+        ESMM_CUDA_CHECK(var.launch(a, ws.ensure(bytes), bytes, bench.stream()));
       }
-      CUDA_CHECK(cudaGetLastError());
+      ESMM_CUDA_CHECK(cudaGetLastError());
       const std::string name = v < 0 ? std::string("dispatch:") + esmm::esmmVariantName(s.M, s.N, s.K)
-                                     : std::string(esmm::variantAt(v).name);
+                                     : std::string(variants[v]->name);
       report(name.c_str(), bench.compare(p));
     }
     bench.poison(p);
@@ -400,6 +370,59 @@ int runChecks(Bench& bench, uint64_t seed, bool quick, bool small, bool denseOnl
   return failures;
 }
 
+// The columns of --csv. section: perf (ESMM points) or dense (dense-tf32x3 table); kernel: the addon's
+// kernel id (esmm, cublas, dense-tf32x3) or a-patterns; dispatch: 1 when the addon runs this variant
+// at this shape (launchEsmm's pick, dense-tf32x3's default configuration, the A-pattern kernel);
+// tflops: 2·M·N·K over the median (empty for the pattern kernel); the errors against the float64
+// reference (empty where nothing was checked: ncu mode, the pattern kernel).
+constexpr const char* kCsvColumns =
+    "section,label,kernel,variant,dispatch,M,N,K,mode,density,median_ms,min_ms,max_ms,stdev_rel,samples,tflops,"
+    "rel_fro_err,max_rel_err";
+
+// Where a timed row was measured.
+struct Where {
+  const char* section;
+  const char* label;
+  int M, N, K;
+  Mode mode;
+  double d;
+};
+
+// Every timed row as CSV, flushed as it is written; nothing without a file.
+class CsvOut {
+ public:
+  explicit CsvOut(const std::string& path) {
+    if (path.empty()) return;
+    f_ = std::fopen(path.c_str(), "w");
+    if (f_ == nullptr) throw std::runtime_error("--csv " + path + ": " + std::strerror(errno));
+    std::fprintf(f_, "%s\n", kCsvColumns);
+  }
+  ~CsvOut() {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+  CsvOut(const CsvOut&) = delete;
+  CsvOut& operator=(const CsvOut&) = delete;
+
+  // `check`: nullptr when the row was not checked; `gemm`: false for the pattern kernel (no TFLOP/s).
+  void row(const Where& w, const char* kernel, const char* variant, bool dispatch, const Bench::Stats& t,
+           const Check* check, bool gemm = true) {
+    if (f_ == nullptr) return;
+    std::fprintf(f_, "%s,%s,%s,%s,%d,%d,%d,%d,%s,%g,%.6g,%.6g,%.6g,%.4g,%d,", w.section, w.label, kernel, variant,
+                 dispatch ? 1 : 0, w.M, w.N, w.K, w.mode == Mode::Joint ? "joint" : "b-only", w.d, t.median, t.min,
+                 t.max, t.stdevRel, t.samples);
+    if (gemm) std::fprintf(f_, "%.4g", 2.0 * w.M * w.N * w.K / (t.median * 1e9));
+    if (check != nullptr) {
+      std::fprintf(f_, ",%.3e,%.3e\n", check->relFro, check->relMax);
+    } else {
+      std::fprintf(f_, ",,\n");
+    }
+    std::fflush(f_);
+  }
+
+ private:
+  std::FILE* f_ = nullptr;
+};
+
 struct Point {
   const char* label;
   int M, N, K;
@@ -415,7 +438,8 @@ struct Row {
 };
 
 // `only`: variant ids to time (empty: all, or the dispatcher's pick when !allVariants).
-void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly, const std::vector<std::string>& only) {
+void runPerf(Bench& bench, CsvOut& csv, int reps, bool ncu, bool allVariants, bool decodeOnly,
+             const std::vector<std::string>& only) {
   std::vector<Point> points = {
       {"joint", 4096, 4096, 4096, Mode::Joint, 1.0, 0.95},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.5, 2.5},
       {"joint", 4096, 4096, 4096, Mode::Joint, 0.25, 4.0},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.125, 6.0},
@@ -439,21 +463,24 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly
   uint64_t seed = 7;
   for (const Point& pt : points) {
     Problem p = bench.make(pt.M, pt.N, pt.K, 0, 0, 0, 0, pt.mode, pt.d, seed++, !ncu);
+    const Where where{"perf", pt.label, pt.M, pt.N, pt.K, pt.mode, pt.d};
     bench.poison(p);
     bench.sgemm(p);
     const Check cb = ncu ? Check{} : bench.compare(p);
-    const auto tc = bench.time([&] { bench.sgemm(p); }, warm, n, flush);
+    const auto tc = bench.time([&] { bench.sgemm(p); }, warm, n, flush, ncu);
+    csv.row(where, "cublas", "sgemm", false, tc, ncu ? nullptr : &cb);
     const auto ta = bench.time(
-        [&] { CUDA_CHECK(esmm::launchAPatterns(p.a(), p.M, p.K, p.lda, p.aPat.get(), bench.stream())); }, warm, n,
-        flush);
+        [&] { ESMM_CUDA_CHECK(esmm::launchAPatterns(p.a(), p.M, p.K, p.lda, p.aPat.get(), bench.stream())); }, warm, n,
+        flush, ncu);
+    csv.row(where, "a-patterns", "a-patterns", true, ta, nullptr, false);
     std::vector<const esmm::Variant*> vars;
     const esmm::Variant* chosen = esmm::findVariant(esmm::esmmVariantName(pt.M, pt.N, pt.K));
     if (!only.empty()) {
       for (const std::string& name : only) {
-        if (const esmm::Variant* v = esmm::findVariant(name.c_str())) vars.push_back(v);
+        if (const esmm::Variant* v = findAnyVariant(name)) vars.push_back(v);
       }
     } else if (allVariants) {
-      for (int v = 0; v < esmm::variantCount(); ++v) vars.push_back(&esmm::variantAt(v));
+      vars = everyVariant();
     } else {
       vars.push_back(chosen);
     }
@@ -462,20 +489,22 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly
       void* w = ws.ensure(bytes);
       const esmm::EsmmArgs a = p.args();
       bench.poison(p);
-      CUDA_CHECK(var->launch(a, w, bytes, bench.stream()));
+      ESMM_CUDA_CHECK(var->launch(a, w, bytes, bench.stream()));
       const Check ce = ncu ? Check{} : bench.compare(p);
       if (!ce.ok(kTol)) {
         std::printf("FAIL %s %s M=%d d=%.3f relFro=%.2e nonFinite=%lld: not timed\n", pt.label, var->name, pt.M, pt.d,
                     ce.relFro, ce.nonFinite);
         continue;
       }
-      const auto te = bench.time([&] { CUDA_CHECK(var->launch(a, w, bytes, bench.stream())); }, warm, n, flush);
+      const auto te =
+          bench.time([&] { ESMM_CUDA_CHECK(var->launch(a, w, bytes, bench.stream())); }, warm, n, flush, ncu);
+      csv.row(where, "esmm", var->name, var == chosen, te, ncu ? nullptr : &ce);
       const std::string name = std::string(var->name) + (var == chosen ? "*" : "");
       rows.push_back(Row{pt.label, name, pt.M, pt.N, pt.K, pt.d, te.median, te.min, te.max, tc.median,
                          tc.median / te.median, var == chosen ? pt.target : 0.0, ce.relFro, cb.relFro, ta.median});
     }
   }
-  std::printf("\n%s, %d SMs, L2 %d MB; %d timed runs each, median, %s\n", bench.prop().name,
+  std::printf("\n%s, %d SMs, L2 %d MB; median of at least %d timed runs each, %s\n", bench.prop().name,
               bench.prop().multiProcessorCount, bench.prop().l2CacheSize >> 20, n,
               flush ? "L2 flushed before every run" : "no flush (ncu mode)");
   std::printf("%-7s %-22s %5s %5s %5s %6s %9s %9s %9s %9s %7s %6s %8s %8s %8s\n", "mode", "variant(*=dispatch)", "M",
@@ -491,7 +520,7 @@ void runPerf(Bench& bench, int reps, bool ncu, bool allVariants, bool decodeOnly
 }
 
 // cuBLAS SGEMM against every dense-tf32x3 configuration on dense data: 4096³ and LLM-shaped products.
-void runDense(Bench& bench, int reps) {
+void runDense(Bench& bench, CsvOut& csv, int reps) {
   struct Shape {
     const char* label;
     int M, N, K;
@@ -501,17 +530,19 @@ void runDense(Bench& bench, int reps) {
       {"ffn-down", 4096, 4096, 11008}, {"qkv", 4096, 12288, 4096}, {"decode", 16, 11008, 4096},
       {"decode", 64, 11008, 4096},   {"prefill", 512, 4096, 4096},
   };
-  std::printf("\n%s: dense data, %d timed runs each, median, L2 flushed before every run; default %s\n",
+  std::printf("\n%s: dense data, median of at least %d timed runs each, L2 flushed before every run; default %s\n",
               bench.prop().name, reps, esmm::denseTf32x3VariantName());
   std::printf("%-9s %5s %6s %6s %-34s %9s %9s %8s %8s %8s %8s %8s\n", "shape", "M", "N", "K", "variant", "ms",
               "sgemm_ms", "speedup", "tflops", "relFro", "relMax", "err_sg");
   uint64_t seed = 99;
   for (const Shape& sh : shapes) {
     Problem p = bench.make(sh.M, sh.N, sh.K, 0, 0, 0, 0, Mode::BOnly, 1.0, seed++);
+    const Where where{"dense", sh.label, sh.M, sh.N, sh.K, Mode::BOnly, 1.0};
     bench.poison(p);
     bench.sgemm(p);
     const Check cs = bench.compare(p);
     const auto ts = bench.time([&] { bench.sgemm(p); }, 3, reps, true);
+    csv.row(where, "cublas", "sgemm", false, ts, &cs);
     for (int v = 0; v < esmm::denseTf32x3VariantCount(); ++v) {
       bench.poison(p);
       bench.dense(p, v);
@@ -521,7 +552,12 @@ void runDense(Bench& bench, int reps) {
                     sh.label, c.relFro, c.relMax, c.nonFinite);
         continue;
       }
-      const double t = bench.time([&] { bench.dense(p, v); }, 3, reps, true).median;
+      const Bench::Stats td = bench.time([&] { bench.dense(p, v); }, 3, reps, true);
+      const double t = td.median;
+      // The addon runs the default configuration above kDenseDecodeMaxRows rows (the decode path below).
+      const bool addonRuns = std::strcmp(esmm::denseTf32x3VariantNameAt(v), esmm::denseTf32x3VariantName()) == 0 &&
+                             sh.M > esmm::kDenseDecodeMaxRows;
+      csv.row(where, "dense-tf32x3", esmm::denseTf32x3VariantNameAt(v), addonRuns, td, &c);
       std::printf("%-9s %5d %6d %6d %-34s %9.4f %9.4f %8.2f %8.1f %8.1e %8.1e %8.1e\n", sh.label, sh.M, sh.N, sh.K,
                   esmm::denseTf32x3VariantNameAt(v), t, ts.median, ts.median / t, 2.0 * sh.M * sh.N * sh.K / (t * 1e9),
                   c.relFro, c.relMax, cs.relFro);
@@ -536,6 +572,7 @@ int main(int argc, char** argv) {
   bool decodeOnly = false, denseOnly = false;
   int reps = 30;
   std::vector<std::string> only;
+  std::string csvPath;
   uint64_t seed = 12345;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -550,19 +587,21 @@ int main(int argc, char** argv) {
     else if (a == "--variant" && i + 1 < argc) only.push_back(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::max(20, std::atoi(argv[++i]));
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--csv" && i + 1 < argc) csvPath = argv[++i];
     else {
       std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--decode-sizes] "
                            "[--variant ID]... [--dense-only] "
-                           "[--reps N] [--seed S]\n");
+                           "[--reps N] [--seed S] [--csv FILE]\n");
       return 2;
     }
   }
   try {
+    CsvOut csv(csvPath);
     Bench bench;
     int failures = 0;
     if (!perfOnly && !ncu) failures = runChecks(bench, seed, quick, small, denseOnly);
-    if (!checkOnly && !denseOnly) runPerf(bench, reps, ncu, allVariants && !ncu, decodeOnly, only);
-    if (!checkOnly && !ncu) runDense(bench, reps);
+    if (!checkOnly && !denseOnly) runPerf(bench, csv, reps, ncu, allVariants && !ncu, decodeOnly, only);
+    if (!checkOnly && !ncu) runDense(bench, csv, reps);
     return failures == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

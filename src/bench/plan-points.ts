@@ -71,8 +71,8 @@ export interface Plan {
 }
 
 function kernelsOf(kernels: string[], backend: 'cpu' | 'cuda', roles: KernelRoles): Omit<Plan, 'sources' | 'backend' | 'selected'> {
-  const requested = parseKernelList(kernels);
-  const mapped = requested.map((k) => mapKernel(k, backend));
+  const requested = parseKernelList(kernels, roles.registry);
+  const mapped = requested.map((k) => mapKernel(k, backend, roles.registry));
   return {
     requested,
     runnable: [...new Set(mapped.filter((k) => !('skip' in k)).map((k) => k.kernel))],

@@ -1,11 +1,7 @@
 import { UsageError } from '../errors.js';
+import type { KernelRegistryEntry } from '../native/types.js';
 import type { Orientation, TensorRef } from '../weights/types.js';
-
-/** Kernel ids the user may ask for (DESIGN.md "Backends"). */
-export const KNOWN_KERNELS = ['esmm', 'cublas', 'dense-tf32x3', 'cublas-tf32', 'cublas-bf16', 'reference'] as const;
-
-/** What run, hf, sweep and default measure unless told otherwise: ESMM and both float32-accurate dense baselines. */
-export const DEFAULT_KERNELS = ['esmm', 'cublas', 'dense-tf32x3'] as const;
+import { knownKernels, sgemmBaseline } from './kernel-roles.js';
 
 /**
  * Noise discipline per backend (nvbench's rule): after the minimum runs, a kernel is sampled until
@@ -19,25 +15,30 @@ export const SAMPLING: Record<'cpu' | 'cuda', { stdevTarget: number; timeCapMs: 
 };
 
 /**
- * The native kernel id for a requested one on a backend, or why it cannot run there. On cpu
- * both dense baselines ('cublas', 'dense-tf32x3') become the CPU reference GEMM (its rows say
- * 'reference', never 'cublas').
+ * The native kernel id for a requested one on a backend, or why it cannot run there, from the
+ * registry: an id the backend has is itself; another backend's float32-accurate dense baseline is
+ * this backend's SGEMM-class one (on cpu 'cublas' and 'dense-tf32x3' both run the CPU reference,
+ * whose rows say 'reference', never 'cublas'; on cuda 'reference' runs 'cublas'); anything else
+ * has no equivalent there.
  */
-export function mapKernel(requested: string, backend: 'cpu' | 'cuda'): { kernel: string } | { kernel: string; skip: string } {
-  if (backend === 'cpu') {
-    if (requested === 'cublas' || requested === 'dense-tf32x3' || requested === 'reference') return { kernel: 'reference' };
-    if (requested === 'esmm') return { kernel: 'esmm' };
-    return { kernel: requested, skip: `${requested} has no CPU equivalent (cpu backend)` };
-  }
-  if (requested === 'reference') return { kernel: 'cublas' };
-  return { kernel: requested };
+export function mapKernel(
+  requested: string,
+  backend: 'cpu' | 'cuda',
+  registry: readonly KernelRegistryEntry[],
+): { kernel: string } | { kernel: string; skip: string } {
+  if (registry.some((e) => e.backend === backend && e.id === requested)) return { kernel: requested };
+  const sgemm = sgemmBaseline(registry, backend);
+  if (sgemm && registry.some((e) => e.id === requested && e.role === 'baseline')) return { kernel: sgemm.id };
+  return { kernel: requested, skip: `${requested} has no ${backend.toUpperCase()} equivalent (${backend} backend)` };
 }
 
-export function parseKernelList(list: string[]): string[] {
+/** The requested ids, each once, in order; an id the registry does not know is a usage error. */
+export function parseKernelList(list: string[], registry: readonly KernelRegistryEntry[]): string[] {
+  const known = knownKernels(registry);
   const out: string[] = [];
   for (const k of list) {
-    if (!(KNOWN_KERNELS as readonly string[]).includes(k)) {
-      throw new UsageError(`unknown kernel '${k}' (known: ${KNOWN_KERNELS.join(', ')})`);
+    if (!known.includes(k)) {
+      throw new UsageError(`unknown kernel '${k}' (known: ${known.join(', ')})`);
     }
     if (!out.includes(k)) out.push(k);
   }

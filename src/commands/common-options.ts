@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 
-import { DEFAULT_KERNELS } from '../bench/plan.js';
+import { defaultKernels, knownKernels } from '../bench/kernel-roles.js';
 import { UsageError } from '../errors.js';
+import { kernelRegistry } from '../native/kernel-registry.js';
 
 /**
  * The flags the benchmarking commands (`run`, `hf`, `sweep`, `default`) have in common,
@@ -18,11 +19,16 @@ export function addBackendOption(cmd: Command, what = 'where to run'): Command {
   return cmd.addOption(new Option('--backend <b>', what).choices(['auto', 'cpu', 'cuda']).default('auto'));
 }
 
-/** Timing flags: the same for a weight tree and a synthetic sweep. */
-export function addTimingOptions(cmd: Command, defaults: { kernels: string; out: string; outHelp: string; seedHelp: string }): Command {
+/** Timing flags: the same for a weight tree and a synthetic sweep; the kernel ids come from the addon's registry. */
+export function addTimingOptions(cmd: Command, defaults: { out: string; outHelp: string; seedHelp: string }): Command {
   addBackendOption(cmd);
+  const registry = kernelRegistry();
   return cmd
-    .option('--kernels <list>', 'kernels: esmm, cublas, dense-tf32x3, cublas-tf32, cublas-bf16 (on cpu both dense baselines run the CPU reference)', defaults.kernels)
+    .option(
+      '--kernels <list>',
+      `kernels: ${knownKernels(registry).join(', ')} (on cpu both dense baselines run the CPU reference)`,
+      defaultKernels(registry).join(','),
+    )
     .option('--device <n>', 'CUDA device index', '0')
     .option('--runs <n>', 'least timed samples per kernel; more until the relative stdev is ≤ 1 % (2 % on cpu) or a 1 s (cpu 0.4 s) cap (default 20; 5 on cpu)')
     .option('--warmup <n>', 'warm-up runs per point (default 5; 1 on cpu)')
@@ -34,7 +40,6 @@ export function addTimingOptions(cmd: Command, defaults: { kernels: string; out:
 /** The flags of a weight-tree benchmark: `run` and `hf` take exactly these. */
 export function addTreeOptions(cmd: Command): Command {
   addTimingOptions(cmd, {
-    kernels: DEFAULT_KERNELS.join(','),
     out: 'out/results.csv',
     outHelp: 'result CSV; the JSON sidecar and samples file go beside it',
     seedHelp: 'seed of the dense random A',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 
-import { DEFAULT_KERNELS } from '../bench/plan.js';
+import { defaultKernels } from '../bench/kernel-roles.js';
 import { runPipeline } from '../bench/run-pipeline.js';
 import { SAMPLE_TREES, ensureSampleTree } from '../bench/sample-tree.js';
 import type { PipelineDeps, PipelineSummary } from '../bench/types.js';
@@ -54,7 +54,7 @@ export async function defaultJob(
       skipped: walk.skipped,
       orientation: 'linear',
       ms: [...d.ms],
-      kernels: [...DEFAULT_KERNELS],
+      kernels: defaultKernels(native.info().registry),
       backend,
       runs: d.runs,
       warmup: d.warmup,

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 
-import { DEFAULT_KERNELS } from '../bench/plan.js';
 import { UsageError } from '../errors.js';
 import { type SweepSummary, parseDensities, parseSizes, runSweep } from '../bench/run-sweep.js';
 import { loadNative } from '../native/index.js';
@@ -60,7 +59,6 @@ export function registerSweep(program: Command): void {
       .option('--densities <list>', 'fraction of pattern bits set', '1,0.5,0.25,0.125')
       .option('--modes <list>', 'joint (A and B tiles at density d) and/or b-only (dense A)', 'joint,b-only'),
     {
-      kernels: DEFAULT_KERNELS.join(','),
       out: 'out/sweep.csv',
       outHelp: 'sweep CSV (rows are appended as a new run; the sidecar goes beside it)',
       seedHelp: 'seed of the synthetic data',

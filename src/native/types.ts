@@ -29,7 +29,7 @@ export interface KernelTolerance {
   maxAbsRel: number;
 }
 
-/** One entry of the native kernel registry (the one table of kernel ids and tolerances). */
+/** One entry of the native kernel registry (the one table of kernel ids, roles and tolerances). */
 export interface KernelRegistryEntry {
   id: string;
   backend: 'cpu' | 'cuda';
@@ -39,19 +39,21 @@ export interface KernelRegistryEntry {
   float32Accurate: boolean;
   tolerance: KernelTolerance;
   description: string;
+  /** True when this build runs it (cuda rows need the CUDA backend, cuBLAS rows cuBLAS); every build lists every id. */
+  built: boolean;
 }
 
 export interface NativeInfo {
   addonVersion: string;
   /** Commit of the sources the addon was built from, recorded at build time ('' when unknown). */
   buildCommit?: string;
-  /** Every kernel id the addon knows, per backend, with its verification tolerance. */
+  /** Every kernel id of every backend, with its role and verification tolerance, and whether this build runs it. */
   registry: KernelRegistryEntry[];
   /** Always contains 'cpu'; 'cuda' when built with CUDA. */
   backends: string[];
   cuda?: { runtimeVersion: string; driverVersion: string; error?: string };
   cublas?: { version: string };
-  /** Kernel ids the native benchmark accepts per backend. */
+  /** Kernel ids the native benchmark accepts per backend: the registry's built ids. */
   kernels: Record<string, string[]>;
   cpuThreads: number;
 }

@@ -1,4 +1,5 @@
-import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
+import { denseBaselineIds } from '../bench/kernel-roles.js';
+import { kernelRegistry } from '../native/kernel-registry.js';
 import { memoryPaybackReport } from './memory-payback-report.js';
 import { type CsvRecord, cellNumber } from './result-csv.js';
 
@@ -76,8 +77,9 @@ export function buildReport(records: CsvRecord[], title: string): Report {
       : 'the CPU float32 reference GEMM (the only dense baseline on cpu)'
     : sgemmName;
 
+  const baselines = denseBaselineIds(kernelRegistry());
   const measured = records.filter(
-    (r) => r.status === 'ok' && !DENSE_BASELINE_IDS.has(r.kernel) && cellNumber(r[computeCol]) !== null && cellNumber(r[totalCol]) !== null,
+    (r) => r.status === 'ok' && !baselines.has(r.kernel) && cellNumber(r[computeCol]) !== null && cellNumber(r[totalCol]) !== null,
   );
   const keys = new Set<string>();
   for (const r of measured) for (const k of Object.keys(labelsOf(r))) if (k !== 'layer') keys.add(k);

@@ -1,4 +1,5 @@
-import { DENSE_BASELINE_IDS as DENSE_BASELINES } from '../bench/kernel-roles.js';
+import { denseBaselineIds } from '../bench/kernel-roles.js';
+import { kernelRegistry } from '../native/kernel-registry.js';
 import { type CsvRecord, cellNumber } from './result-csv.js';
 
 
@@ -64,9 +65,10 @@ export function memoryPaybackReport(records: CsvRecord[]): string[] {
   // Per M: the patterns of every tensor with an esmm row are computed once; the run saves
   // (best dense baseline − ESMM total) per call of every such tensor.
   const best = new Map<string, number>();
+  const baselines = denseBaselineIds(kernelRegistry());
   for (const r of records) {
     const ms = cellNumber(r.compute_ms_median);
-    if (r.status !== 'ok' || ms === null || !DENSE_BASELINES.has(r.kernel)) continue;
+    if (r.status !== 'ok' || ms === null || !baselines.has(r.kernel)) continue;
     const key = JSON.stringify([r.source_file, r.tensor, r.orientation, r.m, r.backend]);
     best.set(key, Math.min(best.get(key) ?? Infinity, ms));
   }

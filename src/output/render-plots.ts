@@ -6,7 +6,8 @@ import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 
-import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
+import { denseBaselineIds } from '../bench/kernel-roles.js';
+import { kernelRegistry } from '../native/kernel-registry.js';
 import type { CsvRecord } from './result-csv.js';
 
 export interface Plot {
@@ -35,8 +36,9 @@ function axes(records: CsvRecord[]): { speedup: 'speedup_best_dense_compute' | '
 
 function points(records: CsvRecord[], ax: ReturnType<typeof axes>): Record<string, string | number | null>[] {
   const out: Record<string, string | number | null>[] = [];
+  const baselines = denseBaselineIds(kernelRegistry());
   for (const r of records) {
-    if (r.status !== 'ok' || DENSE_BASELINE_IDS.has(r.kernel) || (r[ax.speedup] ?? '') === '' || (r[ax.x] ?? '') === '') continue;
+    if (r.status !== 'ok' || baselines.has(r.kernel) || (r[ax.speedup] ?? '') === '' || (r[ax.x] ?? '') === '') continue;
     let labels: Record<string, string> = {};
     try {
       labels = JSON.parse(r.labels_json || '{}') as Record<string, string>;

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { DENSE_BASELINE_IDS } from '../bench/kernel-roles.js';
 import { buildReport } from './build-report.js';
 import { CSV_COLUMNS, SWEEP_COLUMNS } from './columns.js';
 import { type CsvRecord, cellNumber, readResultCsv } from './result-csv.js';
@@ -111,7 +110,7 @@ function groupsTable(records: CsvRecord[]): string[] {
   if (fair) head.push('ESMM vs SGEMM (median)', 'k density (median)');
   const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < labelKeys.length ? '---' : '---:')).join('|')}|`];
   for (const g of groups) {
-    if (DENSE_BASELINE_IDS.has(g.kernel) || g.kernel !== 'esmm') continue;
+    if (g.kernel !== 'esmm') continue;
     const cells = [
       ...labelKeys.map((k) => g.labels[k]),
       String(g.m),

@@ -148,30 +148,29 @@ describe('native benchmark on cpu', () => {
 });
 
 describe('native info without a GPU', () => {
-  it('info() reports the kernel registry; `kernels` lists its ids per backend', () => {
+  it('info() reports the kernel registry, every backend\'s ids in every build; `kernels` lists the ids this build runs', () => {
     const info = native.info();
     const cpu = info.registry.filter((e) => e.backend === 'cpu');
-    assert.deepEqual(cpu.map((e) => [e.id, e.role, e.float32Accurate]), [['reference', 'baseline', true], ['esmm', 'sparse', true]]);
+    assert.deepEqual(cpu.map((e) => [e.id, e.role, e.float32Accurate, e.built]), [['reference', 'baseline', true, true], ['esmm', 'sparse', true, true]]);
+    const cuda = new Map(info.registry.filter((e) => e.backend === 'cuda').map((e) => [e.id, e]));
+    // A build without the CUDA backend (or cuBLAS) lists the GPU ids all the same, as not built.
+    assert.deepEqual([...cuda.keys()], ['cublas', 'dense-tf32x3', 'cublas-tf32', 'cublas-bf16', 'esmm']);
+    assert.equal(cuda.get('esmm')?.built, info.backends.includes('cuda'));
+    assert.equal(cuda.get('cublas')?.built, info.cublas !== undefined);
     for (const e of info.registry) {
-      assert.deepEqual(Object.keys(e).sort(), ['backend', 'description', 'float32Accurate', 'id', 'role', 'tolerance']);
+      assert.deepEqual(Object.keys(e).sort(), ['backend', 'built', 'description', 'float32Accurate', 'id', 'role', 'tolerance']);
       assert.ok(e.description.length > 10, e.id);
       // The strict bar for float32-accurate kernels; looser ones only for TF32 / BF16 references.
       if (e.float32Accurate) assert.deepEqual(e.tolerance, { relFrobenius: 1e-5, maxAbsRel: 1e-5 }, e.id);
       else assert.equal(e.role, 'reference', e.id);
     }
     for (const backend of info.backends) {
-      assert.deepEqual(info.kernels[backend], info.registry.filter((e) => e.backend === backend).map((e) => e.id));
+      assert.deepEqual(info.kernels[backend], info.registry.filter((e) => e.backend === backend && e.built).map((e) => e.id));
     }
-    if (info.backends.includes('cuda')) {
-      const cuda = new Map(info.registry.filter((e) => e.backend === 'cuda').map((e) => [e.id, e]));
-      assert.equal(cuda.get('dense-tf32x3')?.role, 'baseline');
-      assert.equal(cuda.get('esmm')?.role, 'sparse');
-      if (info.cublas) {
-        assert.deepEqual([...cuda.keys()], ['cublas', 'dense-tf32x3', 'cublas-tf32', 'cublas-bf16', 'esmm']);
-        assert.deepEqual(cuda.get('cublas-tf32')?.tolerance, { relFrobenius: 5e-3, maxAbsRel: 1e-2 });
-        assert.deepEqual(cuda.get('cublas-bf16')?.tolerance, { relFrobenius: 2e-2, maxAbsRel: 5e-2 });
-      }
-    }
+    assert.equal(cuda.get('dense-tf32x3')?.role, 'baseline');
+    assert.equal(cuda.get('esmm')?.role, 'sparse');
+    assert.deepEqual(cuda.get('cublas-tf32')?.tolerance, { relFrobenius: 5e-3, maxAbsRel: 1e-2 });
+    assert.deepEqual(cuda.get('cublas-bf16')?.tolerance, { relFrobenius: 2e-2, maxAbsRel: 5e-2 });
     // The commit recorded at build time: a full hash (dirty or not), or '' where none was known.
     assert.match(info.buildCommit ?? '', /^([0-9a-f]{40}(-dirty)?)?$/);
   });

@@ -2,15 +2,15 @@ import type { BenchmarkParams, BenchmarkResult, DeviceTensors, KernelRegistryEnt
 
 const strict = { relFrobenius: 1e-5, maxAbsRel: 1e-5 };
 
-/** The addon's kernel registry as the fakes report it (the real one comes from native info()). */
+/** The addon's kernel registry as a build with both backends reports it (the real one comes from native info()). */
 export const FAKE_REGISTRY: KernelRegistryEntry[] = [
-  { id: 'reference', backend: 'cpu', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'float32 CPU GEMM' },
-  { id: 'esmm', backend: 'cpu', role: 'sparse', float32Accurate: true, tolerance: strict, description: 'CPU ESMM' },
-  { id: 'cublas', backend: 'cuda', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'cuBLAS SGEMM' },
-  { id: 'dense-tf32x3', backend: 'cuda', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'dense 3xTF32' },
-  { id: 'cublas-tf32', backend: 'cuda', role: 'reference', float32Accurate: false, tolerance: { relFrobenius: 5e-3, maxAbsRel: 1e-2 }, description: 'cuBLAS TF32' },
-  { id: 'cublas-bf16', backend: 'cuda', role: 'reference', float32Accurate: false, tolerance: { relFrobenius: 2e-2, maxAbsRel: 5e-2 }, description: 'cuBLAS BF16' },
-  { id: 'esmm', backend: 'cuda', role: 'sparse', float32Accurate: true, tolerance: strict, description: 'ESMM' },
+  { id: 'reference', backend: 'cpu', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'float32 CPU GEMM', built: true },
+  { id: 'esmm', backend: 'cpu', role: 'sparse', float32Accurate: true, tolerance: strict, description: 'CPU ESMM', built: true },
+  { id: 'cublas', backend: 'cuda', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'cuBLAS SGEMM', built: true },
+  { id: 'dense-tf32x3', backend: 'cuda', role: 'baseline', float32Accurate: true, tolerance: strict, description: 'dense 3xTF32', built: true },
+  { id: 'cublas-tf32', backend: 'cuda', role: 'reference', float32Accurate: false, tolerance: { relFrobenius: 5e-3, maxAbsRel: 1e-2 }, description: 'cuBLAS TF32', built: true },
+  { id: 'cublas-bf16', backend: 'cuda', role: 'reference', float32Accurate: false, tolerance: { relFrobenius: 2e-2, maxAbsRel: 5e-2 }, description: 'cuBLAS BF16', built: true },
+  { id: 'esmm', backend: 'cuda', role: 'sparse', float32Accurate: true, tolerance: strict, description: 'ESMM', built: true },
 ];
 
 /** B (or A) patterns by the DESIGN.md definition, straight from the text. */
@@ -58,7 +58,8 @@ export function fakeNative(opts: { failOn?: (p: BenchmarkParams) => Error | null
       backends: opts.cuda ? ['cpu', 'cuda'] : ['cpu'],
       kernels: { cpu: ['reference', 'esmm'], ...(opts.cuda ? { cuda: ['cublas', 'esmm'] } : {}) },
       cpuThreads: 1,
-      registry: FAKE_REGISTRY.filter((e) => opts.cuda || e.backend === 'cpu'),
+      // Every id, as every build lists them; a CPU-only build runs the cpu ones.
+      registry: FAKE_REGISTRY.map((e) => ({ ...e, built: opts.cuda === true || e.backend === 'cpu' })),
     }),
     devices: () =>
       opts.cuda

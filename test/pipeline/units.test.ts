@@ -17,7 +17,7 @@ import { resolveCacheDir } from '../../src/patterns/pattern-cache.js';
 import type { TensorRef } from '../../src/weights/types.js';
 import { packageRoot } from '../../src/version.js';
 import { tempDir } from '../helpers.js';
-import { fakeNative } from './fake-native.js';
+import { FAKE_REGISTRY, fakeNative } from './fake-native.js';
 import { randomMatrix, writeSafetensorsF32 } from './fixtures.js';
 
 const tmp = tempDir();
@@ -80,10 +80,10 @@ describe('pipeline pieces', () => {
   });
 
   it('maps kernels per backend: cublas is the CPU reference on cpu; tensor-core rows have no CPU twin', () => {
-    assert.deepEqual(mapKernel('cublas', 'cpu'), { kernel: 'reference' });
-    assert.deepEqual(mapKernel('esmm', 'cuda'), { kernel: 'esmm' });
-    assert.deepEqual(mapKernel('cublas-tf32', 'cuda'), { kernel: 'cublas-tf32' });
-    assert.ok('skip' in mapKernel('cublas-tf32', 'cpu'));
+    assert.deepEqual(mapKernel('cublas', 'cpu', FAKE_REGISTRY), { kernel: 'reference' });
+    assert.deepEqual(mapKernel('esmm', 'cuda', FAKE_REGISTRY), { kernel: 'esmm' });
+    assert.deepEqual(mapKernel('cublas-tf32', 'cuda', FAKE_REGISTRY), { kernel: 'cublas-tf32' });
+    assert.ok('skip' in mapKernel('cublas-tf32', 'cpu', FAKE_REGISTRY));
   });
 
   it('pairs an A with matching K, preferring shared labels', () => {

@@ -8,7 +8,7 @@
 // joint bits skip their k. An A tile (or B tile) no warp of the block needs in a slice is not loaded.
 // Copies are cp.async with zero fill (ragged edges), kStages deep, kGroup slices per barrier.
 #include "block_tile.cuh"
-#include "variants.cuh"
+#include "experimental.cuh"
 
 namespace esmm {
 namespace {

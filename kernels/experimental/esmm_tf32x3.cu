@@ -15,7 +15,7 @@
 
 #include "block_tile.cuh"
 #include "mma_tf32.cuh"
-#include "variants.cuh"
+#include "experimental.cuh"
 
 namespace esmm {
 namespace {

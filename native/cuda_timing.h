@@ -1,0 +1,85 @@
+// The CUDA timing loop under the sampling rule (sampling.h), shared by the addon's CUDA backend and
+// the standalone kernel harness (kernels/bench/). Built only with the CUDA backend; no Node-API.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include "bench_job.h"
+#include "cuda_util.h"
+#include "sampling.h"
+
+namespace esmm::native {
+
+// Bytes overwritten before each cold sample: twice the L2, and at least 64 MiB.
+inline size_t l2FlushBytes(int l2CacheBytes) {
+  return std::max<size_t>(size_t(2) * static_cast<size_t>(l2CacheBytes), size_t(64) << 20);
+}
+
+constexpr double kSettleAfterRunMs = 0.2;  // kernels at least this long (warm-up, per run) ...
+constexpr int kSettleMs = 50;              // ... start their timed samples after this idle
+
+// Times `launch` on `stream` under the sampling rule: warm-up, then event-timed samples in batches
+// until the rule is met. A cold run overwrites the L2 (outside the events) before every sample.
+// `beforeFirst` / `afterFirst` are queued once around the first timed sample, outside its events
+// (the output is poisoned before it and set aside after it).
+inline Samples timeOnStream(cudaStream_t stream, const SamplingRule& rule, uint8_t* flush, size_t flushBytes,
+                            const std::function<void()>& launch, KernelOutcome* out = nullptr,
+                            const std::function<void()>& beforeFirst = {},
+                            const std::function<void()>& afterFirst = {}) {
+  int tag = 0;
+  auto flushL2 = [&] {
+    if (flush != nullptr) ESMM_CUDA_CHECK(cudaMemsetAsync(flush, (tag++) & 0xFF, flushBytes, stream));
+  };
+  const auto warmStart = std::chrono::steady_clock::now();
+  for (int i = 0; i < rule.warmup; ++i) {
+    flushL2();
+    launch();
+  }
+  if (out != nullptr && rule.warmup > 0) {
+    // A kernel of a millisecond or more that follows others at full load starts on a card whose
+    // clocks are already coming down (power limit): measured on an H200, one 4096³ kernel drifted
+    // from 1.03 to 1.23 ms over 0.8 s of sampling, while the same kernel timed next, after lighter
+    // work, stayed at 1.03. A short idle before each such kernel gives every kernel the same start.
+    ESMM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    if (msSince(warmStart) / rule.warmup >= kSettleAfterRunMs) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
+    }
+  }
+  Samples s;
+  bool first = true;
+  const auto start = std::chrono::steady_clock::now();
+  while (wantMoreSamples(rule, s.ms, msSince(start))) {
+    const int have = static_cast<int>(s.ms.size());
+    const int batch = std::min(256, have < rule.minRuns ? rule.minRuns - have : std::min(10, rule.maxSamples - have));
+    std::vector<Event> t0(static_cast<size_t>(batch)), t1(static_cast<size_t>(batch));
+    for (int i = 0; i < batch; ++i) {
+      flushL2();
+      if (first && beforeFirst) beforeFirst();
+      ESMM_CUDA_CHECK(cudaEventRecord(t0[static_cast<size_t>(i)].get(), stream));
+      launch();
+      ESMM_CUDA_CHECK(cudaEventRecord(t1[static_cast<size_t>(i)].get(), stream));
+      if (first && afterFirst) afterFirst();
+      first = false;
+    }
+    ESMM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    for (int i = 0; i < batch; ++i) {
+      float ms = 0.0f;
+      ESMM_CUDA_CHECK(cudaEventElapsedTime(&ms, t0[static_cast<size_t>(i)].get(), t1[static_cast<size_t>(i)].get()));
+      s.ms.push_back(ms);
+    }
+  }
+  if (out != nullptr) {
+    out->callsPerSample = 1;
+    noiseVerdict(rule, s.ms, *out);
+  }
+  return s;
+}
+
+}  // namespace esmm::native
