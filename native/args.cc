@@ -52,4 +52,23 @@ std::vector<uint8_t> getUint8Array(const Napi::Object& o, const char* key) {
   return std::vector<uint8_t>(arr.Data(), arr.Data() + arr.ElementLength());
 }
 
+Operand<float> getFloat32Operand(const Napi::Object& o, const char* key, bool borrow) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    fail("USAGE", std::string("params.") + key + " must be a Float32Array");
+  }
+  const auto arr = v.As<Napi::Float32Array>();
+  return borrow ? Operand<float>::viewOf(arr.Data(), arr.ElementLength()) : Operand<float>::copyOf(arr.Data(), arr.ElementLength());
+}
+
+Operand<uint8_t> getUint8Operand(const Napi::Object& o, const char* key, bool borrow) {
+  const Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    fail("USAGE", std::string("params.") + key + " must be a Uint8Array");
+  }
+  const auto arr = v.As<Napi::Uint8Array>();
+  return borrow ? Operand<uint8_t>::viewOf(arr.Data(), arr.ElementLength())
+                : Operand<uint8_t>::copyOf(arr.Data(), arr.ElementLength());
+}
+
 }  // namespace esmm::native

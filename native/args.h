@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_job.h"
+
 namespace esmm::native {
 
 bool has(const Napi::Object& o, const char* key);
@@ -17,5 +19,8 @@ double getNumber(const Napi::Object& o, const char* key);
 int getInt(const Napi::Object& o, const char* key, int lo, int hi, const char* code = "USAGE");
 std::vector<float> getFloat32Array(const Napi::Object& o, const char* key);
 std::vector<uint8_t> getUint8Array(const Napi::Object& o, const char* key);
+// The same as operands of a benchmark call: copied, or viewed when `borrow` (a synchronous call).
+Operand<float> getFloat32Operand(const Napi::Object& o, const char* key, bool borrow);
+Operand<uint8_t> getUint8Operand(const Napi::Object& o, const char* key, bool borrow);
 
 }  // namespace esmm::native

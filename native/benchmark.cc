@@ -48,73 +48,74 @@ Napi::Object stats(Napi::Env env, const Samples& s) {
   return o;
 }
 
+BenchOutcome runJob(const BenchJob& job) {
+#ifdef ESMM_WITH_CUDA
+  if (job.backend == Backend::Cuda) return runCudaBenchmark(job);
+#endif
+  return runCpuBenchmark(job);
+}
+
+Napi::Object outcomeToJs(Napi::Env env, const BenchOutcome& out) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("backend", out.backend == Backend::Cuda ? "cuda" : "cpu");
+  o.Set("device", out.device);
+  o.Set("aPatterns", stats(env, out.aPatterns));
+  if (!out.bPrepare.ms.empty()) o.Set("bPrepare", stats(env, out.bPrepare));
+  o.Set("skippedSliceFraction", out.skippedSliceFraction);
+  o.Set("kDensity", out.kDensity);
+  o.Set("reference", out.reference);
+  Napi::Array ks = Napi::Array::New(env, out.kernels.size());
+  for (size_t i = 0; i < out.kernels.size(); ++i) {
+    const KernelOutcome& k = out.kernels[i];
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("id", k.id);
+    if (!k.variant.empty()) r.Set("variant", k.variant);
+    r.Set("ok", k.ok);
+    if (!k.error.empty()) r.Set("error", k.error);
+    if (!k.errorCode.empty()) r.Set("errorCode", k.errorCode);
+    // A failed kernel is never reported with a time.
+    if (k.ok) r.Set("time", stats(env, k.time));
+    if (k.checked) {
+      r.Set("relErrFrobenius", k.relErrFrobenius);
+      r.Set("maxAbsErrRel", k.maxAbsErrRel);
+    }
+    if (k.maxAbsErrRelVsCublas) r.Set("maxAbsErrRelVsCublas", *k.maxAbsErrRelVsCublas);
+    if (k.ok) {
+      r.Set("stdevRel", k.stdevRel);
+      r.Set("noisy", k.noisy);
+      r.Set("callsPerSample", k.callsPerSample);
+    }
+    if (!k.candidates.empty()) {
+      Napi::Array cs = Napi::Array::New(env, k.candidates.size());
+      for (size_t c = 0; c < k.candidates.size(); ++c) {
+        Napi::Object co = Napi::Object::New(env);
+        co.Set("algo", k.candidates[c].first);
+        co.Set("medianMs", k.candidates[c].second);
+        cs.Set(static_cast<uint32_t>(c), co);
+      }
+      r.Set("candidates", cs);
+    }
+    ks.Set(static_cast<uint32_t>(i), r);
+  }
+  o.Set("kernels", ks);
+  return o;
+}
+
 class BenchmarkWorker : public PromiseWorker {
  public:
   BenchmarkWorker(Napi::Env env, BenchJob job) : PromiseWorker(env, "esmm:benchmark"), job_(std::move(job)) {}
 
  protected:
-  void Run() override {
-#ifdef ESMM_WITH_CUDA
-    if (job_.backend == Backend::Cuda) {
-      out_ = runCudaBenchmark(job_);
-      return;
-    }
-#endif
-    out_ = runCpuBenchmark(job_);
-  }
-
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("backend", out_.backend == Backend::Cuda ? "cuda" : "cpu");
-    o.Set("device", out_.device);
-    o.Set("aPatterns", stats(env, out_.aPatterns));
-    if (!out_.bPrepare.ms.empty()) o.Set("bPrepare", stats(env, out_.bPrepare));
-    o.Set("skippedSliceFraction", out_.skippedSliceFraction);
-    o.Set("kDensity", out_.kDensity);
-    o.Set("reference", out_.reference);
-    Napi::Array ks = Napi::Array::New(env, out_.kernels.size());
-    for (size_t i = 0; i < out_.kernels.size(); ++i) {
-      const KernelOutcome& k = out_.kernels[i];
-      Napi::Object r = Napi::Object::New(env);
-      r.Set("id", k.id);
-      if (!k.variant.empty()) r.Set("variant", k.variant);
-      r.Set("ok", k.ok);
-      if (!k.error.empty()) r.Set("error", k.error);
-      if (!k.errorCode.empty()) r.Set("errorCode", k.errorCode);
-      // A failed kernel is never reported with a time.
-      if (k.ok) r.Set("time", stats(env, k.time));
-      if (k.checked) {
-        r.Set("relErrFrobenius", k.relErrFrobenius);
-        r.Set("maxAbsErrRel", k.maxAbsErrRel);
-      }
-      if (k.maxAbsErrRelVsCublas) r.Set("maxAbsErrRelVsCublas", *k.maxAbsErrRelVsCublas);
-      if (k.ok) {
-        r.Set("stdevRel", k.stdevRel);
-        r.Set("noisy", k.noisy);
-        r.Set("callsPerSample", k.callsPerSample);
-      }
-      if (!k.candidates.empty()) {
-        Napi::Array cs = Napi::Array::New(env, k.candidates.size());
-        for (size_t c = 0; c < k.candidates.size(); ++c) {
-          Napi::Object co = Napi::Object::New(env);
-          co.Set("algo", k.candidates[c].first);
-          co.Set("medianMs", k.candidates[c].second);
-          cs.Set(static_cast<uint32_t>(c), co);
-        }
-        r.Set("candidates", cs);
-      }
-      ks.Set(static_cast<uint32_t>(i), r);
-    }
-    o.Set("kernels", ks);
-    return o;
-  }
+  void Run() override { out_ = runJob(job_); }
+  Napi::Value Result(Napi::Env env) override { return outcomeToJs(env, out_); }
 
  private:
   BenchJob job_;
   BenchOutcome out_;
 };
 
-BenchJob parse(const Napi::Value& v) {
+// `borrow`: B, A and the B patterns are views of the caller's arrays (a synchronous call), not copies.
+BenchJob parse(const Napi::Value& v, bool borrow) {
   if (!v.IsObject()) fail("USAGE", "benchmark expects a params object");
   const Napi::Object o = v.As<Napi::Object>();
   BenchJob job;
@@ -154,15 +155,15 @@ BenchJob parse(const Napi::Value& v) {
   }
   if (has(o, "b")) {
     if (job.synthetic) fail("USAGE", "params.b and params.synthetic exclude each other");
-    job.b = getFloat32Array(o, "b");
+    job.b = getFloat32Operand(o, "b", borrow);
   } else if (!job.synthetic) {
     fail("USAGE", "params.b is required unless params.synthetic is given");
   }
   if (has(o, "a")) {
     if (job.synthetic) fail("USAGE", "params.a and params.synthetic exclude each other");
-    job.a = getFloat32Array(o, "a");
+    job.a = getFloat32Operand(o, "a", borrow);
   }
-  if (has(o, "bPatterns")) job.bPatterns = getUint8Array(o, "bPatterns");
+  if (has(o, "bPatterns")) job.bPatterns = getUint8Operand(o, "bPatterns", borrow);
 
   const Napi::Value kv = o.Get("kernels");
   if (!kv.IsArray() || kv.As<Napi::Array>().Length() == 0) fail("USAGE", "params.kernels must be a non-empty array");
@@ -190,6 +191,29 @@ BenchJob parse(const Napi::Value& v) {
 
 }  // namespace
 
-Napi::Value Benchmark(const Napi::CallbackInfo& info) { return queuePromiseWorker<BenchmarkWorker>(info, parse); }
+Napi::Value Benchmark(const Napi::CallbackInfo& info) {
+  return queuePromiseWorker<BenchmarkWorker>(info, [](const Napi::Value& v) { return parse(v, false); });
+}
+
+Napi::Value BenchmarkSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string code, message;
+  try {
+    const BenchJob job = parse(info[0], true);
+    const BenchOutcome out = runJob(job);
+    return outcomeToJs(env, out);
+  } catch (const NativeError& e) {
+    code = e.code();
+    message = e.what();
+  } catch (const std::bad_alloc&) {
+    code = "OUT_OF_MEMORY";
+    message = "host memory exhausted";
+  } catch (const std::exception& e) {
+    code = "INTERNAL";
+    message = e.what();
+  }
+  makeError(env, code, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
 
 }  // namespace esmm::native

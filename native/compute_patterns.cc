@@ -14,9 +14,17 @@
 namespace esmm::native {
 namespace {
 
+// A call's job, with the JS array its data is read from in place: held until the call is done
+// (the reference is made and dropped on the JS thread), so no copy of a large W is made on it.
+struct PatternCall {
+  PatternJob job;
+  Napi::Reference<Napi::Float32Array> keep;
+};
+
 class PatternsWorker : public PromiseWorker {
  public:
-  PatternsWorker(Napi::Env env, PatternJob job) : PromiseWorker(env, "esmm:computePatterns"), job_(std::move(job)) {}
+  PatternsWorker(Napi::Env env, PatternCall call)
+      : PromiseWorker(env, "esmm:computePatterns"), job_(std::move(call.job)), keep_(std::move(call.keep)) {}
 
  protected:
   void Run() override {
@@ -36,13 +44,15 @@ class PatternsWorker : public PromiseWorker {
 
  private:
   PatternJob job_;
+  Napi::Reference<Napi::Float32Array> keep_;
   std::vector<uint8_t> out_;
 };
 
-PatternJob parse(const Napi::Value& v) {
+PatternCall parse(const Napi::Value& v) {
   if (!v.IsObject()) fail("USAGE", "computePatterns expects a params object");
   const Napi::Object o = v.As<Napi::Object>();
-  PatternJob job;
+  PatternCall call;
+  PatternJob& job = call.job;
   const std::string backend = getString(o, "backend");
   if (backend == "cuda") {
 #ifndef ESMM_WITH_CUDA
@@ -59,8 +69,9 @@ PatternJob parse(const Napi::Value& v) {
   job.rows = getInt(o, "rows", 1, 2147483647, "SHAPE");
   job.cols = getInt(o, "cols", 1, 2147483647, "SHAPE");
   checkMatrix(job.operandA ? "A" : "B", job.rows, job.cols);
-  job.data = getFloat32Array(o, "data");
-  return job;
+  job.data = getFloat32Operand(o, "data", true);
+  call.keep = Napi::Persistent(o.Get("data").As<Napi::Float32Array>());
+  return call;
 }
 
 }  // namespace

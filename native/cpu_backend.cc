@@ -114,7 +114,7 @@ BenchOutcome runCpuBenchmark(const BenchJob& job) {
     }
 
     std::vector<uint8_t> aPat(static_cast<size_t>(numTiles(M)) * numKSlices(K));
-    std::vector<uint8_t> bPat = job.bPatterns;
+    std::vector<uint8_t> bPat(job.bPatterns.begin(), job.bPatterns.end());
     if (bPat.empty()) {
       bPat.resize(static_cast<size_t>(numTiles(N)) * numKSlices(K));
       cpu::bPatterns(B, K, N, N, bPat.data());

@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("devices", Napi::Function::New(env, esmm::native::Devices, "devices"));
   exports.Set("computePatterns", Napi::Function::New(env, esmm::native::ComputePatterns, "computePatterns"));
   exports.Set("benchmark", Napi::Function::New(env, esmm::native::Benchmark, "benchmark"));
+  exports.Set("benchmarkSync", Napi::Function::New(env, esmm::native::BenchmarkSync, "benchmarkSync"));
   exports.Set("gemm", Napi::Function::New(env, esmm::native::Gemm, "gemm"));
   exports.Set("deviceTensors", esmm::native::DeviceTensors(env));
   return exports;

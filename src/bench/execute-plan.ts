@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { EsmmError, describeError, errorCode } from '../errors.js';
-import type { BenchmarkParams, BenchmarkResult, NativeBinding } from '../native/types.js';
+import type { BenchmarkParams, NativeBinding } from '../native/types.js';
 import type { ResultRow, RowStatus, SweepRow } from '../output/columns.js';
 import { failureReason } from '../output/failure-reason.js';
 import { type RowConfig, type TensorFacts, baselineTimes, emptyRow, factsOf, rowsFromResult } from '../output/result-rows.js';
@@ -13,7 +13,7 @@ import type { PatternCache } from '../patterns/pattern-cache.js';
 import { blockSparsity } from '../patterns/pattern-layout.js';
 import { resolveBPatterns } from '../patterns/resolve-b-patterns.js';
 import type { TensorRef } from '../weights/types.js';
-import type { DeviceSlot } from './device-slot.js';
+import { type CallOutcome, type DeviceSlot, STICKY_CODES, type SlotCallOptions } from './device-slot.js';
 import { callKernels } from './kernel-roles.js';
 import { SAMPLING } from './plan.js';
 import type { PlannedSource, Plan, SyntheticSource, TensorSource } from './plan-points.js';
@@ -43,6 +43,8 @@ interface Prepared {
   blockSparsity: number;
   /** The one-off B-pattern computation, ms; null when the patterns came from the cache. */
   bPatternMs: number | null;
+  /** B is a copy made here (transposed), nobody else's: a device's thread may take it. */
+  bIsCopy: boolean;
 }
 
 export interface ExecuteParams {
@@ -75,10 +77,29 @@ export interface ExecuteParams {
    * error, its worker gone) fails the points it was running and takes no more.
    */
   slots?: DeviceSlot[];
+  /** With `slots`: filled with each device's time in benchmark calls, ms, by device index. */
+  deviceNativeMs?: Record<number, number>;
 }
 
-/** Errors after which a device is not used again. */
-const STICKY_CODES = new Set(['CUDA_ERROR', 'NO_DEVICE']);
+/** The calls of a source on a device: all at once where the slot can (benchmarkAll), else one by one, stopping at a sticky error. */
+async function runOnSlot(slot: DeviceSlot, calls: BenchmarkParams[], options: SlotCallOptions): Promise<CallOutcome[]> {
+  if (slot.benchmarkAll) return slot.benchmarkAll(calls, options);
+  const outcomes: CallOutcome[] = [];
+  let sticky: { error: unknown } | null = null;
+  for (const call of calls) {
+    if (sticky) {
+      outcomes.push(sticky);
+      continue;
+    }
+    try {
+      outcomes.push({ result: await slot.benchmark(call, options) });
+    } catch (error) {
+      outcomes.push({ error });
+      if (STICKY_CODES.has(errorCode(error))) sticky = { error };
+    }
+  }
+  return outcomes;
+}
 
 type RowGroup = { label: string; rows: ResultRow[] };
 
@@ -141,14 +162,15 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
     record.samples.write(lines.map((l) => JSON.stringify(l) + '\n').join(''));
     stage.write_ms += performance.now() - t;
   };
-  type Request = Omit<BenchmarkParams, 'backend' | 'seed' | 'warmup' | 'runs' | 'l2' | 'kernels'> & { toRun: string[] };
-  type Bench = (req: Request) => Promise<BenchmarkResult>;
+  type Request = Omit<BenchmarkParams, 'backend' | 'seed' | 'warmup' | 'runs' | 'l2' | 'kernels'> & { toRun: string[]; transferB?: boolean };
+  /** The calls of one source (its M, in order), each with its result or why it failed. */
+  type Bench = (reqs: Request[]) => Promise<CallOutcome[]>;
   /**
    * Every call, on one device or on a worker of --devices, has the same settings: the dense
    * baselines run in it beside the kernels asked for (so every row gets its speedups), with
    * the backend's noise discipline.
    */
-  const callParams = ({ toRun, ...req }: Request): BenchmarkParams => ({
+  const callParams = ({ toRun, transferB: _transferB, ...req }: Request): BenchmarkParams => ({
     backend: plan.backend,
     seed: p.seed,
     warmup: p.warmup,
@@ -158,13 +180,19 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
     ...req,
     kernels: callKernels(plan.roles, toRun),
   });
-  const benchmark: Bench = async (req) => {
-    const t = performance.now();
-    try {
-      return await native.benchmark({ ...callParams(req), ...(p.device !== undefined ? { device: p.device } : {}) });
-    } finally {
-      stage.native_ms += performance.now() - t;
+  const benchmark: Bench = async (reqs) => {
+    const outcomes: CallOutcome[] = [];
+    for (const req of reqs) {
+      const t = performance.now();
+      try {
+        outcomes.push({ result: await native.benchmark({ ...callParams(req), ...(p.device !== undefined ? { device: p.device } : {}) }) });
+      } catch (error) {
+        outcomes.push({ error });
+      } finally {
+        stage.native_ms += performance.now() - t;
+      }
     }
+    return outcomes;
   };
   const status = (err: unknown): RowStatus => (SKIP_CODES.has(errorCode(err)) ? 'skipped' : 'failed');
 
@@ -191,6 +219,7 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
         elementSparsity: b.length === 0 ? 0 : zeros / b.length,
         blockSparsity: blockSparsity(resolved.patterns),
         bPatternMs: resolved.computeMs,
+        bIsCopy: source.orientation !== 'raw',
       };
       if (source.aRef) {
         const ta = performance.now();
@@ -238,24 +267,38 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
     facts.blockSparsity = prepared.blockSparsity;
     facts.bMemory = bMemoryBytes(prepared.bPatterns, source.k, source.n);
     facts.bPatternMs = prepared.bPatternMs;
-    for (const m of pendingMs) {
+    const perM = pendingMs.map((m) => {
       const wanted = pendingKernels(p, source, m);
+      return { m, wanted, toRun: plan.runnable.filter((kernel) => wanted.includes(kernel)) };
+    });
+    // Every M of the tensor in one go: a device runs them back to back.
+    const calls = perM.filter((x) => x.toRun.length > 0);
+    const outcomes =
+      calls.length === 0
+        ? []
+        : await bench(
+            calls.map(({ m, toRun }) => ({
+              m,
+              k: source.k,
+              n: source.n,
+              b: prepared.b,
+              bPatterns: prepared.bPatterns,
+              ...(prepared.a ? { a: prepared.a } : {}),
+              toRun,
+              transferB: prepared.bIsCopy,
+            })),
+          );
+    let nextOutcome = 0;
+    for (const { m, wanted, toRun } of perM) {
       const rows: ResultRow[] = [];
       for (const u of plan.unrunnable) {
         if (wanted.includes(u.kernel)) rows.push(emptyRow(facts, cfg, { m, kernel: u.kernel, aSource: source.aSource }, 'skipped', u.skip));
       }
-      const toRun = plan.runnable.filter((kernel) => wanted.includes(kernel));
       if (toRun.length > 0) {
+        const outcome = outcomes[nextOutcome++]!;
         try {
-          const result = await bench({
-            m,
-            k: source.k,
-            n: source.n,
-            b: prepared.b,
-            bPatterns: prepared.bPatterns,
-            ...(prepared.a ? { a: prepared.a } : {}),
-            toRun,
-          });
+          if ('error' in outcome) throw outcome.error;
+          const { result } = outcome;
           rows.push(...rowsFromResult(facts, cfg, m, source.aSource, result, toRun, plan.roles));
           writeSamples(
             result.kernels
@@ -311,13 +354,17 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
     const rows: SweepRow[] = plan.unrunnable.map((u) => blankSweepRow(point, u.kernel, 'skipped', u.skip));
     let baselineMs = new Map<string, number>();
     try {
-      const result = await benchmark({
-        m: source.m,
-        k: source.k,
-        n: source.n,
-        synthetic: { mode: source.mode, density: source.density },
-        toRun: plan.runnable,
-      });
+      const [outcome] = await benchmark([
+        {
+          m: source.m,
+          k: source.k,
+          n: source.n,
+          synthetic: { mode: source.mode, density: source.density },
+          toRun: plan.runnable,
+        },
+      ]);
+      if ('error' in outcome!) throw outcome.error;
+      const { result } = outcome!;
       rows.push(...sweepRowsFromResult(point, result, plan.runnable, plan.roles));
       baselineMs = baselineTimes(result, plan.roles);
       const byId = new Map(result.kernels.map((k) => [k.id, k]));
@@ -343,6 +390,7 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
   };
 
   const work = plan.sources.filter((s) => s.kind !== 'tensor' || s.ms.some((m) => pendingKernels(p, s, m).length > 0));
+  const nativeMs = p.deviceNativeMs ?? {};
   if (p.slots && p.slots.length > 0) {
     await runOnDevices(work, p.slots);
     return counts;
@@ -373,8 +421,10 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
   /**
    * One loop per device, each taking the largest tensor not yet taken, preparing it (patterns
    * on the CPU, so no device runs anything but timed kernels; the next one while this one is
-   * benchmarked) and benchmarking it on its device. Rows wait until every source planned
-   * before them is written. Host memory: two tensors per device.
+   * benchmarked) and benchmarking all its M on its device in one request (no round trip to
+   * this thread between them; B moved to the device's thread, not copied). Rows wait until
+   * every source planned before them is written. Host memory: two tensors per device (the one
+   * its thread holds, the next one here).
    */
   async function runOnDevices(sources: PlannedSource[], slots: DeviceSlot[]): Promise<void> {
     const done = new Array<RowGroup[] | undefined>(sources.length);
@@ -394,45 +444,61 @@ export async function executePlan(p: ExecuteParams): Promise<ExecuteCounts> {
     });
     queue.sort((a, b) => sources[b].cost - sources[a].cost || a - b);
     flush();
-    const lost: { index: number; why: string }[] = [];
-    await Promise.all(
-      slots.map(async (slot) => {
-        let broken: unknown = null;
-        const bench: Bench = async (req) => {
-          if (broken) throw broken;
-          const t = performance.now();
-          try {
-            return await slot.benchmark({ ...callParams(req), device: slot.index });
-          } catch (err) {
-            if (STICKY_CODES.has(errorCode(err))) broken = err;
-            throw err;
-          } finally {
-            stage.native_ms += performance.now() - t;
-          }
-        };
-        // One tensor of lookahead per device: the next is prepared while this one runs.
-        let i = queue.shift();
-        let prepared = i !== undefined ? prepare(sources[i] as TensorSource, 'cpu') : null;
-        while (i !== undefined && prepared) {
-          const current = await prepared;
-          const nextI = queue.shift();
-          prepared = nextI !== undefined ? prepare(sources[nextI] as TensorSource, 'cpu') : null;
-          done[i] = await runTensor(sources[i] as TensorSource, current, bench, slot.name);
-          flush();
-          i = nextI;
-          if (broken) {
-            // The tensor taken for later goes back to the others (still the largest left).
-            if (i !== undefined) queue.unshift(i);
-            break;
-          }
+    const broken = new Map<DeviceSlot, unknown>();
+    /** Runs tensors on `slot` until the queue is empty or the device fails for good. */
+    const drain = async (slot: DeviceSlot): Promise<void> => {
+      const bench: Bench = async (reqs) => {
+        if (broken.has(slot)) return reqs.map(() => ({ error: broken.get(slot) }));
+        const t = performance.now();
+        let outcomes: CallOutcome[];
+        try {
+          outcomes = await runOnSlot(
+            slot,
+            reqs.map((req) => ({ ...callParams(req), device: slot.index })),
+            { transferB: reqs[0]?.transferB === true },
+          );
+        } catch (error) {
+          outcomes = reqs.map(() => ({ error }));
+        } finally {
+          const ms = performance.now() - t;
+          stage.native_ms += ms;
+          nativeMs[slot.index] = (nativeMs[slot.index] ?? 0) + ms;
         }
-        if (broken) lost.push({ index: slot.index, why: `device ${slot.index} (${slot.name}): ${describeError(broken)}` });
-      }),
-    );
+        const sticky = outcomes.find((o): o is { error: unknown } => 'error' in o && STICKY_CODES.has(errorCode(o.error)));
+        if (sticky) broken.set(slot, sticky.error);
+        return outcomes;
+      };
+      // One tensor of lookahead per device: the next is prepared while this one runs.
+      let i = queue.shift();
+      let prepared = i !== undefined ? prepare(sources[i] as TensorSource, 'cpu') : null;
+      while (i !== undefined && prepared) {
+        const current = await prepared;
+        const nextI = queue.shift();
+        prepared = nextI !== undefined ? prepare(sources[nextI] as TensorSource, 'cpu') : null;
+        done[i] = await runTensor(sources[i] as TensorSource, current, bench, slot.name);
+        flush();
+        i = nextI;
+        if (broken.has(slot)) {
+          // The tensor taken for later goes back to the others (still the largest left).
+          if (i !== undefined) queue.unshift(i);
+          break;
+        }
+      }
+    };
+    // A device that fails gives its next tensor back, maybe after the others found the queue
+    // empty and stopped: those still working go round again until nothing is left.
+    let working = slots;
+    while (queue.length > 0 && working.length > 0) {
+      await Promise.all(working.map(drain));
+      working = slots.filter((s) => !broken.has(s));
+    }
+    const lost = slots
+      .filter((s) => broken.has(s))
+      .sort((x, y) => x.index - y.index)
+      .map((s) => `device ${s.index} (${s.name}): ${describeError(broken.get(s))}`);
     // Every device failed for good: what is left cannot run.
     for (const i of queue.splice(0)) {
-      const why = lost.sort((a, b) => a.index - b.index).map((l) => l.why);
-      const error = new EsmmError('NO_DEVICE', `no working device left (${why.join('; ')})`);
+      const error = new EsmmError('NO_DEVICE', `no working device left (${lost.join('; ')})`);
       done[i] = await runTensor(sources[i] as TensorSource, { error });
     }
     flush();

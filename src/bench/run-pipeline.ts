@@ -101,6 +101,18 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
       },
     });
     const stage: StageTimes = { load_ms: 0, convert_ms: 0, pattern_ms: 0, native_ms: 0, write_ms: 0, hash_ms: 0 };
+    // --devices: each device's time in benchmark calls (stage.native_ms is their sum).
+    const deviceNativeMs: Record<number, number> = {};
+    /**
+     * The share of the run's device time not spent in benchmark calls: (wall − native_ms) / wall
+     * on one device; with several, 1 − Σ native / (devices × wall), so two busy devices do not
+     * make it negative.
+     */
+    const hostFraction = (wallMs: number): number | null => {
+      if (wallMs <= 0) return null;
+      const lanes = slots && slots.length > 0 ? slots.length : 1;
+      return (lanes * wallMs - stage.native_ms) / (lanes * wallMs);
+    };
     const fileShas: Record<string, string> = {};
     let counts = { rows: 0, ok: 0, failed: 0, skipped: 0, notMatrix: 0 };
 
@@ -138,10 +150,11 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
         },
         devices: deviceList,
         stageMs: stage,
+        ...(slots ? { deviceNativeMs } : {}),
         // Busy time of each stage overlaps the benchmark (lookahead); what the run waited for
-        // beyond the native calls is the host-side overhead.
-        hostOverheadMs: wallMs - stage.native_ms,
-        hostOverheadFraction: wallMs > 0 ? (wallMs - stage.native_ms) / wallMs : null,
+        // beyond the native calls is the host-side overhead (per device, with --devices).
+        hostOverheadMs: (slots && slots.length > 0 ? slots.length : 1) * wallMs - stage.native_ms,
+        hostOverheadFraction: hostFraction(wallMs),
         summary: { ...counts, resumed },
         tensorFiles: fileShas,
         warnings,
@@ -192,7 +205,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
         stage,
         fileShas,
         onRows: progress,
-        ...(slots ? { slots } : {}),
+        ...(slots ? { slots, deviceNativeMs } : {}),
       });
     } finally {
       bar?.stop();
@@ -213,7 +226,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
       found: params.tensors.length,
       selected: plan.selected,
       stageMs: stage,
-      hostOverheadFraction: wallMs > 0 ? (wallMs - stage.native_ms) / wallMs : 0,
+      hostOverheadFraction: hostFraction(wallMs) ?? 0,
     };
   } finally {
     record.close();
@@ -232,14 +245,15 @@ function devicesOf(
   if (backend !== 'cuda' && !deps.openDevice) throw new UsageError('--devices needs the cuda backend');
   if (params.devices === 'all') {
     if (deviceList.length === 0) throw new UsageError('--devices all: no CUDA device found');
-    return deviceList.map((d) => ({ index: d.index, name: d.name }));
+    return deviceList.map((d) => ({ index: d.index, name: `${d.name} (cuda:${d.index})` }));
   }
   const out: { index: number; name: string }[] = [];
   for (const index of params.devices) {
     const found = deviceList.find((d) => d.index === index);
     if (!found && !deps.openDevice) throw new UsageError(`--devices: no CUDA device ${index} (found ${deviceList.map((d) => d.index).join(', ') || 'none'})`);
     if (out.some((d) => d.index === index)) throw new UsageError(`--devices: device ${index} given twice`);
-    out.push({ index, name: found?.name ?? `device ${index}` });
+    // As the addon names it in every result (rows that carry none say the same).
+    out.push({ index, name: found ? `${found.name} (cuda:${index})` : `device ${index}` });
   }
   return out;
 }

@@ -66,7 +66,8 @@ export interface PipelineSummary {
   backend?: 'cpu' | 'cuda';
   stageMs?: StageTimes;
   /**
-   * (wall − native_ms) / wall: the share of the run spent outside the native benchmark calls.
+   * (wall − native_ms) / wall: the share of the run spent outside the native benchmark calls
+   * (with --devices, of the devices' time: 1 − native_ms / (devices × wall), native_ms summed).
    * Stage busy times are larger than this when they overlap a benchmark (one-tensor lookahead).
    */
   hostOverheadFraction?: number;

@@ -95,6 +95,7 @@ function wrapBinding(raw: NativeBinding): NativeBinding {
     devices: sync(raw.devices),
     computePatterns: async(raw.computePatterns),
     benchmark: async(raw.benchmark),
+    ...(typeof raw.benchmarkSync === 'function' ? { benchmarkSync: sync(raw.benchmarkSync) } : {}),
     gemm:
       typeof raw.gemm === 'function'
         ? async(raw.gemm)

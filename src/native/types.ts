@@ -59,7 +59,7 @@ export interface NativeInfo {
 }
 
 export interface PatternParams {
-  /** Row-major matrix. */
+  /** Row-major matrix, read in place while the call runs (not copied): do not transfer it before it settles. */
   data: Float32Array;
   rows: number;
   cols: number;
@@ -216,6 +216,13 @@ export interface NativeBinding {
   devices(): DeviceInfo[];
   computePatterns(params: PatternParams): Promise<Uint8Array>;
   benchmark(params: BenchmarkParams): Promise<BenchmarkResult>;
+  /**
+   * The same call on the calling thread, blocking it until done, for a thread that does nothing
+   * else (a device worker of `--devices`: its calls then hold no libuv pool thread, which file
+   * reads and pattern computations need); throws where `benchmark` rejects. B, A and the B
+   * patterns are read in place rather than copied. Absent from addons built before it existed.
+   */
+  benchmarkSync?(params: BenchmarkParams): BenchmarkResult;
   /**
    * C [m×n] = A·B (or A·Bᵀ), row-major, by cuBLAS SGEMM; A and B are copied to the device on
    * every call. Rejects with USAGE/SHAPE for bad arguments, NO_BACKEND when the addon was built

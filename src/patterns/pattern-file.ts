@@ -89,13 +89,15 @@ export async function readPatternFile(path: string, key: PatternKey): Promise<{ 
 }
 
 /** Writes to a temporary name, syncs, then renames: readers see the old file or the whole new one. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     const handle = await open(tmp, 'w');
     try {
-      await handle.writeFile(data);
+      // Pieces are written one after another (no joined copy of a large body).
+      const pieces = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+      for (const piece of pieces) await handle.writeFile(piece);
       await handle.datasync();
     } finally {
       await handle.close();

@@ -5,10 +5,11 @@ import { after, before, describe, it } from 'node:test';
 
 import { parse } from 'csv-parse/sync';
 
-import { type DeviceSlot, openDeviceWorker } from '../../src/bench/device-slot.js';
+import { type DeviceSlot, type SlotCallOptions, openDeviceWorker } from '../../src/bench/device-slot.js';
 import { runCommand } from '../../src/commands/run.js';
 import { EsmmError } from '../../src/errors.js';
-import type { BenchmarkParams } from '../../src/native/types.js';
+import { loadNative } from '../../src/native/index.js';
+import type { BenchmarkParams, BenchmarkResult } from '../../src/native/types.js';
 import { tempDir } from '../helpers.js';
 import { fakeNative } from '../pipeline/fake-native.js';
 import { cpuRunFlags, randomMatrix, runCli, writeSafetensorsF32 } from '../pipeline/fixtures.js';
@@ -41,7 +42,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Fake devices: each benchmarks with the fake binding after `delayMs`, naming itself in its results. */
 function fakeDevices(opts: { delayMs?: (index: number) => number; failOn?: (index: number, call: number) => Error | null } = {}) {
-  const calls: { index: number; params: BenchmarkParams }[] = [];
+  const calls: { index: number; params: BenchmarkParams; options: SlotCallOptions | undefined }[] = [];
   const opened: number[] = [];
   const openDevice = (index: number, name: string): DeviceSlot => {
     opened.push(index);
@@ -50,8 +51,8 @@ function fakeDevices(opts: { delayMs?: (index: number) => number; failOn?: (inde
     return {
       index,
       name,
-      async benchmark(params) {
-        calls.push({ index, params });
+      async benchmark(params, options) {
+        calls.push({ index, params, options });
         await sleep(opts.delayMs?.(index) ?? 0);
         const err = opts.failOn?.(index, n++);
         if (err) throw err;
@@ -99,6 +100,38 @@ describe('--devices: one worker per device', () => {
     assert.deepEqual([...new Set(devices.calls.map((c) => settings(c.params)))], [...new Set(singleCalls.map(settings))]);
     const record = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
     assert.deepEqual(record.params.devices, [0, 1, 2]);
+    // Each device's time in calls; the host-side share is of the three devices' time (the sum
+    // of their call times is more than the wall time, and the share stays in [0, 1]).
+    assert.deepEqual(Object.keys(record.deviceNativeMs).sort(), ['0', '1', '2']);
+    const sum = Object.values(record.deviceNativeMs as Record<string, number>).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - record.stageMs.native_ms) < 1e-6 * sum + 1e-9);
+    assert.ok(record.hostOverheadFraction >= 0 && record.hostOverheadFraction <= 1, String(record.hostOverheadFraction));
+    assert.ok(Math.abs(record.hostOverheadFraction - (1 - sum / (3 * record.wallMs))) < 0.01);
+    // B is a transposed copy made for the tensor (linear orientation): the device may take it.
+    assert.ok(devices.calls.every((c) => c.options?.transferB === true));
+  });
+
+  it('a tensor a failing device gives back runs on a device that had already found the queue empty', async () => {
+    // Device 1 takes the largest tensor (and the next), is slow, and fails for good on its second
+    // call, long after device 0 has run everything else and stopped.
+    const devices = fakeDevices({
+      delayMs: (i) => (i === 1 ? 400 : 0),
+      failOn: (i, call) => (i === 1 && call === 1 ? new EsmmError('CUDA_ERROR', 'an illegal memory access was encountered') : null),
+    });
+    const out = join(tmp.dir, 'given-back.csv');
+    const s = await runCommand(tree, opts(out, { devices: '0,1' }), { native: fakeNative(), openDevice: devices.openDevice });
+    const rows = rowsOf(out);
+    assert.deepEqual(
+      rows.map((r) => [r.source_file, r.tensor, r.m, r.kernel]),
+      single.map((r) => [r.source_file, r.tensor, r.m, r.kernel]),
+    );
+    // Only the second M of the tensor device 1 was running fails; nothing is "no working device left".
+    const failed = rows.filter((r) => r.status === 'failed');
+    assert.equal(failed.length, 2, JSON.stringify(failed.map((r) => r.reason)));
+    assert.ok(failed.every((r) => /^CUDA_ERROR /.test(r.reason) && r.device === 'device 1'));
+    assert.equal(s.failed, 2);
+    assert.equal(devices.calls.filter((c) => c.index === 1).length, 2);
+    assert.equal(rows.filter((r) => r.device === 'fake 0').length, single.length - 1 - 4);
   });
 
   it('a device that fails for good fails the points it was running; the others run the rest', async () => {
@@ -138,6 +171,34 @@ describe('--devices: one worker per device', () => {
     const bad = await runCli(['run', tree, '--backend', 'cpu', '--devices', 'a', '--out', join(tmp.dir, 'x.csv')]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--devices takes device indices/);
+  });
+
+  it('a device worker keeps a tensor between calls: B moved once, the other M reuse it, the same results', async () => {
+    const native = loadNative();
+    const k = 64;
+    const n = 96;
+    const bOf = (seed: number): Float32Array => randomMatrix(k, n, seed, 0.5);
+    const call = (m: number, b: Float32Array): BenchmarkParams => ({ backend: 'cpu', m, k, n, seed: 1, b, kernels: ['reference', 'esmm'], warmup: 0, runs: 1, l2: 'hot' });
+    const facts = (r: BenchmarkResult) => r.kernels.map((x) => [x.id, x.ok, x.relErrFrobenius, x.maxAbsErrRel]).concat([[r.kDensity, r.skippedSliceFraction]]);
+    const slot = openDeviceWorker(0, 'cpu');
+    try {
+      const b1 = bOf(1);
+      const expected = await Promise.all([call(4, bOf(1)), call(16, bOf(1)), call(4, bOf(2))].map((p) => native.benchmark(p)));
+      const first = await slot.benchmark(call(4, b1), { transferB: true });
+      assert.equal(b1.length, 0, 'moved to the device thread, detached here');
+      const second = await slot.benchmark(call(16, b1), { transferB: true });
+      const other = await slot.benchmark(call(4, bOf(2)));
+      assert.deepEqual([first, second, other].map(facts), expected.map(facts));
+      // One tensor's calls in one request, run back to back.
+      const b3 = bOf(1);
+      const both = await slot.benchmarkAll!([call(4, b3), call(16, b3)], { transferB: true });
+      assert.deepEqual(both.map((o) => ('result' in o ? facts(o.result) : o.error)), expected.slice(0, 2).map(facts));
+      // A failure comes back with its code; the worker goes on.
+      await assert.rejects(slot.benchmark(call(4, bOf(3).subarray(1))), { code: 'SHAPE' });
+      assert.deepEqual(facts(await slot.benchmark(call(4, bOf(2)))), facts(expected[2]));
+    } finally {
+      await slot.close();
+    }
   });
 
   it('a device worker loads the addon in its own thread and benchmarks there', async () => {

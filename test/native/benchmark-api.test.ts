@@ -198,3 +198,21 @@ describe('native info without a GPU', () => {
     assert.equal(res.kernels.length, 2);
   });
 });
+
+describe('benchmarkSync', () => {
+  it('is the same call on this thread: the same results as benchmark, B read in place, errors thrown with their code', async (t) => {
+    if (!native.benchmarkSync) {
+      t.skip('this build of the addon predates benchmarkSync (npm run build:native)');
+      return;
+    }
+    const a = randomMatrix(20, 30, 7);
+    const params: BenchmarkParams = { ...base, a };
+    const viaPool = await native.benchmark(params);
+    const here = native.benchmarkSync(params);
+    const facts = (r: typeof here) => [r.kDensity, r.skippedSliceFraction, r.kernels.map((k) => [k.id, k.ok, k.relErrFrobenius, k.maxAbsErrRel, k.time?.samples.length])];
+    assert.deepEqual(facts(here), facts(viaPool));
+    assert.ok(here.kernels.every((k) => k.ok));
+    assert.throws(() => native.benchmarkSync!({ ...base, b: base.b!.subarray(1) }), rejectsWith('SHAPE'));
+    assert.throws(() => native.benchmarkSync!({ ...base, backend: 'gpu' as 'cpu' }), rejectsWith('USAGE'));
+  });
+});
