@@ -24,10 +24,19 @@ const times = (v: number | null): string => (v === null ? '—' : `${v.toFixed(2
 interface RunRecord {
   argv?: string[];
   startedAt?: string;
-  devices?: { name?: string }[];
+  devices?: { index?: number; name?: string }[];
   native?: { cuda?: { driverVersion?: string }; cublas?: { version?: string } };
   nvml?: { before?: { driver_version?: string }[] | null };
-  params?: { backend?: string };
+  params?: { backend?: string; devices?: number[] };
+}
+
+/** "one NVIDIA H200", or "2 × NVIDIA H200" for a run over several (`--devices`). */
+function deviceWords(record: RunRecord): string {
+  if (record.params?.backend === 'cpu') return 'the CPU backend (CPU timings, not GPU numbers)';
+  const used = record.params?.devices;
+  const cards = used && used.length > 0 ? (record.devices ?? []).filter((d) => used.includes(d.index ?? -1)) : (record.devices ?? []).slice(0, 1);
+  const name = cards[0]?.name ?? 'unknown GPU';
+  return cards.length > 1 ? `${cards.length} × ${name}` : `one ${name}`;
 }
 
 /** The last run's record of a CSV (`<csv>.json`, or `<csv>.run-<n>.json` for later runs). */
@@ -40,7 +49,7 @@ function lastRunRecord(csvPath: string): RunRecord | null {
 /** "One NVIDIA H200 (driver …, cuBLAS …), 2026-11-30, `esmm-bench sweep …`" from the run record. */
 function caption(csvRel: string, record: RunRecord | null): string {
   if (!record) return `From \`${csvRel}\` (no run record beside it).`;
-  const device = record.params?.backend === 'cpu' ? 'the CPU backend (CPU timings, not GPU numbers)' : `one ${record.devices?.[0]?.name ?? 'unknown GPU'}`;
+  const device = deviceWords(record);
   const driver = record.nvml?.before?.[0]?.driver_version;
   const cublas = record.native?.cublas?.version;
   const extras = [driver ? `driver ${driver}` : null, cublas ? `cuBLAS ${cublas}` : null].filter(Boolean).join(', ');
