@@ -13,7 +13,7 @@ import { INPUT_PREFIX, readActivationDump } from './read-activation-dump.js';
 import { readModelConfig } from './read-model-config.js';
 import { relativeError } from './relative-error.js';
 import { runForward } from './run-forward.js';
-import type { Matmul, Tensor } from './types.js';
+import type { ForwardDevice, Matmul, Tensor } from './types.js';
 import { writeSafetensors, type TensorToWrite } from './write-safetensors.js';
 
 export interface SparsifyParams {
@@ -26,6 +26,8 @@ export interface SparsifyParams {
   spec: string;
   out: string;
   matmul?: Matmul;
+  /** Run both forward passes on this GPU (runForward), as capture --backend cuda does. */
+  device?: ForwardDevice;
 }
 
 export interface SparsifiedModule {
@@ -65,7 +67,7 @@ export async function sparsifyDump(p: SparsifyParams): Promise<SparsifyResult> {
   const thresholds = new Map<string, number>();
   for (const [module, t] of dump.inputs) thresholds.set(module, calibrateThreshold(t.data, t.shape[0], t.shape[1], p.sparsifier));
 
-  const matmul = p.matmul ? { matmul: p.matmul } : {};
+  const matmul = { ...(p.matmul ? { matmul: p.matmul } : {}), ...(p.device ? { device: p.device } : {}) };
   // The dense pass must reproduce the dump, or the thresholds belong to another model.
   const dense = await runForward({
     config,

@@ -1,8 +1,9 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { z } from 'zod';
 
 import { UsageError } from '../errors.js';
 import { parseSparsifier } from '../activations/parse-sparsifier.js';
+import { resolveCaptureBackend } from '../activations/resolve-capture-backend.js';
 import { resolveModelFolder } from '../activations/resolve-model-folder.js';
 import { sparsifyDump, type SparsifyResult } from '../activations/sparsify-dump.js';
 
@@ -13,19 +14,28 @@ const optionsSchema = z.object({
   hfCache: z.string().min(1).optional(),
   offline: z.boolean().optional(),
   json: z.boolean().optional(),
+  backend: z.enum(['auto', 'cpu', 'cuda']).optional(),
 });
 
 /** `esmm-bench sparsify <dump>`: thresholds from the dump, a second forward pass with them applied, a new dump. */
-export async function sparsifyCommand(dump: string, raw: unknown, write: (line: string) => void): Promise<SparsifyResult> {
+export async function sparsifyCommand(
+  dump: string,
+  raw: unknown,
+  write: (line: string) => void,
+  resolve: typeof resolveCaptureBackend = resolveCaptureBackend,
+): Promise<SparsifyResult & { backend: 'cpu' | 'cuda' }> {
   const parsed = optionsSchema.safeParse(raw);
   if (!parsed.success) throw new UsageError(`sparsify: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const opts = parsed.data;
   const sparsifier = parseSparsifier(opts.method);
   const folder = await resolveModelFolder(opts.model, { ...(opts.hfCache ? { hfCache: opts.hfCache } : {}), ...(opts.offline ? { offline: true } : {}) });
   const out = opts.out ?? dump.replace(/(\.safetensors)?$/, `.${opts.method.replace(':', '-')}.safetensors`);
-  const result = await sparsifyDump({ dump, dir: folder.dir, sparsifier, spec: opts.method, out });
+  // Both forward passes where capture would run them: on the GPU for a model of real size.
+  const { backend, native } = resolve(opts.backend ?? 'auto');
+  const device = native ? { device: { tensors: native.deviceTensors, index: 0 } } : {};
+  const result = { ...(await sparsifyDump({ dump, dir: folder.dir, sparsifier, spec: opts.method, out, ...device })), backend };
   if (opts.json) {
-    write(JSON.stringify({ out, method: opts.method, quality: result.quality, modules: result.modules }));
+    write(JSON.stringify({ out, method: opts.method, backend, quality: result.quality, modules: result.modules }));
     return result;
   }
   const q = result.quality;
@@ -48,6 +58,7 @@ export function registerSparsify(program: Command): void {
     .option('--hf-cache <dir>', 'HF cache root for org/name')
     .option('--offline', 'take org/name only from the HF cache; never download')
     .option('--json', 'print one JSON document')
+    .addOption(new Option('--backend <b>', 'where the two forward passes run: cuda (every step on the GPU), cpu, or auto (cuda when usable)').choices(['auto', 'cpu', 'cuda']).default('auto'))
     .action(async (dump: string, raw: Record<string, unknown>) => {
       await sparsifyCommand(dump, raw, (line) => void process.stdout.write(line + '\n'));
     });

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { readActivationDump } from '../../src/activations/read-activation-dump.js';
 import { resolveCaptureBackend } from '../../src/activations/resolve-capture-backend.js';
 import { captureCommand } from '../../src/commands/capture.js';
+import { sparsifyCommand } from '../../src/commands/sparsify.js';
 import { EsmmError } from '../../src/errors.js';
 import type { NativeBinding, NativeInfo } from '../../src/native/types.js';
 import { SHARED_WEIGHTS, tempDir } from '../helpers.js';
@@ -147,5 +148,32 @@ describe('capture: the cuda path', () => {
 
   it('refuses an unknown --backend as a usage error', async () => {
     await assert.rejects(captureCommand('.', { tokens: '1', backend: 'tpu' }, () => {}), { code: 'USAGE', message: /^capture: / });
+  });
+});
+
+describe('sparsify: the cuda path', () => {
+  it('runs both forward passes on the device and gives the CPU path\'s thresholds, quality and dump', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      await writeTinyGpt2(dir);
+      const dense = join(dir, 'dense.safetensors');
+      await captureCommand(dir, { tokens: '3,17,42,0,9,5,1,8', out: dense, backend: 'cpu' }, () => {});
+      const native = fakeNative({ cuda: true, devices: 1, cublas: true });
+      const gpuOut = join(dir, 'gpu.safetensors');
+      const cpuOut = join(dir, 'cpu.safetensors');
+      const gpu = await sparsifyCommand(dense, { method: 'teal:0.5', model: dir, out: gpuOut, backend: 'cuda' }, () => {}, (req) =>
+        resolveCaptureBackend(req, () => native),
+      );
+      const cpu = await sparsifyCommand(dense, { method: 'teal:0.5', model: dir, out: cpuOut, backend: 'cpu' }, () => {});
+      assert.equal(gpu.backend, 'cuda');
+      assert.equal(cpu.backend, 'cpu');
+      assert.deepEqual(gpu.quality, cpu.quality);
+      assert.deepEqual(gpu.modules, cpu.modules);
+      const [g, c] = [await readActivationDump(gpuOut), await readActivationDump(cpuOut)];
+      for (const [module, t] of c.inputs) assert.deepEqual(g.inputs.get(module), t, `input.${module}`);
+      assert.deepEqual(native.deviceTensors.live(), [], 'every device tensor freed');
+    } finally {
+      cleanup();
+    }
   });
 });
