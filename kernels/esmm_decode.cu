@@ -10,6 +10,7 @@
 // multiplied): the small-M path of the dense baseline, so a decode-sized speedup is ESMM's skipping
 // and not its way of streaming B.
 #include <algorithm>
+#include <atomic>
 
 #include "decode_common.cuh"
 
@@ -165,12 +166,24 @@ cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream
 }  // namespace
 
 int numSMs() {
-  static const int count = [] {
-    int dev = 0, n = 132;
-    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-    return n;
-  }();
-  return count;
+  // Read once per device: the workers of --devices each launch on their own GPU, which need not
+  // be the same model.
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> counts[kMaxDevices];  // 0: not read yet
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) {
+    cudaGetLastError();
+    return 132;
+  }
+  int n = counts[dev].load(std::memory_order_relaxed);
+  if (n == 0) {
+    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0) {
+      cudaGetLastError();
+      n = 132;
+    }
+    counts[dev].store(n, std::memory_order_relaxed);
+  }
+  return n;
 }
 
 cudaError_t launchSumSplits(const float* partial, int splits, int M, int N, float* C, int ldc, cudaStream_t stream) {
