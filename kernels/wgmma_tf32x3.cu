@@ -5,18 +5,24 @@
 //
 // wgmma reads tf32 operands only K-major (k contiguous) from shared memory, and the 3xTF32 split
 // needs each operand's tf32 remainder. So a call runs in two steps:
-//   1. split: B (K×N) transposed into B_hi and B_lo (N×K) once per weight (launchHopperPrepareB;
-//      the caller keeps it, as it keeps B's patterns), and A (M×K) into A_hi and A_lo (M×K) in every
-//      call, x = hi + lo with hi rounded to nearest tf32 (mma_tf32.cuh's splitTf32Rn).
-//      Memory-bound: reads the operand once and writes it twice.
-//   2. the GEMM: block tile 128×128, k-tile 32 (one 128-byte swizzle row of float32); per stage one
-//      TMA box per operand part (4 × 16 KiB), 3 stages. Warpgroup 0 is the producer (one thread
-//      issues the copies); warpgroups 1 and 2 each own 64 rows of C and run, per k-step of 8,
-//      lo·hi + hi·lo + hi·hi as three m64n128k8 wgmmas into a partial accumulator that joins an
-//      FP32 running sum every kFlushTiles k-tiles (the tensor cores' accumulator truncates: see
-//      mma_tf32.cuh). Where the block tiles alone would leave most multiprocessors idle, K is split
-//      over gridDim.y into partial sums that a second kernel adds in a fixed order.
-// With patterns (ESMM), a block first lists the k-tiles where any of its A rows and any of its B
+//   1. split: B (K×N), once per weight (launchHopperPrepareB; the caller keeps it, as it keeps B's
+//      patterns), transposed to N×K as itself — the tensor cores truncate it to its tf32 hi part —
+//      beside its truncation remainder; and A (M×K), in every call, into A_hi rounded to nearest
+//      tf32 and A_lo = A − A_hi (mma_tf32.cuh's splitTf32Rn). Memory-bound.
+//   2. the GEMM, on a row side of 128-row tiles and a column side of kBN (Cfg):
+//      - from 65 rows of A: A is the row side, B the column side (kBN 128), 3 stages of 4 TMA boxes
+//        (A_hi, A_lo, B, B's remainder);
+//      - up to 64 rows (swapped): B is the row side and A the column side (kBN 32 or 64), C written
+//        transposed; only B itself is copied, and the consumers make its remainder in shared memory,
+//        so B's bytes are read once.
+//      Warpgroup 0 is the producer (one thread issues the copies on a full mbarrier with the byte
+//      count); warpgroups 1 and 2 each own 64 rows of the row side and run, per k-step of 8,
+//      lo·hi + hi·lo + hi·hi as three wgmmas into a partial accumulator that joins an FP32 running
+//      sum every kFlushTiles k-tiles (the tensor cores' accumulator truncates: see mma_tf32.cuh),
+//      then release the stage on an empty mbarrier. Where the block tiles alone would leave most
+//      multiprocessors idle, K is split over gridDim.y into partial sums that a second kernel adds
+//      in a fixed order.
+// With patterns (ESMM), a block first lists the k-tiles where any of its rows and any of its
 // columns hold a nonzero in the same k (the OR of the joint patterns over the block is the AND of
 // the ORs), and the pipeline runs over that list only: skipping at block × 32-k granularity.
 #include <cuda.h>
