@@ -115,6 +115,8 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
     };
     const fileShas: Record<string, string> = {};
     let counts = { rows: 0, ok: 0, failed: 0, skipped: 0, notMatrix: 0 };
+    let total = 0;
+    let finished = 0;
 
     const sidecarBody = (): Record<string, unknown> => {
       const wallMs = record.elapsedMs();
@@ -156,17 +158,29 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
         hostOverheadMs: (slots && slots.length > 0 ? slots.length : 1) * wallMs - stage.native_ms,
         hostOverheadFraction: hostFraction(wallMs),
         summary: { ...counts, resumed },
+        // Rows written so far (of the points this run has to do): the record is rewritten while
+        // the run goes on, so a run stopped from outside still says how far it got.
+        progress: { rows: finished, of: total },
         tensorFiles: fileShas,
         warnings,
       };
     };
 
+    const common = { plan, l2: params.l2, seed: params.seed, done };
+    total = pendingPointCount(common);
     const nvmlBefore = backend === 'cuda' ? await nvidiaSmi() : null;
     await record.writeSidecar(sidecarBody(), false, { before: nvmlBefore, after: null });
-
-    const common = { plan, l2: params.l2, seed: params.seed, done };
-    const total = pendingPointCount(common);
-    let finished = 0;
+    // Interim rewrites of the record, one at a time, all done before the final one.
+    const recordEveryMs = deps.recordEveryMs ?? 30_000;
+    let lastRecord = performance.now();
+    let recordWrites: Promise<void> = Promise.resolve();
+    const refreshRecord = (): void => {
+      if (performance.now() - lastRecord < recordEveryMs) return;
+      lastRecord = performance.now();
+      recordWrites = recordWrites
+        .then(() => record.writeSidecar(sidecarBody(), false, { before: nvmlBefore, after: null }))
+        .catch((err) => log(`warning: the run record was not refreshed: ${err instanceof Error ? err.message : String(err)}`));
+    };
     const bar =
       showProgress && isTTY
         ? new cliProgress.SingleBar(
@@ -178,6 +192,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
     const progress = (source: { kind: string }, label: string, rows: AnyRow[]): void => {
       if (source.kind === 'skip' || rows.length === 0) return;
       finished += rows.length;
+      refreshRecord();
       if (bar) {
         // One terminal line: a long path would wrap and break the bar's redraw.
         bar.update(finished, { tensor: printable(label.length > 60 ? '…' + label.slice(-59) : label) });
@@ -213,6 +228,7 @@ export async function runPipeline(params: PipelineParams, deps: PipelineDeps = {
     }
 
     const nvmlAfter = backend === 'cuda' ? await nvidiaSmi() : null;
+    await recordWrites;
     await record.writeSidecar(sidecarBody(), true, { before: nvmlBefore, after: nvmlAfter });
     const wallMs = record.elapsedMs();
     return {

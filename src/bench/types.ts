@@ -85,6 +85,11 @@ export interface PipelineDeps {
   isTTY?: boolean;
   /** Opens one device of `--devices` (default: a worker thread with its own addon). */
   openDevice?: (index: number, name: string) => import('./device-slot.js').DeviceSlot;
+  /**
+   * How often the run record is rewritten while the run goes on (default 30 s), so a run stopped
+   * from outside still leaves its stage times, rows so far and peak resident size.
+   */
+  recordEveryMs?: number;
 }
 
 /** Busy time per stage of a run, milliseconds (recorded in the sidecar); native_ms is the benchmark calls. */
