@@ -20,7 +20,7 @@
 //      lo·hi + hi·lo + hi·hi as three wgmmas into a partial accumulator that joins an FP32 running
 //      sum every kFlushTiles k-tiles (the tensor cores' accumulator truncates: see mma_tf32.cuh),
 //      then release the stage on an empty mbarrier. Where the block tiles alone would leave most
-//      multiprocessors idle, K is split over gridDim.y into partial sums that a second kernel adds
+//      multiprocessors idle, K is split over gridDim.y into partial sums that launchSumSplits adds
 //      in a fixed order.
 // With patterns (ESMM), a block first lists the k-tiles where any of its rows and any of its
 // columns hold a nonzero in the same k (the OR of the joint patterns over the block is the AND of
@@ -33,7 +33,9 @@
 #include <cstdint>
 
 #include "esmm.h"
+#include "mma_tf32.cuh"
 #include "patterns.h"
+#include "variants.cuh"
 #include "wgmma_tf32x3.h"
 
 namespace esmm {
@@ -72,16 +74,15 @@ size_t smemBytes(int K) {
 
 // ---- the split -------------------------------------------------------------------------------
 
-__device__ __forceinline__ void splitRn(float x, float& hi, float& lo) {
-  const uint32_t h = (__float_as_uint(x) + 0x1000u) & 0xFFFFE000u;
-  hi = __uint_as_float(h);
-  lo = x - hi;
+// The remainder of x after the tf32 truncation the tensor cores apply to it (mma_tf32.cuh's
+// truncating split; exact in float32): x itself then serves as its own hi part, as B's prepared copy
+// does. Its bias (the truncation always rounds toward zero) stays below 1e-6 normwise with A split to
+// nearest (docs/kernel-notes.md v13).
+__device__ __forceinline__ float loOfTruncated(float x) {
+  uint32_t hi, lo;
+  mma::splitTf32(x, hi, lo);
+  return __uint_as_float(lo);
 }
-
-// The remainder of x after the tf32 truncation the tensor cores apply to it (exact in float32): x
-// itself then serves as its own hi part, as B's prepared copy does. Its bias (the truncation always
-// rounds toward zero) stays below 1e-6 normwise with A split to nearest (docs/kernel-notes.md v13).
-__device__ __forceinline__ float loOfTruncated(float x) { return x - __uint_as_float(__float_as_uint(x) & 0xFFFFE000u); }
 
 // X (rows × cols, ld) → hi, lo (rows × cols, pitch ldOut), same orientation.
 __global__ void splitRowsKernel(const float* __restrict__ X, int rows, int cols, int ld, float* __restrict__ hi,
@@ -91,10 +92,10 @@ __global__ void splitRowsKernel(const float* __restrict__ X, int rows, int cols,
   float* h = hi + static_cast<size_t>(row) * ldOut;
   float* l = lo + static_cast<size_t>(row) * ldOut;
   for (int c = blockIdx.y * blockDim.x + threadIdx.x; c < cols; c += gridDim.y * blockDim.x) {
-    float a, b;
-    splitRn(src[c], a, b);
-    h[c] = a;
-    l[c] = b;
+    uint32_t hiBits, loBits;
+    mma::splitTf32Rn(src[c], hiBits, loBits);
+    h[c] = __uint_as_float(hiBits);
+    l[c] = __uint_as_float(loBits);
   }
   (void)rows;
 }
@@ -117,18 +118,6 @@ __global__ void splitTransposeKernel(const float* __restrict__ B, int K, int N, 
       hi[static_cast<size_t>(n) * ldOut + k] = x;
       lo[static_cast<size_t>(n) * ldOut + k] = loOfTruncated(x);
     }
-  }
-}
-
-// C = Σ over splits of the partials, in split order (deterministic).
-__global__ void reduceSplitsKernel(const float* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
-                                   int ldc) {
-  const size_t mn = static_cast<size_t>(M) * N;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < mn;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    float sum = 0.f;
-    for (int s = 0; s < splits; ++s) sum += partial[s * mn + i];
-    C[(i / N) * ldc + i % N] = sum;
   }
 }
 
@@ -233,7 +222,7 @@ struct GemmParams {
   const uint8_t* rowPat;   // patterns of the row side and the column side; both null: dense
   const uint8_t* colPat;
   int splits;      // K split over gridDim.y; above 1 each split writes its own M×N partial
-  float* partial;  // splits × M × N (dense), summed into C by reduceSplitsKernel
+  float* partial;  // splits × M × N (dense), summed into C by launchSumSplits
 };
 
 template <class Cf>
@@ -448,16 +437,6 @@ bool encodeOperand(CUtensorMap* map, const float* ptr, int rows, int K, int ldk,
             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
-int multiprocessors() {
-  int device = 0, sms = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-    cudaGetLastError();
-    return 1;
-  }
-  return sms;
-}
-
 int optinSmem() {
   int device = 0, optin = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||
@@ -487,7 +466,7 @@ Plan planFor(int M, int N, int K) {
   const int rows = pl.swapped ? N : M, cols = pl.swapped ? M : N;
   const int blocks = ((rows + kBM - 1) / kBM) * ((cols + pl.bn - 1) / pl.bn);
   const int kTiles = (K + kBKW - 1) / kBKW;
-  int splits = multiprocessors() / blocks;
+  int splits = numSMs() / blocks;
   splits = std::min(splits, 8);
   splits = std::min(splits, kTiles / 4);
   pl.splits = std::max(splits, 1);
@@ -614,10 +593,7 @@ cudaError_t launchHopperGemm(const DenseArgs& a, const float* bPrepared, const u
     e = launchPlanned<Cfg<128>>(a, pl, bPrepared, aPat, bPat, aHi, aLo, partial, stream);
   }
   if (e != cudaSuccess || pl.splits == 1) return e;
-  const size_t mn = static_cast<size_t>(a.M) * a.N;
-  const unsigned blocks = static_cast<unsigned>(std::min<size_t>((mn + 255) / 256, 4096));
-  reduceSplitsKernel<<<blocks, 256, 0, stream>>>(partial, pl.splits, a.M, a.N, a.C, a.ldc);
-  return cudaGetLastError();
+  return launchSumSplits(partial, pl.splits, a.M, a.N, a.C, a.ldc, stream);
 }
 
 }  // namespace esmm
