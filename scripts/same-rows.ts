@@ -13,29 +13,15 @@ import { fileURLToPath } from 'node:url';
 
 import { parse } from 'csv-parse/sync';
 
+import { TIMING_COLUMNS } from '../src/output/columns.js';
+
 /** Columns whose values come from timing, the run or the device, never compared. */
 export const IGNORED_COLUMNS = [
   'device',
   'run',
-  'compute_ms_median',
-  'compute_ms_min',
-  'compute_ms_max',
-  'stdev_rel',
-  'a_pattern_ms',
-  'total_ms',
-  'tflops',
-  'speedup_compute',
-  'speedup_total',
-  'noisy',
-  'samples',
-  'speedup_tf32x3_compute',
-  'speedup_tf32x3_total',
-  'speedup_best_dense_compute',
-  'speedup_best_dense_total',
+  ...TIMING_COLUMNS,
+  // The faster baseline is decided by their times.
   'best_dense_kernel',
-  'b_pattern_ms',
-  'payback_calls',
-  'b_prepare_ms',
 ] as const;
 
 /**

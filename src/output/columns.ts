@@ -78,6 +78,31 @@ export const CSV_COLUMNS = [
 
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
 
+/**
+ * The columns that are measurements of time or follow from them, and so differ between any two
+ * runs of the same points: what a comparison of two runs' rows leaves out.
+ */
+export const TIMING_COLUMNS = [
+  'compute_ms_median',
+  'compute_ms_min',
+  'compute_ms_max',
+  'stdev_rel',
+  'noisy',
+  'samples',
+  'a_pattern_ms',
+  'total_ms',
+  'tflops',
+  'speedup_compute',
+  'speedup_total',
+  'speedup_tf32x3_compute',
+  'speedup_tf32x3_total',
+  'speedup_best_dense_compute',
+  'speedup_best_dense_total',
+  'b_pattern_ms',
+  'payback_calls',
+  'b_prepare_ms',
+] as const satisfies readonly CsvColumn[];
+
 /** What each column holds, with its unit: the README's column table is this list. */
 export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
   source_file: 'weight file holding the tensor, as given on the command line joined with the walk',
