@@ -349,12 +349,10 @@ cudaError_t launchDenseTf32x3(const DenseArgs& p, cudaStream_t stream) {
 const char* denseTf32x3VariantName() { return kDenseVariants[defaultVariant()].name; }
 
 namespace {
-// With a prepared B, from this many rows, on a Hopper GPU of a build with sm_90a, the wgmma mainloop
-// (wgmma_tf32x3.cu) runs instead of the decode kernel (up to 16 rows) or the mma.sync kernel above:
-// H200, K = N = 4096: 16 rows 0.034 ms against the decode kernel's 0.042, 8 rows a tie (0.034), 128
-// rows 0.057 against 0.254, 4096 rows 1.03 against 1.97 (docs/kernel-notes.md v13).
-constexpr int kHopperMinRows = 9;
-
+// With a prepared B, from kHopperMinRows (esmm.h), on a Hopper GPU of a build with sm_90a, the wgmma
+// mainloop (wgmma_tf32x3.cu) runs instead of the decode kernel (up to 16 rows) or the mma.sync kernel
+// above: H200, K = N = 4096: 16 rows 0.034 ms against the decode kernel's 0.042, 8 rows a tie (0.034),
+// 128 rows 0.057 against 0.254, 4096 rows 1.03 against 1.97 (docs/kernel-notes.md v13).
 bool hopperRuns(int M, int K) {
 #ifdef ESMM_WITH_SM90A
   return M >= kHopperMinRows && hopperGemmAvailable() && hopperGemmFits(K);
@@ -369,7 +367,8 @@ bool usesHopper(const DenseArgs& p) { return p.bPrepared != nullptr && hopperRun
 
 size_t preparedBBytes(int M, int N, int K) {
 #ifdef ESMM_WITH_SM90A
-  if (hopperRuns(std::max(M, kHopperMinRows), K)) return hopperBPreparedBytes(N, K);
+  // Only where a call of M rows can take the Hopper path (dense-tf32x3 and ESMM alike).
+  if (hopperRuns(M, K)) return hopperBPreparedBytes(N, K);
 #else
   (void)N;
 #endif

@@ -60,7 +60,7 @@ const Variant* findVariant(const char* name) {
 // b-only: k density .25, klist 0.74 ms against 0.98; .5, 1.42 against 1.10). Needs a prepared B.
 bool usesHopper(const EsmmArgs& a) {
 #ifdef ESMM_WITH_SM90A
-  if (a.bPrepared == nullptr || a.M <= 8 || a.kDensity < 0) return false;
+  if (a.bPrepared == nullptr || a.M < kHopperMinRows || a.kDensity < 0) return false;
   const double minKDensity = a.M <= kDenseDecodeMaxRows ? 0.75 : a.M < 256 ? 0.0 : 0.3;
   return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
 #else
@@ -72,7 +72,7 @@ bool usesHopper(const EsmmArgs& a) {
 size_t esmmWorkspaceBytes(int M, int N, int K) {
   size_t bytes = pick(M, N, K).workspaceBytes(M, N, K);
 #ifdef ESMM_WITH_SM90A
-  if (M > 8 && hopperGemmAvailable() && hopperGemmFits(K)) {
+  if (M >= kHopperMinRows && hopperGemmAvailable() && hopperGemmFits(K)) {
     bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
   }
 #endif

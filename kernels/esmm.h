@@ -57,6 +57,9 @@ struct DenseArgs {
 // a build without sm_90a, a K whose k-tile list outgrows shared memory); callers then pass no
 // bPrepared and the mma.sync kernels run.
 size_t preparedBBytes(int M, int N, int K);
+// The fewest rows of A for which dense-tf32x3 and ESMM take the Hopper path (below, the decode
+// kernels stream B at least as fast: H200, K = N = 4096, 8 rows 0.034 ms either way).
+constexpr int kHopperMinRows = 9;
 cudaError_t launchPrepareB(const float* B, int K, int N, int ldb, float* prepared, cudaStream_t stream);
 
 // The dense float32-accurate baseline `dense-tf32x3` as the addon runs it (no patterns read): up to

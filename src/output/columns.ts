@@ -163,7 +163,7 @@ export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
   b_bsr32_bytes: 'bytes of B as a 32×32 BSR: 4096 (32×32 float32) + 4 (int32 column index) per non-empty 32×32 block, plus (⌈k/32⌉+1)·4 of row pointers; edge blocks count as full',
   b_pattern_ms: 'time of the one-off B-pattern computation of the tensor, milliseconds (measured when computed; from the pattern cache on a hit; empty when the cache does not know it)',
   b_prepare_ms:
-    'esmm and dense-tf32x3 rows on a Hopper GPU: median time of the one-off preparation of B for the wgmma path (B and its tf32 truncation remainder, transposed), milliseconds; kept per weight like the B patterns, so not in total_ms; empty where that path does not run',
+    'esmm and dense-tf32x3 rows on a Hopper GPU: median time of the one-off preparation of B for the wgmma path (B and its tf32 truncation remainder, transposed), milliseconds; kept per weight like the B patterns, so not in total_ms; empty where the call cannot take that path (fewer than 9 rows, another GPU, a build without sm_90a)',
   payback_calls: 'esmm rows: b_pattern_ms / (best float32 dense baseline compute_ms_median − total_ms), the calls that repay the B patterns; empty when ESMM is not faster',
 };
 
