@@ -1,6 +1,7 @@
 import { EsmmError } from '../errors.js';
 import { loadNative } from '../native/load-native.js';
 import type { NativeBinding } from '../native/types.js';
+import type { ForwardDevice } from './types.js';
 import { resolveBackend, type BackendChoice } from '../patterns/resolve-backend.js';
 
 export interface CaptureBackend {
@@ -30,4 +31,9 @@ export function resolveCaptureBackend(requested: BackendChoice, load: () => Nati
     throw new EsmmError('NO_BACKEND', '--backend cuda: capture multiplies with cuBLAS, and this addon was built without it (rebuild with the CUDA toolkit\'s cuBLAS)');
   }
   return { backend, native };
+}
+
+/** The forward pass's device for a resolved backend: the addon's first CUDA device, or none (cpu). */
+export function forwardDeviceOf(resolved: CaptureBackend): { device?: ForwardDevice } {
+  return resolved.native ? { device: { tensors: resolved.native.deviceTensors, index: 0 } } : {};
 }

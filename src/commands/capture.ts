@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import { UsageError } from '../errors.js';
 import { captureActivations, type CaptureResult } from '../activations/capture-activations.js';
-import { resolveCaptureBackend } from '../activations/resolve-capture-backend.js';
+import { forwardDeviceOf, resolveCaptureBackend } from '../activations/resolve-capture-backend.js';
 import { resolveModelFolder } from '../activations/resolve-model-folder.js';
 import { tokenizeText } from '../activations/tokenize-text.js';
 
@@ -49,7 +49,8 @@ export async function captureCommand(
     tokens = await tokenizeText(folder.dir, text);
   }
   const out = opts.out ?? `out/activations/${folder.model.replace(/\//g, '--')}.safetensors`;
-  const { backend, native } = resolve(opts.backend ?? 'auto');
+  const resolved = resolve(opts.backend ?? 'auto');
+  const { backend } = resolved;
   const result = await captureActivations({
     dir: folder.dir,
     tokens,
@@ -57,7 +58,7 @@ export async function captureCommand(
     model: folder.model,
     revision: folder.revision,
     backend,
-    ...(native ? { device: { tensors: native.deviceTensors, index: 0 } } : {}),
+    ...forwardDeviceOf(resolved),
   });
   if (opts.json) {
     write(

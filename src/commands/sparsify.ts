@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 import { UsageError } from '../errors.js';
 import { parseSparsifier } from '../activations/parse-sparsifier.js';
-import { resolveCaptureBackend } from '../activations/resolve-capture-backend.js';
+import { forwardDeviceOf, resolveCaptureBackend } from '../activations/resolve-capture-backend.js';
 import { resolveModelFolder } from '../activations/resolve-model-folder.js';
 import { sparsifyDump, type SparsifyResult } from '../activations/sparsify-dump.js';
 
@@ -31,9 +31,9 @@ export async function sparsifyCommand(
   const folder = await resolveModelFolder(opts.model, { ...(opts.hfCache ? { hfCache: opts.hfCache } : {}), ...(opts.offline ? { offline: true } : {}) });
   const out = opts.out ?? dump.replace(/(\.safetensors)?$/, `.${opts.method.replace(':', '-')}.safetensors`);
   // Both forward passes where capture would run them: on the GPU for a model of real size.
-  const { backend, native } = resolve(opts.backend ?? 'auto');
-  const device = native ? { device: { tensors: native.deviceTensors, index: 0 } } : {};
-  const result = { ...(await sparsifyDump({ dump, dir: folder.dir, sparsifier, spec: opts.method, out, ...device })), backend };
+  const resolved = resolve(opts.backend ?? 'auto');
+  const { backend } = resolved;
+  const result = { ...(await sparsifyDump({ dump, dir: folder.dir, sparsifier, spec: opts.method, out, ...forwardDeviceOf(resolved) })), backend };
   if (opts.json) {
     write(JSON.stringify({ out, method: opts.method, backend, quality: result.quality, modules: result.modules }));
     return result;
