@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { readActivationDump } from '../../src/activations/read-activation-dump.js';
-import { relativeError } from '../../src/activations/relative-error.js';
+import { maxAbsRelativeError, relativeError } from '../../src/activations/relative-error.js';
 import { resolveCaptureBackend } from '../../src/activations/resolve-capture-backend.js';
 import { writeSafetensors } from '../../src/activations/write-safetensors.js';
 import type { ActivationDump } from '../../src/activations/types.js';
@@ -39,15 +39,6 @@ const skip = !hasCuda(native)
     : false;
 const BAR = 1e-5;
 
-function maxAbsRel(got: Float32Array, want: Float32Array): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return scale === 0 ? err : err / scale;
-}
 
 /** Row-major C = A·B (B [k×n]) or A·Bᵀ (B [n×k]), accumulated in float64. */
 function gemm64(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transB: boolean): Float32Array {
@@ -78,7 +69,7 @@ function assertDumpsAgree(gpu: ActivationDump, cpu: ActivationDump, what: string
     assert.deepEqual(gs, cs, `${what}: ${name} has shape [${gs.join(', ')}] on the GPU, [${cs.join(', ')}] on the CPU`);
     const err = relativeError(g, c);
     if (!(err <= worst.err)) worst = { module: name, err };
-    assert.ok(err <= BAR, `${what}: ${name}: GPU vs CPU relative error ${err.toExponential(2)} > ${BAR} (max abs error / max |CPU| ${maxAbsRel(g, c).toExponential(2)})`);
+    assert.ok(err <= BAR, `${what}: ${name}: GPU vs CPU relative error ${err.toExponential(2)} > ${BAR} (max abs error / max |CPU| ${maxAbsRelativeError(g, c).toExponential(2)})`);
   }
   return worst;
 }
@@ -197,7 +188,7 @@ describe('gpu gemm (cuBLAS SGEMM, float32) against a float64 reference', { skip 
         assert.ok(c instanceof Float32Array && c.length === m * n, `result has ${c.length} elements, want ${m * n}`);
         const want = gemm64(a, b, m, k, n, transB);
         const fro = relativeError(c, want);
-        const max = maxAbsRel(c, want);
+        const max = maxAbsRelativeError(c, want);
         assert.ok(fro <= BAR && max <= BAR, `rel Frobenius ${fro.toExponential(2)}, max abs rel ${max.toExponential(2)} (bar ${BAR}); TF32 would give ~1e-3`);
       });
     }

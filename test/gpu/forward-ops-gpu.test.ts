@@ -16,7 +16,7 @@ import { describe, it } from 'node:test';
 
 import { activation, addBias, addInPlace, causalAttention, layerNorm, rmsNorm } from '../../src/activations/forward-ops.js';
 import { matmulCpu } from '../../src/activations/matmul-cpu.js';
-import { relativeError } from '../../src/activations/relative-error.js';
+import { maxAbsRelativeError, relativeError } from '../../src/activations/relative-error.js';
 import { applyRope, ropeFrequencies } from '../../src/activations/rope-frequencies.js';
 import { EsmmError } from '../../src/errors.js';
 import { hasCuda, loadNative } from '../../src/native/index.js';
@@ -31,13 +31,7 @@ const skipLinear = skip || (info.cublas === undefined ? 'addon built without cuB
 
 function maxRel(got: Float32Array, want: Float32Array): number {
   assert.equal(got.length, want.length, 'length');
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return scale === 0 ? err : err / scale;
+  return maxAbsRelativeError(got, want);
 }
 
 function differing(got: Float32Array, want: Float32Array): number {
