@@ -14,6 +14,7 @@
 #include <cublasLt.h>
 #endif
 
+#include "../kernels/accuracy.h"
 #include "../kernels/cpu/cpu_kernels.h"
 #include "../kernels/esmm.h"
 #include "../kernels/generate_gpu.h"
@@ -200,12 +201,13 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
   (void)ltWanted;
 #endif
 
-  // Everything the call allocates on the device, checked before the first allocation: A, B, C and
-  // the copy of the first timed run's C in float32, the float64 reference's A, B, C, bf16 copies.
+  // Everything the call allocates on the device, checked before the first allocation: A, B, C, the
+  // copy of the first timed run's C and cuBLAS's C in float32, the float64 reference's A, B, C,
+  // bf16 copies.
   // B prepared once for the Hopper path of esmm and dense-tf32x3 (0 where it does not run).
   const size_t preparedBytes =
       esmmWanted || wantsKernel(job, "dense-tf32x3") ? esmm::preparedBBytes(M, N, K) : 0;
-  const double need = 4.0 * (mk + kn + 2 * mn) + 8.0 * (mk + kn + mn) + (bf16Wanted ? 2.0 * (mk + kn) : 0.0) +
+  const double need = 4.0 * (mk + kn + 3 * mn) + 8.0 * (mk + kn + mn) + (bf16Wanted ? 2.0 * (mk + kn) : 0.0) +
                       double(aPatBytes + bPatBytes + flushBytes + workspaceBytes + ltBytes + preparedBytes +
                              kHeadroomBytes);
   size_t freeBytes = 0, totalBytes = 0;
@@ -284,10 +286,12 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
   ESMM_CUBLAS_CHECK(cublasSetMathMode(handle.get(), CUBLAS_DEFAULT_MATH));
 #endif
 
-  // Float64 reference on the same A and B. Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ.
-  std::vector<double> c64(mn);
+  // Float64 reference on the same A and B. Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ. It stays on
+  // the device: outputs are checked there (kernels/accuracy.h), so neither they nor the reference
+  // cross to the host, and two GPUs' workers do not contend for host memory bandwidth.
+  DeviceBuffer<double> C64(mn), errScratch(gpu::kErrorScratchDoubles);
   {
-    DeviceBuffer<double> A64(mk), B64(kn), C64(mn);
+    DeviceBuffer<double> A64(mk), B64(kn);
     ESMM_CUDA_CHECK(gpu::launchFloatToDouble(A.get(), A64.get(), mk, s));
     ESMM_CUDA_CHECK(gpu::launchFloatToDouble(B.get(), B64.get(), kn, s));
 #ifdef ESMM_WITH_CUBLAS
@@ -299,9 +303,13 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
     ESMM_CUDA_CHECK(gpu::launchGemm64(A64.get(), B64.get(), C64.get(), M, N, K, s));
     out.reference = "gpu-fp64-tiled";
 #endif
-    ESMM_CUDA_CHECK(cudaMemcpyAsync(c64.data(), C64.get(), mn * 8, cudaMemcpyDeviceToHost, s));
     ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
   }
+  const auto check = [&](const float* c) {
+    gpu::ErrorSums sums;
+    ESMM_CUDA_CHECK(gpu::errorSums(c, C64.get(), mn, errScratch.get(), &sums, s));
+    return accuracyFromSums(sums.errSq, sums.refSq, sums.maxErr, sums.maxRef, size_t(sums.nonFinite));
+  };
 
   DeviceBuffer<uint16_t> A16(bf16Wanted ? mk : 0), B16(bf16Wanted ? kn : 0);
   if (bf16Wanted) {
@@ -312,9 +320,11 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
   // cuBLAS runs first so every other kernel can be compared with its output.
   std::vector<std::string> order = job.kernels;
   std::stable_partition(order.begin(), order.end(), [](const std::string& id) { return id == "cublas"; });
-  std::vector<float> hostC(mn), hostFirst(mn), cublasC;
+  // cuBLAS's output, kept for the other kernels' max error against it.
+  const bool keepCublasC = wantsKernel(job, "cublas") && job.kernels.size() > 1;
+  DeviceBuffer<float> cublasC(keepCublasC ? mn : 0);
+  bool haveCublasC = false;
   std::vector<KernelOutcome> results;
-  const int threads = cpuThreads();
   uint8_t* flushPtr = job.coldL2 ? flush.get() : nullptr;
 
   for (const auto& id : order) {
@@ -420,12 +430,8 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
       r.time = timeOnStream(
           s, rule, flushPtr, flushBytes, launch, &r, [&] { ESMM_CUDA_CHECK(cudaMemsetAsync(C.get(), 0xFF, mn * 4, s)); },
           [&] { ESMM_CUDA_CHECK(cudaMemcpyAsync(firstC.get(), C.get(), mn * 4, cudaMemcpyDeviceToDevice, s)); });
-      ESMM_CUDA_CHECK(cudaMemcpyAsync(hostC.data(), C.get(), mn * 4, cudaMemcpyDeviceToHost, s));
-      ESMM_CUDA_CHECK(cudaMemcpyAsync(hostFirst.data(), firstC.get(), mn * 4, cudaMemcpyDeviceToHost, s));
-      ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
-
-      const Accuracy first = compare(hostFirst.data(), c64.data(), mn, threads);
-      const Accuracy last = compare(hostC.data(), c64.data(), mn, threads);
+      const Accuracy first = check(firstC.get());
+      const Accuracy last = check(C.get());
       const KernelTolerance tol = toleranceFor(Backend::Cuda, id);
       const Verdict v = judge(first, last, tol.relFrobenius, tol.maxAbsRel);
       r.checked = true;
@@ -434,10 +440,13 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
       r.ok = v.ok;
       r.errorCode = v.errorCode;
       r.error = v.error;
-      if (id == "cublas") {
-        cublasC = hostC;
-      } else if (!cublasC.empty()) {
-        r.maxAbsErrRelVsCublas = maxAbsErrRel(hostC.data(), cublasC.data(), mn);
+      if (id == "cublas" && keepCublasC) {
+        ESMM_CUDA_CHECK(cudaMemcpyAsync(cublasC.get(), C.get(), mn * 4, cudaMemcpyDeviceToDevice, s));
+        haveCublasC = true;
+      } else if (id != "cublas" && haveCublasC) {
+        gpu::ErrorSums sums;
+        ESMM_CUDA_CHECK(gpu::errorSums(C.get(), cublasC.get(), mn, errScratch.get(), &sums, s));
+        r.maxAbsErrRelVsCublas = maxAbsErrRelFromSums(sums.maxErr, sums.maxRef);
       }
     } catch (const NativeError& e) {
       // A kernel that fails without breaking the context becomes a failed row; a sticky error

@@ -37,12 +37,18 @@ Accuracy compare(const float* c, const double* ref, size_t count, int threads) {
     maxRef = std::max(maxRef, lmr);
     nonFinite += ln;
   });
+  return accuracyFromSums(errSq, refSq, maxErr, maxRef, nonFinite);
+}
+
+Accuracy accuracyFromSums(double errSq, double refSq, double maxErr, double maxRef, size_t nonFinite) {
   Accuracy acc;
   acc.nonFinite = nonFinite;
   acc.relErrFrobenius = refSq > 0 ? std::sqrt(errSq / refSq) : std::sqrt(errSq);
-  acc.maxAbsErrRel = maxRef > 0 ? maxErr / maxRef : maxErr;
+  acc.maxAbsErrRel = maxAbsErrRelFromSums(maxErr, maxRef);
   return acc;
 }
+
+double maxAbsErrRelFromSums(double maxErr, double maxRef) { return maxRef > 0 ? maxErr / maxRef : maxErr; }
 
 double maxAbsErrRel(const float* c, const float* ref, size_t count) {
   double maxErr = 0.0, maxRef = 0.0;
@@ -51,7 +57,7 @@ double maxAbsErrRel(const float* c, const float* ref, size_t count) {
     maxErr = std::isnan(d) ? INFINITY : std::max(maxErr, d);
     maxRef = std::max(maxRef, std::fabs(static_cast<double>(ref[i])));
   }
-  return maxRef > 0 ? maxErr / maxRef : maxErr;
+  return maxAbsErrRelFromSums(maxErr, maxRef);
 }
 
 namespace {

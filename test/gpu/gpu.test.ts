@@ -233,6 +233,22 @@ describe('verification catches a planted fault (one skipped k of one tile)', { s
     assert.ok(esmm.maxAbsErrRel! > 10 * STRICT, `max err ${esmm.maxAbsErrRel}`);
   });
 
+  // The check runs on the device (kernels/accuracy.h): a NaN at A[r][k] makes row r of C and of the
+  // float64 reference NaN, so each kernel must count exactly n non-finite elements, and the norms
+  // over the other rows must still meet the bar.
+  it('a NaN in A: every kernel counts exactly the n non-finite elements of its row of C', async () => {
+    const [m, k, n] = [70, 300, 1234];
+    const a = randomMatrix(m, k, 7);
+    a[37 * k + 123] = Number.NaN;
+    const res = await run({ m, k, n, a, b: randomMatrix(k, n, 8) });
+    for (const r of res.kernels) {
+      assert.equal(r.ok, false, `${r.id} passed a NaN output`);
+      assert.equal(r.errorCode, 'WRONG_RESULT');
+      assert.match(r.error!, new RegExp(`^first timed run: ${n} elements are NaN/Inf .*; last timed run: ${n} elements`));
+      assert.ok(r.relErrFrobenius! <= barOf(r.id).relFrobenius, `${r.id}: the finite rows ${r.relErrFrobenius}`);
+    }
+  });
+
   it('without the switch the same call passes', async () => {
     check(await run({ m: 8193, k: 65536, n: 512, runs: 1, warmup: 0, kernels: ['esmm'], synthetic: { mode: 'joint', density: 1 } }), 'no fault');
   });
