@@ -55,19 +55,30 @@ function labelsOf(r: CsvRecord): Record<string, string> {
   }
 }
 
-/** A checkpoint's shards are one model; any other file is its own. */
-function modelOf(file: string): string {
-  return /-\d+-of-\d+\.[a-z]+$/.test(file) ? dirname(file) : file;
+/**
+ * The model a row's layer belongs to: a checkpoint's shards are one model, and so is a pruned
+ * tree's folder (one file per layer, labelled with its pruner and layer); any other file is its own.
+ */
+function modelOf(r: CsvRecord, labels: Record<string, string>): string {
+  const file = r.source_file;
+  const treeLayer = labels.layer !== undefined && labels.pruner !== undefined;
+  return treeLayer || /-\d+-of-\d+\.[a-z]+$/.test(file) ? dirname(file) : file;
+}
+
+/** The layer within its model: a tree's files all hold a tensor named like `weight`, so there the layer label names it. */
+function layerOf(r: CsvRecord, labels: Record<string, string>): string {
+  return labels.layer !== undefined && labels.pruner !== undefined ? labels.layer : r.tensor;
 }
 
 /** The scenario a row belongs to: the model, where A came from, and every label that is not per layer. */
 function scenarioOf(r: CsvRecord): string {
-  const labels = Object.entries(labelsOf(r))
+  const all = labelsOf(r);
+  const labels = Object.entries(all)
     .filter(([k]) => !PER_LAYER_LABELS.has(k))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`);
   const aKind = (r.a_source ?? '').split(':')[0] || 'random';
-  return [basename(modelOf(r.source_file)), `a=${aKind === 'random' || aKind === 'captured' || aKind === 'control-random' ? aKind : 'file'}`, ...labels].join(' ');
+  return [basename(modelOf(r, all)), `a=${aKind === 'random' || aKind === 'captured' || aKind === 'control-random' ? aKind : 'file'}`, ...labels].join(' ');
 }
 
 /** Time at m by linear interpolation between measured Ms; undefined outside the measured range. */
@@ -97,8 +108,9 @@ export function breakEven(records: CsvRecord[], opts: { decodeM?: number; prefil
     const m = Number(r.m);
     if (!(speedup > 0) || !(esmmMs > 0) || !(m > 0)) continue;
     const scenario = scenarioOf(r);
-    const key = `${scenario}\0${r.tensor}`;
-    const entry = byLayer.get(key) ?? { scenario, layer: r.tensor, points: [] };
+    const layer = layerOf(r, labelsOf(r));
+    const key = `${scenario}\0${layer}`;
+    const entry = byLayer.get(key) ?? { scenario, layer, points: [] };
     // A repeated point (another run of the same M) keeps the first.
     if (!entry.points.some((p) => p.m === m)) entry.points.push({ m, esmmMs, denseMs: esmmMs * speedup, speedup });
     byLayer.set(key, entry);

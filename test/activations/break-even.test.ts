@@ -73,6 +73,23 @@ describe('break-even', () => {
     assert.equal(outside.missing, 4);
   });
 
+  it("a pruned tree's folder is one model: its per-layer files (each tensor named weight) sum into one projection", () => {
+    const tree = '/t/magnitude/grp_16/col_perm/sparsity_0.5';
+    const layerRow = (layer: string, m: number, esmmMs: number, speedup: number): CsvRecord =>
+      row('weight', m, esmmMs, speedup, {
+        source_file: `${tree}/${layer}.safetensors`,
+        labels_json: JSON.stringify({ layer, module: layer, pruner: 'magnitude', sparsity: '0.5', variant: 'joint' }),
+      });
+    const r = breakEven([layerRow('model.layers.0.mlp.up_proj', 16, 1, 2), layerRow('model.layers.1.mlp.up_proj', 16, 3, 0.5)]);
+    assert.deepEqual(r.layers.map((l) => l.layer), ['model.layers.0.mlp.up_proj', 'model.layers.1.mlp.up_proj']);
+    assert.equal(new Set(r.layers.map((l) => l.scenario)).size, 1);
+    assert.match(r.layers[0]!.scenario, /^sparsity_0\.5 a=captured /);
+    const decode = r.projection.find((p) => p.phase === 'decode')!;
+    assert.equal(decode.layers, 2);
+    assert.equal(decode.esmmMs, 4);
+    assert.equal(decode.denseMs, 2 + 1.5);
+  });
+
   it('prefers the best-dense speedup column when rows carry it', () => {
     const r = breakEven(records.map((x) => ({ ...x, speedup_best_dense_compute: '0.5' })));
     assert.equal(r.speedupColumn, 'speedup_best_dense_compute');
