@@ -9,8 +9,8 @@
 # b-only, d = 1, .5, .25), odd (4096×65536×256 and 333×1000×3000, M×K×N, d = 1 and .5), real (`run` over the real pruned tree at M = 1, 16, 4096), llm (`run`
 # over a generated 42-tensor Llama-2-7B-shaped tree, with its host-side share), check (the GPU
 # test suite and compute-sanitizer); and, only when named, act (real activations: tinystories-656k, and a random Llama around
-# the LLM-shaped tree's linears, each captured on the GPU, sparsified, run with random controls,
-# and the break-even report; ESMM_ACT_MODEL names the tinystories folder). Every result CSV goes to docs/results/<name>-<tag>.csv with
+# a 14-tensor LLM-shaped tree's linears, each captured on the GPU, sparsified, run with random
+# controls, and the break-even report; ESMM_ACT_MODEL names the tinystories folder). Every result CSV goes to docs/results/<name>-<tag>.csv with
 # its run record and samples beside it; logs and reports go to <logdir>. Each `run`/`sweep`
 # measures ESMM beside both float32-accurate dense baselines (cuBLAS SGEMM at its best cublasLt
 # algorithm, and dense-tf32x3) and the TF32 reference, in the same call.
@@ -85,26 +85,28 @@ console.log(JSON.stringify({ wallMs: s.wallMs, stageMs: s.stageMs, hostOverheadF
     step "real activations: capture on the GPU, sparsify, run --activations --control random, break-even"
     tokens=$(node -e 'console.log(Array.from({ length: 256 }, (_, i) => (17 + 389 * i) % 2048).join(","))')
     tiny="${ESMM_ACT_MODEL:-../shared/weights/tinystories-656k}"
-    gen=/tmp/esmm-llm-tree
+    # The LLM-shaped part: one 2-layer tree at sparsity 0.5 (14 linears at 4096 and 11008) and a
+    # random Llama around it. Each (tensor, M) pair takes about 13 s here (six variants, each in
+    # its own call), so the tree is the 14-tensor one and only the block-sparse dump runs.
+    gen=/tmp/esmm-llm-tree/s0.5
     mkdir -p out/act
-    for sp in 0.5 0.75 0.9; do
-      node dist/scripts/generate-sample-tree.js --out "$gen/s$sp" --layers 2 --sparsities "$sp" > "$logs/gen-$sp.txt" 2>&1 &
-    done
-    wait
-    node dist/scripts/make-llm-model.js --out /tmp/esmm-llm-model --tree "$gen/s0.5" --sparsity 0.5 > "$logs/make-llm-model.txt" 2>&1 || status=1
-    # name, model folder, weights to run, the Ms
-    for spec in "tiny256|$tiny|$tiny/model.safetensors|256,1024,4096" "llm256|/tmp/esmm-llm-model|$gen|256,4096"; do
-      IFS='|' read -r name model weights ms <<< "$spec"
+    node dist/scripts/generate-sample-tree.js --out "$gen" --layers 2 --sparsities 0.5 > "$logs/gen-llm.txt" 2>&1 || status=1
+    node dist/scripts/make-llm-model.js --out /tmp/esmm-llm-model --tree "$gen" --sparsity 0.5 > "$logs/make-llm-model.txt" 2>&1 || status=1
+    # name, model folder, weights to run, the Ms, the kernels, the sparsifiers, the dumps to run
+    for spec in "tiny256|$tiny|$tiny/model.safetensors|256,1024,4096|$kernels|teal:0.5 block:0.5|tiny256 tiny256.teal-0.5 tiny256.block-0.5" \
+      "llm256|/tmp/esmm-llm-model|$gen|256,4096|esmm,cublas,dense-tf32x3|block:0.5|llm256.block-0.5"; do
+      IFS='|' read -r name model weights ms ks methods dumps <<< "$spec"
       $cli capture "$model" --tokens "$tokens" --out "out/act/$name.safetensors" --backend cuda > "$logs/capture-$name.txt" 2>&1 || status=1
       head -n 1 "$logs/capture-$name.txt"
-      for method in teal:0.5 block:0.5; do
+      for method in $methods; do
         $cli sparsify "out/act/$name.safetensors" --method "$method" --model "$model" --backend cuda 2>&1 | head -n 1
       done
-      for v in "$name" "$name.teal-0.5" "$name.block-0.5"; do
+      for v in $dumps; do
         out="act-${v//./-}-$tag"
         fresh "$out"
-        $cli run "$weights" --activations "out/act/$v.safetensors" --control random --m "$ms" --kernels "$kernels" \
+        $cli run "$weights" --activations "out/act/$v.safetensors" --control random --m "$ms" --kernels "$ks" \
           --out "docs/results/$out.csv" --no-progress 2>&1 | tail -n 2
+        [ -f "docs/results/$out.csv.samples.jsonl" ] && gzip -f "docs/results/$out.csv.samples.jsonl"
       done
       $cli report "docs/results/act-$name-block-0-5-$tag.csv" --break-even --out-dir "docs/results/act-$name-block-0-5-$tag-report" \
         > "$logs/break-even-$name.txt" 2>&1 || status=1
