@@ -1,0 +1,203 @@
+// gemv-skip: exact float32 FFMA for very few rows (M = 1 … 4 is what it is for; any M runs, in
+// groups of 4 rows), streaming B once with 16-byte loads and never loading a (k, 32-column tile)
+// row segment whose joint pattern bit is clear. One launch: the K splits write partial sums, and
+// the last block of each column group to finish adds them in split order (the same bits on every
+// run), so no second kernel and no atomics on C.
+//
+// Why: at one row the decode kernel spends 32 µs on B's 14 µs of bytes (K = N = 4096), about 10 of
+// them in its second launch and pipeline fill (kernel-notes, "What the next version should be").
+//
+// Layout of the work: a warp covers 128 columns (4 pattern tiles, 8 lanes × 4 columns each) over
+// a run of 8-k slices; the 8 warps of a block split the block's slices; blocks tile the columns
+// (x), K (y) and groups of 4 rows (z).
+#include <algorithm>
+
+#include "../common.cuh"
+#include "experimental.cuh"
+
+namespace esmm {
+namespace {
+
+constexpr int kWarps = 8;
+constexpr int kThreads = kWarps * 32;
+constexpr int kGroupCols = 128;
+constexpr int kGroupRows = 4;
+
+struct GemvPlan {
+  int groups;          // 128-column groups
+  int rowGroups;       // 4-row groups
+  int splits;          // K splits
+  int slicesPerBlock;  // 8-k slices per split
+};
+
+GemvPlan planFor(int M, int N, int K) {
+  GemvPlan p;
+  p.groups = ceilDiv(N, kGroupCols);
+  p.rowGroups = ceilDiv(M, kGroupRows);
+  const int slices = kSlicesOf(K);
+  // About four blocks per multiprocessor, and at least two slices per warp.
+  const int want = std::max(1, ceilDiv(4 * numSMs(), p.groups * p.rowGroups));
+  const int most = std::max(1, slices / (2 * kWarps));
+  const int splits = std::min(want, most);
+  p.slicesPerBlock = ceilDiv(slices, splits);
+  p.splits = ceilDiv(slices, p.slicesPerBlock);
+  return p;
+}
+
+size_t alignUp(size_t n) { return (n + 255) & ~size_t(255); }
+
+size_t partialBytes(const GemvPlan& p, int M, int N) {
+  return p.splits > 1 ? alignUp(size_t(p.splits) * M * N * sizeof(float)) : 0;
+}
+
+template <bool kVec>
+__device__ __forceinline__ float4 loadB(const float* B, int ldb, int N, int k, int col0) {
+  const float* row = B + size_t(k) * ldb;
+  if (kVec) return __ldg(reinterpret_cast<const float4*>(row + col0));
+  float4 v;
+  v.x = col0 < N ? __ldg(row + col0) : 0.f;
+  v.y = col0 + 1 < N ? __ldg(row + col0 + 1) : 0.f;
+  v.z = col0 + 2 < N ? __ldg(row + col0 + 2) : 0.f;
+  v.w = col0 + 3 < N ? __ldg(row + col0 + 3) : 0.f;
+  return v;
+}
+
+template <int kRows, bool kVec>
+__global__ void __launch_bounds__(kThreads) gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial,
+                                                           unsigned* counters) {
+  __shared__ float red[kWarps][kRows][kGroupCols];
+  __shared__ bool isLast;
+  const int group = blockIdx.x, split = blockIdx.y, rowGroup = blockIdx.z;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int slices = kSlicesOf(a.K);
+  const int row0 = rowGroup * kGroupRows;
+  const int rows = min(kRows, a.M - row0);
+  const int col0 = group * kGroupCols + lane * 4;
+  const int tile = col0 / kTile;
+  const bool active = col0 < a.N;
+  // A's pattern tile holds all of this block's rows (4 divides 32).
+  const uint8_t* aPat = a.aPat + size_t(row0 / kTile) * slices;
+  const uint8_t* bPat = a.bPat + size_t(tile) * slices;
+
+  float acc[kRows][4];
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = 0.f;
+
+  const int sBegin = split * slicesPerBlock;
+  const int sEnd = min(slices, sBegin + slicesPerBlock);
+  const int perWarp = ceilDiv(sEnd - sBegin, kWarps);
+  const int ws0 = sBegin + warp * perWarp;
+  const int ws1 = min(sEnd, ws0 + perWarp);
+  if (active) {
+    for (int s = ws0; s < ws1; ++s) {
+      // Bits for k >= K are clear in both patterns, so every set bit is a row of B inside the matrix.
+      const unsigned bits = unsigned(__ldg(aPat + s)) & unsigned(__ldg(bPat + s));
+      if (bits == 0) continue;
+      float4 b[kBK];
+      // All of the slice's loads first, so up to 8 are in flight per lane.
+#pragma unroll
+      for (int j = 0; j < kBK; ++j) {
+        if (bits & (1u << j)) b[j] = loadB<kVec>(a.B, a.ldb, a.N, s * kBK + j, col0);
+      }
+#pragma unroll
+      for (int j = 0; j < kBK; ++j) {
+        if (!(bits & (1u << j))) continue;
+        const int k = s * kBK + j;
+#pragma unroll
+        for (int r = 0; r < kRows; ++r) {
+          const float av = r < rows ? __ldg(a.A + size_t(row0 + r) * a.lda + k) : 0.f;
+          acc[r][0] = fmaf(av, b[j].x, acc[r][0]);
+          acc[r][1] = fmaf(av, b[j].y, acc[r][1]);
+          acc[r][2] = fmaf(av, b[j].z, acc[r][2]);
+          acc[r][3] = fmaf(av, b[j].w, acc[r][3]);
+        }
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < kRows; ++r) {
+    red[warp][r][lane * 4 + 0] = acc[r][0];
+    red[warp][r][lane * 4 + 1] = acc[r][1];
+    red[warp][r][lane * 4 + 2] = acc[r][2];
+    red[warp][r][lane * 4 + 3] = acc[r][3];
+  }
+  __syncthreads();
+
+  // The block's sum over its warps, in warp order; written to C when K is not split.
+  const int splits = gridDim.y;
+  for (int i = threadIdx.x; i < kRows * kGroupCols; i += kThreads) {
+    const int r = i / kGroupCols, c = i % kGroupCols;
+    const int col = group * kGroupCols + c;
+    if (r >= rows || col >= a.N) continue;
+    float sum = 0.f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) sum += red[w][r][c];
+    if (splits == 1) {
+      a.C[size_t(row0 + r) * a.ldc + col] = sum;
+    } else {
+      partial[(size_t(split) * a.M + row0 + r) * a.N + col] = sum;
+    }
+  }
+  if (splits == 1) return;
+
+  // The last block of this (column group, row group) to finish adds the splits in order.
+  __threadfence();
+  __syncthreads();
+  unsigned* counter = counters + size_t(rowGroup) * gridDim.x + group;
+  if (threadIdx.x == 0) isLast = atomicAdd(counter, 1u) == unsigned(splits - 1);
+  __syncthreads();
+  if (!isLast) return;
+  __threadfence();
+  for (int i = threadIdx.x; i < kRows * kGroupCols; i += kThreads) {
+    const int r = i / kGroupCols, c = i % kGroupCols;
+    const int col = group * kGroupCols + c;
+    if (r >= rows || col >= a.N) continue;
+    float sum = 0.f;
+    for (int sp = 0; sp < splits; ++sp) sum += __ldcg(partial + (size_t(sp) * a.M + row0 + r) * a.N + col);
+    a.C[size_t(row0 + r) * a.ldc + col] = sum;
+  }
+  if (threadIdx.x == 0) *counter = 0;  // ready for the next launch on the same workspace
+}
+
+template <int kRows>
+cudaError_t launchRows(const EsmmArgs& a, const GemvPlan& p, float* partial, unsigned* counters, cudaStream_t s) {
+  const dim3 grid(p.groups, p.splits, p.rowGroups);
+  const bool vec = rowsVec4Aligned(a.B, a.ldb) && a.N % 4 == 0;
+  if (vec) {
+    gemvSkipKernel<kRows, true><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
+  } else {
+    gemvSkipKernel<kRows, false><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
+  }
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+size_t gemvSkipWorkspaceBytes(int M, int N, int K) {
+  const GemvPlan p = planFor(M, N, K);
+  if (p.splits == 1) return 0;
+  return partialBytes(p, M, N) + size_t(p.groups) * p.rowGroups * sizeof(unsigned);
+}
+
+cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
+  const GemvPlan p = planFor(args.M, args.N, args.K);
+  float* partial = nullptr;
+  unsigned* counters = nullptr;
+  if (p.splits > 1) {
+    if (workspace == nullptr || workspaceBytes < gemvSkipWorkspaceBytes(args.M, args.N, args.K)) {
+      return cudaErrorInvalidValue;
+    }
+    partial = static_cast<float*>(workspace);
+    counters = reinterpret_cast<unsigned*>(static_cast<char*>(workspace) + partialBytes(p, args.M, args.N));
+    // The workspace is shared scratch: the counters start at zero in every call.
+    const cudaError_t e =
+        cudaMemsetAsync(counters, 0, size_t(p.groups) * p.rowGroups * sizeof(unsigned), stream);
+    if (e != cudaSuccess) return e;
+  }
+  if (args.M == 1) return launchRows<1>(args, p, partial, counters, stream);
+  if (args.M == 2) return launchRows<2>(args, p, partial, counters, stream);
+  return launchRows<kGroupRows>(args, p, partial, counters, stream);
+}
+
+}  // namespace esmm
