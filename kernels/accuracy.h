@@ -25,7 +25,7 @@ constexpr size_t kErrorScratchDoubles = 1024 * 5 + 5;
 // synchronises s.
 cudaError_t errorSums(const float* c, const double* ref, size_t n, double* scratch, ErrorSums* out, cudaStream_t s);
 // c against another float32 output (no element is left out: a NaN difference counts as an
-// infinite error, the way native/verify.cc's maxAbsErrRel does); nonFinite stays 0.
+// infinite error, so a NaN output never looks closer than a finite one); nonFinite stays 0.
 cudaError_t errorSums(const float* c, const float* ref, size_t n, double* scratch, ErrorSums* out, cudaStream_t s);
 
 }  // namespace esmm::gpu

@@ -18,7 +18,6 @@
 #include "../kernels/cpu/cpu_kernels.h"
 #include "../kernels/esmm.h"
 #include "../kernels/generate_gpu.h"
-#include "cpu_backend.h"
 #include "cuda_device.h"
 #include "cuda_timing.h"
 #include "cuda_util.h"
@@ -305,9 +304,14 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
 #endif
     ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
   }
-  const auto check = [&](const float* c) {
+  // An output's error sums against a reference on the device: the float64 one, or cuBLAS's C.
+  const auto sumsOf = [&](const float* c, const auto* ref) {
     gpu::ErrorSums sums;
-    ESMM_CUDA_CHECK(gpu::errorSums(c, C64.get(), mn, errScratch.get(), &sums, s));
+    ESMM_CUDA_CHECK(gpu::errorSums(c, ref, mn, errScratch.get(), &sums, s));
+    return sums;
+  };
+  const auto check = [&](const float* c) {
+    const gpu::ErrorSums sums = sumsOf(c, C64.get());
     return accuracyFromSums(sums.errSq, sums.refSq, sums.maxErr, sums.maxRef, size_t(sums.nonFinite));
   };
 
@@ -444,8 +448,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
         ESMM_CUDA_CHECK(cudaMemcpyAsync(cublasC.get(), C.get(), mn * 4, cudaMemcpyDeviceToDevice, s));
         haveCublasC = true;
       } else if (id != "cublas" && haveCublasC) {
-        gpu::ErrorSums sums;
-        ESMM_CUDA_CHECK(gpu::errorSums(C.get(), cublasC.get(), mn, errScratch.get(), &sums, s));
+        const gpu::ErrorSums sums = sumsOf(C.get(), cublasC.get());
         r.maxAbsErrRelVsCublas = maxAbsErrRelFromSums(sums.maxErr, sums.maxRef);
       }
     } catch (const NativeError& e) {

@@ -50,16 +50,6 @@ Accuracy accuracyFromSums(double errSq, double refSq, double maxErr, double maxR
 
 double maxAbsErrRelFromSums(double maxErr, double maxRef) { return maxRef > 0 ? maxErr / maxRef : maxErr; }
 
-double maxAbsErrRel(const float* c, const float* ref, size_t count) {
-  double maxErr = 0.0, maxRef = 0.0;
-  for (size_t i = 0; i < count; ++i) {
-    const double d = std::fabs(static_cast<double>(c[i]) - static_cast<double>(ref[i]));
-    maxErr = std::isnan(d) ? INFINITY : std::max(maxErr, d);
-    maxRef = std::max(maxRef, std::fabs(static_cast<double>(ref[i])));
-  }
-  return maxAbsErrRelFromSums(maxErr, maxRef);
-}
-
 namespace {
 
 std::string sci(double x) {

@@ -15,8 +15,7 @@ Accuracy compare(const float* c, const double* ref, size_t count, int threads);
 // The measures from their sums (Σ (c − r)², Σ r², max |c − r|, max |r|): compare()'s last step, and
 // the whole of it where the sums come from the device (kernels/accuracy.h).
 Accuracy accuracyFromSums(double errSq, double refSq, double maxErr, double maxRef, size_t nonFinite);
-// Same measure against a float32 reference (another kernel's output, e.g. cuBLAS).
-double maxAbsErrRel(const float* c, const float* ref, size_t count);
+// max |c − r| / max |r| (absolute when max |r| is 0), also against another kernel's output.
 double maxAbsErrRelFromSums(double maxErr, double maxRef);
 
 // The verdict on a kernel's output: the first and the last timed run are both checked against
