@@ -55,24 +55,27 @@ function labelsOf(r: CsvRecord): Record<string, string> {
   }
 }
 
+/** A pruned tree's file: one layer per file, labelled with its pruner and its layer. */
+function isTreeLayer(labels: Record<string, string>): boolean {
+  return labels.layer !== undefined && labels.pruner !== undefined;
+}
+
 /**
  * The model a row's layer belongs to: a checkpoint's shards are one model, and so is a pruned
- * tree's folder (one file per layer, labelled with its pruner and layer); any other file is its own.
+ * tree's folder; any other file is its own.
  */
 function modelOf(r: CsvRecord, labels: Record<string, string>): string {
   const file = r.source_file;
-  const treeLayer = labels.layer !== undefined && labels.pruner !== undefined;
-  return treeLayer || /-\d+-of-\d+\.[a-z]+$/.test(file) ? dirname(file) : file;
+  return isTreeLayer(labels) || /-\d+-of-\d+\.[a-z]+$/.test(file) ? dirname(file) : file;
 }
 
 /** The layer within its model: a tree's files all hold a tensor named like `weight`, so there the layer label names it. */
 function layerOf(r: CsvRecord, labels: Record<string, string>): string {
-  return labels.layer !== undefined && labels.pruner !== undefined ? labels.layer : r.tensor;
+  return isTreeLayer(labels) ? labels.layer! : r.tensor;
 }
 
 /** The scenario a row belongs to: the model, where A came from, and every label that is not per layer. */
-function scenarioOf(r: CsvRecord): string {
-  const all = labelsOf(r);
+function scenarioOf(r: CsvRecord, all: Record<string, string>): string {
   const labels = Object.entries(all)
     .filter(([k]) => !PER_LAYER_LABELS.has(k))
     .sort(([a], [b]) => a.localeCompare(b))
@@ -107,8 +110,9 @@ export function breakEven(records: CsvRecord[], opts: { decodeM?: number; prefil
     const esmmMs = Number(r.compute_ms_median);
     const m = Number(r.m);
     if (!(speedup > 0) || !(esmmMs > 0) || !(m > 0)) continue;
-    const scenario = scenarioOf(r);
-    const layer = layerOf(r, labelsOf(r));
+    const labels = labelsOf(r);
+    const scenario = scenarioOf(r, labels);
+    const layer = layerOf(r, labels);
     const key = `${scenario}\0${layer}`;
     const entry = byLayer.get(key) ?? { scenario, layer, points: [] };
     // A repeated point (another run of the same M) keeps the first.
