@@ -156,7 +156,6 @@ __global__ void __launch_bounds__(kThreads) gemvSkipKernel(EsmmArgs a, int slice
     for (int sp = 0; sp < splits; ++sp) sum += __ldcg(partial + (size_t(sp) * a.M + row0 + r) * a.N + col);
     a.C[size_t(row0 + r) * a.ldc + col] = sum;
   }
-  if (threadIdx.x == 0) *counter = 0;  // ready for the next launch on the same workspace
 }
 
 template <int kRows>
