@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, it } from 'node:test';
 
 import { type SampleTreeSpec, ensureSampleTree, sampleTreeTensors } from '../../src/bench/sample-tree.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, treeDigest } from '../helpers.js';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
-
-function treeDigest(root: string): string {
-  const h = createHash('sha256');
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else h.update(relative(root, p)).update(readFileSync(p));
-    }
-  };
-  walk(root);
-  return h.digest('hex');
-}
 
 // Two layers, both perms, two groups (one that does not divide the widths) and two sparsities.
 const spec: SampleTreeSpec = { hidden: 64, intermediate: 176, layers: 2, sparsities: [0.5, 0.9], groups: [8, 16], perms: ['col', 'row'], seed: 3 };

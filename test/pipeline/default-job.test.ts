@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, it } from 'node:test';
 
 import { parse } from 'csv-parse/sync';
 
 import { SAMPLE_TREES, ensureSampleTree, pruneAndPermute } from '../../src/bench/sample-tree.js';
 import { defaultJob } from '../../src/commands/default.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, treeDigest } from '../helpers.js';
 import { randomMatrix } from './fixtures.js';
 
 const tmp = tempDir();
 after(() => tmp.cleanup());
-
-function treeDigest(root: string): string {
-  const h = createHash('sha256');
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(dir, e.name);
-      if (e.name.startsWith('.')) continue; // the pattern cache lives inside the tree
-      if (e.isDirectory()) walk(p);
-      else h.update(relative(root, p)).update(readFileSync(p));
-    }
-  };
-  walk(root);
-  return h.digest('hex');
-}
 
 it('default job on cpu: generated tree, CSV and report, well under a minute', async () => {
   const t0 = Date.now();
