@@ -450,9 +450,9 @@ void runPerf(Bench& bench, CsvOut& csv, int reps, bool ncu, bool allVariants, bo
   };
   if (!ncu) {
     if (decodeOnly) points.clear();
-    const int ms[] = {1, 8, 16, 32, 64, 128, 256};
+    const int ms[] = {1, 2, 4, 8, 16, 17, 32, 48, 64, 96, 128, 256};
     for (int m : ms) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 0.5, m == 16 ? 2.0 : 0});
-    for (int m : {1, 16, 32, 64, 128, 256}) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 1.0, 0});
+    for (int m : ms) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 1.0, 0});
     if (!decodeOnly) points.push_back({"ffn", 4096, 11008, 4096, Mode::Joint, 0.5, 0});
   }
   const int warm = ncu ? 0 : 3;
@@ -494,7 +494,7 @@ void runPerf(Bench& bench, CsvOut& csv, int reps, bool ncu, bool allVariants, bo
       if (!ce.ok(kTol)) {
         std::printf("FAIL %s %s M=%d d=%.3f relFro=%.2e nonFinite=%lld: not timed\n", pt.label, var->name, pt.M, pt.d,
                     ce.relFro, ce.nonFinite);
-        continue;
+        if (!getenv("HARNESS_TIME_FAILED")) continue;
       }
       const auto te =
           bench.time([&] { ESMM_CUDA_CHECK(var->launch(a, w, bytes, bench.stream())); }, warm, n, flush, ncu);

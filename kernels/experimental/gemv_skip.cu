@@ -23,11 +23,14 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kGroupCols = 128;
 constexpr int kGroupRows = 4;
 
+constexpr int kMaxSlicesPerWarp = 8;  // one pattern byte per lane of a tile's 8 lanes
+constexpr int kMaxSlicesPerBlock = kWarps * kMaxSlicesPerWarp;
+
 struct GemvPlan {
   int groups;          // 128-column groups
   int rowGroups;       // 4-row groups
   int splits;          // K splits
-  int slicesPerBlock;  // 8-k slices per split
+  int slicesPerBlock;  // 8-k slices per split (a multiple of kWarps, at most kMaxSlicesPerBlock)
 };
 
 GemvPlan planFor(int M, int N, int K) {
@@ -35,11 +38,10 @@ GemvPlan planFor(int M, int N, int K) {
   p.groups = ceilDiv(N, kGroupCols);
   p.rowGroups = ceilDiv(M, kGroupRows);
   const int slices = kSlicesOf(K);
-  // About four blocks per multiprocessor, and at least two slices per warp.
-  const int want = std::max(1, ceilDiv(4 * numSMs(), p.groups * p.rowGroups));
-  const int most = std::max(1, slices / (2 * kWarps));
-  const int splits = std::min(want, most);
-  p.slicesPerBlock = ceilDiv(slices, splits);
+  // About two blocks per multiprocessor (their registers allow that many) in one wave.
+  const int want = std::max(1, 2 * numSMs() / (p.groups * p.rowGroups));
+  const int per = ceilDiv(ceilDiv(slices, want), kWarps) * kWarps;
+  p.slicesPerBlock = std::clamp(per, kWarps, kMaxSlicesPerBlock);
   p.splits = ceilDiv(slices, p.slicesPerBlock);
   return p;
 }
@@ -62,10 +64,38 @@ __device__ __forceinline__ float4 loadB(const float* B, int ldb, int N, int k, i
   return v;
 }
 
+// The kept rows of one slice: all loads issued before anything waits on them.
+template <bool kVec>
+__device__ __forceinline__ void loadSlice(float4 (&b)[kBK], const EsmmArgs& a, unsigned bits, int s, int col0) {
+#pragma unroll
+  for (int j = 0; j < kBK; ++j) {
+    if (bits & (1u << j)) b[j] = loadB<kVec>(a.B, a.ldb, a.N, s * kBK + j, col0);
+  }
+}
+
+// acc += A(rows, k of slice s) · b, over the slice's kept k; A from the block's staged copy.
+template <int kRows>
+__device__ __forceinline__ void fmaSlice(float (&acc)[kRows][4], const float4 (&b)[kBK], unsigned bits,
+                                         const float* as, int sLocal, int kSpan) {
+#pragma unroll
+  for (int j = 0; j < kBK; ++j) {
+    if (!(bits & (1u << j))) continue;
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+      const float av = as[r * kSpan + sLocal * kBK + j];
+      acc[r][0] = fmaf(av, b[j].x, acc[r][0]);
+      acc[r][1] = fmaf(av, b[j].y, acc[r][1]);
+      acc[r][2] = fmaf(av, b[j].z, acc[r][2]);
+      acc[r][3] = fmaf(av, b[j].w, acc[r][3]);
+    }
+  }
+}
+
 template <int kRows, bool kVec>
-__global__ void __launch_bounds__(kThreads) gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial,
-                                                           unsigned* counters) {
+__global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial,
+                                                              unsigned* counters) {
   __shared__ float red[kWarps][kRows][kGroupCols];
+  __shared__ float as[kRows * kMaxSlicesPerBlock * kBK];  // A rows × this split's k
   __shared__ bool isLast;
   const int group = blockIdx.x, split = blockIdx.y, rowGroup = blockIdx.z;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -73,46 +103,52 @@ __global__ void __launch_bounds__(kThreads) gemvSkipKernel(EsmmArgs a, int slice
   const int row0 = rowGroup * kGroupRows;
   const int rows = min(kRows, a.M - row0);
   const int col0 = group * kGroupCols + lane * 4;
-  const int tile = col0 / kTile;
   const bool active = col0 < a.N;
-  // A's pattern tile holds all of this block's rows (4 divides 32).
-  const uint8_t* aPat = a.aPat + size_t(row0 / kTile) * slices;
-  const uint8_t* bPat = a.bPat + size_t(tile) * slices;
+  const int sBegin = split * slicesPerBlock;
+  const int sEnd = min(slices, sBegin + slicesPerBlock);
+  const int kSpan = slicesPerBlock * kBK;
+
+  // This warp's run of slices and, per lane, the joint byte of one of them for the lane's tile (the
+  // 8 lanes of a tile hold its 8 slices); read by shuffle, so no pattern load waits in the loop.
+  const int perWarp = slicesPerBlock / kWarps;
+  const int ws0 = sBegin + warp * perWarp;
+  const int ns = max(0, min(sEnd, ws0 + perWarp) - ws0);
+  unsigned myBits = 0;
+  {
+    const int s = ws0 + (lane & 7);
+    if (active && (lane & 7) < ns) {
+      myBits = unsigned(__ldg(a.aPat + size_t(row0 / kTile) * slices + s)) &
+               unsigned(__ldg(a.bPat + size_t(col0 / kTile) * slices + s));
+    }
+  }
+  // A's rows for the split's k, zero past M and K (bits past K are clear, so they are never used).
+  const int k0 = sBegin * kBK;
+  for (int i = threadIdx.x; i < kRows * kSpan; i += kThreads) {
+    const int r = i / kSpan, kk = i % kSpan;
+    as[i] = (r < rows && k0 + kk < a.K) ? __ldg(a.A + size_t(row0 + r) * a.lda + k0 + kk) : 0.f;
+  }
+  __syncthreads();
 
   float acc[kRows][4];
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = 0.f;
-
-  const int sBegin = split * slicesPerBlock;
-  const int sEnd = min(slices, sBegin + slicesPerBlock);
-  const int perWarp = ceilDiv(sEnd - sBegin, kWarps);
-  const int ws0 = sBegin + warp * perWarp;
-  const int ws1 = min(sEnd, ws0 + perWarp);
-  if (active) {
-    for (int s = ws0; s < ws1; ++s) {
-      // Bits for k >= K are clear in both patterns, so every set bit is a row of B inside the matrix.
-      const unsigned bits = unsigned(__ldg(aPat + s)) & unsigned(__ldg(bPat + s));
-      if (bits == 0) continue;
-      float4 b[kBK];
-      // All of the slice's loads first, so up to 8 are in flight per lane.
+  const int src = lane & ~7;
+  const unsigned mine = active ? 0xFFFFFFFFu : 0u;  // a tile's lanes past N load nothing
+  const int wl = warp * perWarp;  // first slice of this warp, relative to the split
+  // Two slices in flight: the next slice's loads go out before this slice's FMAs.
+  float4 b0[kBK], b1[kBK];
+  unsigned bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src) & mine;
+  if (ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
 #pragma unroll
-      for (int j = 0; j < kBK; ++j) {
-        if (bits & (1u << j)) b[j] = loadB<kVec>(a.B, a.ldb, a.N, s * kBK + j, col0);
-      }
-#pragma unroll
-      for (int j = 0; j < kBK; ++j) {
-        if (!(bits & (1u << j))) continue;
-        const int k = s * kBK + j;
-#pragma unroll
-        for (int r = 0; r < kRows; ++r) {
-          const float av = r < rows ? __ldg(a.A + size_t(row0 + r) * a.lda + k) : 0.f;
-          acc[r][0] = fmaf(av, b[j].x, acc[r][0]);
-          acc[r][1] = fmaf(av, b[j].y, acc[r][1]);
-          acc[r][2] = fmaf(av, b[j].z, acc[r][2]);
-          acc[r][3] = fmaf(av, b[j].w, acc[r][3]);
-        }
-      }
+  for (int i = 0; i < kMaxSlicesPerWarp; i += 2) {
+    const unsigned bits1 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 1)) & mine;
+    if (i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
+    if (i < ns) fmaSlice<kRows>(acc, b0, bits0, as, wl + i, kSpan);
+    if (i + 2 < kMaxSlicesPerWarp) {
+      bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 2)) & mine;
+      if (i + 2 < ns) loadSlice<kVec>(b0, a, bits0, ws0 + i + 2, col0);
     }
+    if (i + 1 < ns) fmaSlice<kRows>(acc, b1, bits1, as, wl + i + 1, kSpan);
   }
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {

@@ -20,6 +20,8 @@ const Variant kExperimentalVariants[] = {
     {"tiled-ffma-64x128", launchTiledFfma64x128, noWorkspace},
     // A candidate for M = 1 … 4 (kernel-notes, "What the next version should be"); any M runs.
     {"gemv-skip", launchGemvSkip, gemvSkipWorkspaceBytes},
+    // A candidate for M = 1 … 64 (kernel-notes, v14): b-only masks skip exactly, B streamed once.
+    {"skinny", launchSkinny, noWorkspace},
 };
 
 }  // namespace
