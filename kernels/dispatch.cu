@@ -15,25 +15,31 @@ enum VariantIndex {
   kKListByDensity,
   kDecode,
   kDecodeWide,
+  kGemvSkip,
 };
 
 const Variant kVariants[] = {
     {"tf32x3-klist", launchTf32x3KListByDensity, tf32x3KListWorkspaceBytes},
     {"decode", launchDecode, decodeWorkspaceBytes},
     {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
+    {"gemv-skip", launchGemvSkip, gemvSkipWorkspaceBytes},
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
-static_assert(kVariantCount == kDecodeWide + 1, "VariantIndex lists every variant in order");
+static_assert(kVariantCount == kGemvSkip + 1, "VariantIndex lists every variant in order");
 
 // Chosen by measurement on an H100 (docs/kernel-notes.md, v4 and v5): below 128 rows the decode
 // kernels, which stream B once per row group (decode-wide, up to 64 rows per lane with B copied
 // ahead, wins at 32 and 64 rows; decode at 1–16 and 65–127). From 128 rows, tf32x3-klist: 3xTF32 on
 // the tensor cores with k-granular staging and the block tile (64×128 or 128×32) chosen on the
 // device from the patterns. At 128 rows, b-only, K = N = 4096 it took 109 µs at d = .5 against
-// decode's 168, and tied at d = 1 (237 / 236 µs).
+// decode's 168, and tied at d = 1 (237 / 236 µs). At 1–4 rows gemv-skip (one launch, 16-byte B
+// loads; H200, K = N = 4096, b-only, kernel-notes v14): 19.5–22.8 µs at d = .5 and 28.4–30.5 at
+// d = 1 against the decode kernel's 26.4–27.1 and 32.1–32.9; at 8 rows it lost (37.2 against 27.2
+// at d = .5: its 4-row groups read B twice).
 const Variant& pick(int M, int N, int K) {
   (void)N;
   (void)K;
+  if (M <= kGemvMaxRows) return kVariants[kGemvSkip];
   if (M < 128) return kVariants[M > 16 && M <= 64 ? kDecodeWide : kDecode];
   return kVariants[kKListByDensity];
 }

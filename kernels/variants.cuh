@@ -45,6 +45,12 @@ cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspace
 // Decode technique with the B loads of the next slices in flight and up to 64 rows per lane.
 size_t decodeWideWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecodeWide(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// One-launch float32 GEMV for 1 … kGemvMaxRows rows (esmm_gemv.cu): B's kept rows in 16-byte loads,
+// the K splits added by the last block of each column group; workspace: the partial sums (and,
+// for very wide grids, the counters).
+constexpr int kGemvMaxRows = 4;
+size_t gemvSkipWorkspaceBytes(int M, int N, int K);
+cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 }  // namespace esmm
 

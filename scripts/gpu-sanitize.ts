@@ -23,6 +23,8 @@ const shapes: Array<[number, number, number, 'joint' | 'b-only', number]> = [
   [100, 300, 257, 'b-only', 0.25],
   [16, 4096, 1024, 'b-only', 0.5],
   [129, 1000, 77, 'joint', 0.125],
+  // The one-launch GEMV (1 … 4 rows): K split, the last column group cut by N.
+  [3, 300, 200, 'b-only', 0.5],
   // The Hopper path where the build has it: operands swapped (40 rows), and 128-row tiles with K split.
   [40, 1000, 300, 'joint', 1],
   [200, 520, 300, 'b-only', 1],

@@ -29,15 +29,4 @@ cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_
 cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
-// Exact float32 FFMA for very few rows: B streamed once in 16-byte loads, skipped (k, tile) row
-// segments never loaded, K splits summed by the last block in one launch (gemv_skip.cu).
-size_t gemvSkipWorkspaceBytes(int M, int N, int K);
-cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-
-// Exact float32 FFMA for 1 … 64 rows: a warp per B tile and all the block's rows, B's kept rows
-// streamed through shared memory, the K splits of a column block summed in a thread-block cluster
-// (esmm_skinny.cu). Needs compute capability 9.0 (cudaErrorNotSupported before); no workspace.
-bool skinnySupported();
-cudaError_t launchSkinny(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-
 }  // namespace esmm

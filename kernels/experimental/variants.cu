@@ -18,10 +18,6 @@ const Variant kExperimentalVariants[] = {
     // Exact float32 FFMA with per-k skipping on the FP32 pipes; slower than tf32x3 at every
     // measured density, kept as the plain-float32 reference variant.
     {"tiled-ffma-64x128", launchTiledFfma64x128, noWorkspace},
-    // A candidate for M = 1 … 4 (kernel-notes, "What the next version should be"); any M runs.
-    {"gemv-skip", launchGemvSkip, gemvSkipWorkspaceBytes},
-    // A candidate for M = 1 … 64 (kernel-notes, v14): b-only masks skip exactly, B streamed once.
-    {"skinny", launchSkinny, noWorkspace},
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
-// gemv-skip: exact float32 FFMA for very few rows (M = 1 … 4 is what it is for; any M runs, in
-// groups of 4 rows), streaming B once with 16-byte loads and never loading a (k, 32-column tile)
-// row segment whose joint pattern bit is clear. One launch: the K splits write partial sums, and
+// gemv-skip: exact float32 FFMA for very few rows (the dispatcher takes it for M = 1 … 4; any M
+// runs, in groups of 4 rows), streaming B once with 16-byte loads and never loading a (k, 32-column
+// tile) row segment whose joint pattern bit is clear. One launch: the K splits write partial sums, and
 // the last block of each column group to finish adds them in split order (the same bits on every
 // run), so no second kernel and no atomics on C.
 //
@@ -8,12 +8,13 @@
 // them in its second launch and pipeline fill (kernel-notes, "What the next version should be").
 //
 // Layout of the work: a warp covers 128 columns (4 pattern tiles, 8 lanes × 4 columns each) over
-// a run of 8-k slices; the 8 warps of a block split the block's slices; blocks tile the columns
-// (x), K (y) and groups of 4 rows (z).
+// a run of at most 8 slices (8 k each), whose pattern bytes its lanes read up front, one each, with
+// two slices' B loads in flight; the 8 warps of a block split the block's slices and read A's rows
+// from a copy in shared memory; blocks tile the columns (x), K (y) and groups of 4 rows (z).
 #include <algorithm>
 
-#include "../common.cuh"
-#include "experimental.cuh"
+#include "common.cuh"
+#include "variants.cuh"
 
 namespace esmm {
 namespace {
@@ -25,6 +26,14 @@ constexpr int kGroupRows = 4;
 
 constexpr int kMaxSlicesPerWarp = 8;  // one pattern byte per lane of a tile's 8 lanes
 constexpr int kMaxSlicesPerBlock = kWarps * kMaxSlicesPerWarp;
+
+// Arrival counters of the K splits, one per (column group, row group), kept in the module: each is
+// zero between launches, as the last block of its group sets it back, so a call needs no memset
+// (which cost 5–9 µs of a 20–30 µs call at one row). Launches that overlap on one device (two
+// streams) would share them; ESMM's callers issue one call at a time per device. Grids with more
+// groups use counters in the workspace, zeroed in the call.
+constexpr int kResidentCounters = 1 << 16;
+__device__ unsigned gSplitCounters[kResidentCounters];
 
 struct GemvPlan {
   int groups;          // 128-column groups
@@ -115,8 +124,9 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   const int ns = max(0, min(sEnd, ws0 + perWarp) - ws0);
   unsigned myBits = 0;
   {
+    // Every lane of a tile inside N reads, so a tile cut by N still has all 8 of its slices' bits.
     const int s = ws0 + (lane & 7);
-    if (active && (lane & 7) < ns) {
+    if (col0 / kTile < tilesOf(a.N) && (lane & 7) < ns) {
       myBits = unsigned(__ldg(a.aPat + size_t(row0 / kTile) * slices + s)) &
                unsigned(__ldg(a.bPat + size_t(col0 / kTile) * slices + s));
     }
@@ -179,7 +189,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   // The last block of this (column group, row group) to finish adds the splits in order.
   __threadfence();
   __syncthreads();
-  unsigned* counter = counters + size_t(rowGroup) * gridDim.x + group;
+  unsigned* counter = (counters != nullptr ? counters : gSplitCounters) + size_t(rowGroup) * gridDim.x + group;
   if (threadIdx.x == 0) isLast = atomicAdd(counter, 1u) == unsigned(splits - 1);
   __syncthreads();
   if (!isLast) return;
@@ -192,6 +202,7 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
     for (int sp = 0; sp < splits; ++sp) sum += __ldcg(partial + (size_t(sp) * a.M + row0 + r) * a.N + col);
     a.C[size_t(row0 + r) * a.ldc + col] = sum;
   }
+  if (threadIdx.x == 0) *counter = 0;  // ready for the next launch
 }
 
 template <int kRows>
@@ -206,12 +217,14 @@ cudaError_t launchRows(const EsmmArgs& a, const GemvPlan& p, float* partial, uns
   return cudaGetLastError();
 }
 
+bool residentCounters(const GemvPlan& p) { return size_t(p.groups) * p.rowGroups <= size_t(kResidentCounters); }
+
 }  // namespace
 
 size_t gemvSkipWorkspaceBytes(int M, int N, int K) {
   const GemvPlan p = planFor(M, N, K);
   if (p.splits == 1) return 0;
-  return partialBytes(p, M, N) + size_t(p.groups) * p.rowGroups * sizeof(unsigned);
+  return partialBytes(p, M, N) + (residentCounters(p) ? 0 : size_t(p.groups) * p.rowGroups * sizeof(unsigned));
 }
 
 cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
@@ -224,11 +237,13 @@ cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspa
       return cudaErrorInvalidValue;
     }
     partial = static_cast<float*>(workspace);
-    counters = reinterpret_cast<unsigned*>(static_cast<char*>(workspace) + partialBytes(p, args.M, args.N));
-    // The workspace is shared scratch: the counters start at zero in every call.
-    const cudaError_t e =
-        cudaMemsetAsync(counters, 0, size_t(p.groups) * p.rowGroups * sizeof(unsigned), stream);
-    if (e != cudaSuccess) return e;
+    if (!residentCounters(p)) {
+      // The workspace is shared scratch: these counters start at zero in every call.
+      counters = reinterpret_cast<unsigned*>(static_cast<char*>(workspace) + partialBytes(p, args.M, args.N));
+      const cudaError_t e =
+          cudaMemsetAsync(counters, 0, size_t(p.groups) * p.rowGroups * sizeof(unsigned), stream);
+      if (e != cudaSuccess) return e;
+    }
   }
   if (args.M == 1) return launchRows<1>(args, p, partial, counters, stream);
   if (args.M == 2) return launchRows<2>(args, p, partial, counters, stream);
