@@ -9,6 +9,8 @@ namespace {
 constexpr int kBlocks = 1024;
 constexpr int kThreads = 256;
 constexpr int kFields = 5;  // errSq, refSq, maxErr, maxRef, nonFinite
+static_assert(kErrorScratchDoubles == size_t(kBlocks) * kFields + kFields,
+              "accuracy.h's scratch size: every block's partials, then the total");
 
 // One block's five values, reduced over its threads in a fixed tree order.
 __device__ void reduceBlock(double (&sh)[kFields][kThreads], double* out) {
