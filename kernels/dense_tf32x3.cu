@@ -387,7 +387,9 @@ cudaError_t launchPrepareB(const float* B, int K, int N, int ldb, float* prepare
 }
 
 size_t denseWorkspaceBytes(int M, int N, int K) {
-  size_t bytes = M <= kDenseDecodeMaxRows ? decodeWorkspaceBytes(M, N, K) : 0;
+  size_t bytes = M <= kGemvMaxRows          ? gemvSkipWorkspaceBytes(M, N, K)
+                 : M <= kDenseDecodeMaxRows ? decodeWorkspaceBytes(M, N, K)
+                                            : 0;
 #ifdef ESMM_WITH_SM90A
   if (hopperRuns(M, K)) bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
 #endif
@@ -398,6 +400,7 @@ cudaError_t launchDense(const DenseArgs& p, void* workspace, size_t workspaceByt
 #ifdef ESMM_WITH_SM90A
   if (usesHopper(p)) return launchHopperGemm(p, p.bPrepared, nullptr, nullptr, workspace, workspaceBytes, stream);
 #endif
+  if (p.M <= kGemvMaxRows) return launchDenseGemv(p, workspace, workspaceBytes, stream);
   if (p.M <= kDenseDecodeMaxRows) return launchDenseDecode(p, workspace, workspaceBytes, stream);
   return launchDenseTf32x3(p, stream);
 }
@@ -405,7 +408,7 @@ cudaError_t launchDense(const DenseArgs& p, void* workspace, size_t workspaceByt
 const char* denseVariantName(int M, int N, int K) {
   (void)N;
   (void)K;
-  return M <= kDenseDecodeMaxRows ? "dense-decode-ffma" : denseTf32x3VariantName();
+  return M <= kGemvMaxRows ? "dense-gemv-ffma" : M <= kDenseDecodeMaxRows ? "dense-decode-ffma" : denseTf32x3VariantName();
 }
 
 const char* denseVariantName(const DenseArgs& p) {

@@ -100,7 +100,9 @@ __device__ __forceinline__ void fmaSlice(float (&acc)[kRows][4], const float4 (&
   }
 }
 
-template <int kRows, bool kVec>
+// kDense: no patterns read, every k inside K multiplied (dense-tf32x3's path for the same rows, so
+// ESMM's speedup here is its skipping, not how B is streamed).
+template <int kRows, bool kVec, bool kDense>
 __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial,
                                                               unsigned* counters) {
   __shared__ float red[kWarps][kRows][kGroupCols];
@@ -127,8 +129,12 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
     // Every lane of a tile inside N reads, so a tile cut by N still has all 8 of its slices' bits.
     const int s = ws0 + (lane & 7);
     if (col0 / kTile < tilesOf(a.N) && (lane & 7) < ns) {
-      myBits = unsigned(__ldg(a.aPat + size_t(row0 / kTile) * slices + s)) &
-               unsigned(__ldg(a.bPat + size_t(col0 / kTile) * slices + s));
+      if constexpr (kDense) {
+        myBits = sliceKMask(s, a.K);
+      } else {
+        myBits = unsigned(__ldg(a.aPat + size_t(row0 / kTile) * slices + s)) &
+                 unsigned(__ldg(a.bPat + size_t(col0 / kTile) * slices + s));
+      }
     }
   }
   // A's rows for the split's k, zero past M and K (bits past K are clear, so they are never used).
@@ -205,14 +211,14 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   if (threadIdx.x == 0) *counter = 0;  // ready for the next launch
 }
 
-template <int kRows>
+template <int kRows, bool kDense>
 cudaError_t launchRows(const EsmmArgs& a, const GemvPlan& p, float* partial, unsigned* counters, cudaStream_t s) {
   const dim3 grid(p.groups, p.splits, p.rowGroups);
   const bool vec = rowsVec4Aligned(a.B, a.ldb) && a.N % 4 == 0;
   if (vec) {
-    gemvSkipKernel<kRows, true><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
+    gemvSkipKernel<kRows, true, kDense><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
   } else {
-    gemvSkipKernel<kRows, false><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
+    gemvSkipKernel<kRows, false, kDense><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
   }
   return cudaGetLastError();
 }
@@ -227,8 +233,10 @@ size_t gemvSkipWorkspaceBytes(int M, int N, int K) {
   return partialBytes(p, M, N) + (residentCounters(p) ? 0 : size_t(p.groups) * p.rowGroups * sizeof(unsigned));
 }
 
-cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  if (cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
+namespace {
+
+template <bool kDense>
+cudaError_t launchGemvAs(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   const GemvPlan p = planFor(args.M, args.N, args.K);
   float* partial = nullptr;
   unsigned* counters = nullptr;
@@ -245,9 +253,23 @@ cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspa
       if (e != cudaSuccess) return e;
     }
   }
-  if (args.M == 1) return launchRows<1>(args, p, partial, counters, stream);
-  if (args.M == 2) return launchRows<2>(args, p, partial, counters, stream);
-  return launchRows<kGroupRows>(args, p, partial, counters, stream);
+  if (args.M == 1) return launchRows<1, kDense>(args, p, partial, counters, stream);
+  if (args.M == 2) return launchRows<2, kDense>(args, p, partial, counters, stream);
+  return launchRows<kGroupRows, kDense>(args, p, partial, counters, stream);
+}
+
+}  // namespace
+
+cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
+  return launchGemvAs<false>(args, workspace, workspaceBytes, stream);
+}
+
+cudaError_t launchDenseGemv(const DenseArgs& d, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (d.M < 1 || d.N < 1 || d.K < 1 || d.lda < d.K || d.ldb < d.N || d.ldc < d.N) return cudaErrorInvalidValue;
+  if (d.A == nullptr || d.B == nullptr || d.C == nullptr) return cudaErrorInvalidValue;
+  const EsmmArgs p{d.A, d.B, d.C, d.M, d.N, d.K, d.lda, d.ldb, d.ldc, nullptr, nullptr};
+  return launchGemvAs<true>(p, workspace, workspaceBytes, stream);
 }
 
 }  // namespace esmm

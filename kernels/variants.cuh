@@ -51,6 +51,8 @@ cudaError_t launchDecodeWide(const EsmmArgs& args, void* workspace, size_t works
 constexpr int kGemvMaxRows = 4;
 size_t gemvSkipWorkspaceBytes(int M, int N, int K);
 cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// The same GEMV reading no patterns: dense-tf32x3's path for 1 … kGemvMaxRows rows.
+cudaError_t launchDenseGemv(const DenseArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 }  // namespace esmm
 
