@@ -16,6 +16,7 @@ enum VariantIndex {
   kDecode,
   kDecodeWide,
   kGemvSkip,
+  kWarp,
 };
 
 const Variant kVariants[] = {
@@ -23,9 +24,10 @@ const Variant kVariants[] = {
     {"decode", launchDecode, decodeWorkspaceBytes},
     {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
     {"gemv-skip", launchGemvSkip, gemvSkipWorkspaceBytes},
+    {"tf32x3-warp", launchTf32x3Warp, tf32x3WarpWorkspaceBytes},
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
-static_assert(kVariantCount == kGemvSkip + 1, "VariantIndex lists every variant in order");
+static_assert(kVariantCount == kWarp + 1, "VariantIndex lists every variant in order");
 
 // Chosen by measurement on an H100 (docs/kernel-notes.md, v4 and v5): below 128 rows the decode
 // kernels, which stream B once per row group (decode-wide, up to 64 rows per lane with B copied
@@ -42,6 +44,16 @@ const Variant& pick(int M, int N, int K) {
   if (M <= kGemvMaxRows) return kVariants[kGemvSkip];
   if (M < 128) return kVariants[M > 16 && M <= 64 ? kDecodeWide : kDecode];
   return kVariants[kKListByDensity];
+}
+
+// With the joint k density known (the addon computes it from the patterns): where it is low, each
+// warp keeps so few k that staging the union of a block's k costs more than it saves, and
+// tf32x3-warp, which stages nothing, wins (kernel-notes v15).
+constexpr double kWarpMaxKDensity = 0.1;
+const Variant& pick(const EsmmArgs& a) {
+  const Variant& v = pick(a.M, a.N, a.K);
+  if (&v == &kVariants[kKListByDensity] && a.kDensity >= 0 && a.kDensity <= kWarpMaxKDensity) return kVariants[kWarp];
+  return v;
 }
 
 }  // namespace
@@ -96,7 +108,7 @@ cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBy
                             workspaceBytes, stream);
   }
 #endif
-  return pick(args.M, args.N, args.K).launch(args, workspace, workspaceBytes, stream);
+  return pick(args).launch(args, workspace, workspaceBytes, stream);
 }
 
 const char* esmmVariantName(int M, int N, int K) { return pick(M, N, K).name; }
@@ -105,7 +117,7 @@ const char* esmmVariantName(const EsmmArgs& args) {
 #ifdef ESMM_WITH_SM90A
   if (usesHopper(args)) return hopperGemmVariantName(args.M, args.N, args.K, args.kDensity < 1.0);
 #endif
-  return pick(args.M, args.N, args.K).name;
+  return pick(args).name;
 }
 
 }  // namespace esmm

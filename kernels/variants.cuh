@@ -38,6 +38,11 @@ size_t tf32x3KListWorkspaceBytes(int M, int N, int K);
 // 64×128 or 128×32 blocks, chosen on the device from the patterns.
 cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
+// Warp-exact skipping without staging (esmm_warp.cu): each warp lists its own tile pair's k and
+// loads them from L2 into its fragments; workspace: A transposed.
+size_t tf32x3WarpWorkspaceBytes(int M, int N, int K);
+cudaError_t launchTf32x3Warp(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+
 size_t decodeWorkspaceBytes(int M, int N, int K);
 // The decode technique as a plain dense GEMM (no patterns read): the dense baseline's small-M path.
 cudaError_t launchDenseDecode(const DenseArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);

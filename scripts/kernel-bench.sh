@@ -54,7 +54,7 @@ for step in $STEPS; do
     # NCU_VARIANTS: variant ids to profile beside cuBLAS (default: the dispatcher's picks).
     vargs=()
     for v in ${NCU_VARIANTS:-}; do vargs+=(--variant "$v"); done
-    ncu --clock-control none -k 'regex:tf32x3|klist|transposeA|countListedK|countWalkedSlices|tiledFfma|decode|sumSplits|aPattern|gemm' \
+    ncu --clock-control none -k 'regex:tf32x3|klist|warpKernel|transposeA|countListedK|countWalkedSlices|tiledFfma|decode|sumSplits|aPattern|gemm' \
       --section SpeedOfLight --section Occupancy --section WarpStateStats --section LaunchStats \
       --metrics gpu__time_duration.sum,dram__bytes_read.sum,lts__t_bytes.sum,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,sm__inst_executed.sum \
       "$BIN" --ncu "${vargs[@]}" >"$LOG/ncu.txt" 2>"$LOG/ncu.err" || status=1

@@ -29,4 +29,11 @@ cudaError_t launchTf32x3KList64x128(const EsmmArgs& args, void* workspace, size_
 cudaError_t launchTf32x3KList128x32(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3KList64x64(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
+// Warp-exact skipping without staging (../warp.cuh) in other block shapes and list chunks
+// (esmm_warp_tiles.cu); the workspace is tf32x3-warp's (tf32x3WarpWorkspaceBytes).
+cudaError_t launchTf32x3Warp2x2C2048(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3Warp2x4(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3Warp4x2(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+cudaError_t launchTf32x3Warp4x4(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+
 }  // namespace esmm

@@ -1,0 +1,290 @@
+// The tf32x3-warp technique: ESMM where each warp skips exactly its own work and nothing is staged. A warp owns
+// one 32×32 block of C (one A tile × one B tile), lists the k where both tiles' pattern bits are
+// set, and feeds those k straight from global memory (L2) into its MMA fragments, eight at a time:
+// no shared-memory stages, no block barriers, no union over other warps' k. So the MMAs, the bytes
+// read and the loop trips all scale with the joint density of the warp's own pair of tiles, which
+// is what the k-list kernels (klist.cuh) cannot reach at low density: there a block stages every k
+// any of its warps keeps (a 128×32 block lists 17 % of k at joint d = .25 where each warp keeps 6 %).
+//
+// The loads are 16 bytes a lane. MMA fragment rows and columns can be any permutation of C's, as
+// long as the store undoes it, so a lane's fragment values for one k are 4 consecutive rows of A
+// (one 16-byte load of At, A transposed as the k-list kernels have it) and 4 consecutive columns of
+// B (one 16-byte load of B's row k): lane (g, t) reads rows and columns 4g … 4g+3 at the k of its
+// slots t and t+4, and holds the 4 × 8 block of C at rows 4g … 4g+3, columns 8t … 8t+7.
+//
+// 3xTF32 as mma_tf32.cuh does it (hi·hi + hi·lo + lo·hi into a short-lived accumulator flushed on
+// the FP32 pipes every kFlushSteps k-steps), so results agree with the other tensor-core kernels.
+//
+// This header holds the technique, templated on the block (warps along M and N, resident blocks a
+// multiprocessor) and the k listed at a time; esmm_warp.cu runs the dispatcher's configuration,
+// experimental/esmm_warp_tiles.cu the others measured (kernel-notes v15).
+#pragma once
+#include <cstdint>
+
+#include "common.cuh"
+#include "klist.cuh"
+#include "mma_tf32.cuh"
+
+namespace esmm::warpk {
+
+constexpr int kGroupRows = 8;  // block rows per group of the block order
+
+struct Frag {
+  float4 a0, a1;  // At rows k0 and k1 at the lane's 4 rows
+  float4 b0, b1;  // B rows k0 and k1 at the lane's 4 columns
+};
+
+__device__ __forceinline__ float4 zero4() { return make_float4(0.f, 0.f, 0.f, 0.f); }
+
+// B's 4 columns col … col+3 of row k (zeros past N; k < 0: the padding of a short last step).
+template <bool kVecB>
+__device__ __forceinline__ float4 loadB(const float* __restrict__ B, int ldb, int N, int k, int col) {
+  if (k < 0 || col >= N) return zero4();
+  const float* b = B + static_cast<size_t>(k) * ldb + col;
+  if (kVecB && col + 4 <= N) return __ldg(reinterpret_cast<const float4*>(b));
+  float4 v = zero4();
+  v.x = __ldg(b);
+  if (col + 1 < N) v.y = __ldg(b + 1);
+  if (col + 2 < N) v.z = __ldg(b + 2);
+  if (col + 3 < N) v.w = __ldg(b + 3);
+  return v;
+}
+
+__device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, int k, int row) {
+  return k < 0 ? zero4() : __ldg(reinterpret_cast<const float4*>(At + static_cast<size_t>(k) * ldt + row));
+}
+
+__device__ __forceinline__ float part4(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
+
+// kLaneSlices: pattern bytes a lane reads per list chunk (a multiple of 8: whole 64-bit words), so
+// a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB>
+__global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
+    warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC) {
+  constexpr int kChunkK = 32 * kLaneSlices * kBK;
+  constexpr int kWords = kLaneSlices / 8;
+  static_assert(kLaneSlices % 8 == 0 && kChunkK <= 65536, "whole pattern words; 16-bit list entries");
+  extern __shared__ __align__(16) uint16_t listAll[];
+  const int warp = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31;
+  const int g = lane >> 2;
+  const int t = lane & 3;
+  // Blocks in column-major order within groups of kGroupRows block rows, so the blocks resident at
+  // once share their A rows and B columns in L2.
+  const int blockCols = ceilDiv(tilesOf(p.N), kWarpsN);
+  const int blockRows = ceilDiv(tilesOf(p.M), kWarpsM);
+  const int id = blockIdx.x;
+  const int perGroup = kGroupRows * blockCols;
+  const int group = id / perGroup;
+  const int rows = min(kGroupRows, blockRows - group * kGroupRows);
+  const int within = id - group * perGroup;
+  const int bm = group * kGroupRows + within % rows;
+  const int bn = within / rows;
+  const int mt = bm * kWarpsM + warp / kWarpsN;
+  const int nt = bn * kWarpsN + warp % kWarpsN;
+  if (mt >= tilesOf(p.M) || nt >= tilesOf(p.N)) return;  // no barrier follows: a warp may leave
+
+  const int nks = kSlicesOf(p.K);
+  const uint8_t* aPat = p.aPat + static_cast<size_t>(mt) * nks;
+  const uint8_t* bPat = p.bPat + static_cast<size_t>(nt) * nks;
+  const int row = mt * kTile + 4 * g;  // the lane's first row of At (padded to whole tiles: in bounds)
+  const int col = nt * kTile + 4 * g;  // the lane's first column of B
+  uint16_t* list = listAll + warp * kChunkK;
+
+  float acc[2][4][4], part[2][4][4];
+#pragma unroll
+  for (int u = 0; u < 2; ++u)
+#pragma unroll
+    for (int v = 0; v < 4; ++v)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[u][v][r] = part[u][v][r] = 0.f;
+  int pending = 0;
+
+  auto load = [&](int base, int n, int c0, Frag& f) {
+    const int k0 = base + t < n ? c0 + list[base + t] : -1;
+    const int k1 = base + t + 4 < n ? c0 + list[base + t + 4] : -1;
+    f.a0 = loadAt(At, ldt, k0, row);
+    f.a1 = loadAt(At, ldt, k1, row);
+    f.b0 = loadB<kVecB>(p.B, p.ldb, p.N, k0, col);
+    f.b1 = loadB<kVecB>(p.B, p.ldb, p.N, k1, col);
+  };
+  // Whole steps (8 listed k) need no guard on k; nor on B's columns where the warp's tile lies inside N
+  // and B's rows are 16-byte aligned (a warp-uniform test).
+  const bool fastB = kVecB && (nt + 1) * kTile <= p.N;
+  const float* aBase = At + row;
+  const float* bBase = p.B + col;
+  auto loadFull = [&](int base, int c0, Frag& f) {
+    const int k0 = c0 + list[base + t];
+    const int k1 = c0 + list[base + t + 4];
+    f.a0 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k0) * ldt));
+    f.a1 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k1) * ldt));
+    if (fastB) {
+      f.b0 = __ldg(reinterpret_cast<const float4*>(bBase + static_cast<size_t>(k0) * p.ldb));
+      f.b1 = __ldg(reinterpret_cast<const float4*>(bBase + static_cast<size_t>(k1) * p.ldb));
+    } else {
+      f.b0 = loadB<kVecB>(p.B, p.ldb, p.N, k0, col);
+      f.b1 = loadB<kVecB>(p.B, p.ldb, p.N, k1, col);
+    }
+  };
+  // Fragment (u, v): A rows 4g + 2u (fragment row g) and 4g + 2u + 1 (row g + 8); B column 4g + v
+  // (fragment column g of n-tile v).
+  auto step = [&](const Frag& f) {
+    uint32_t aHi[2][4], aLo[2][4], bHi[4][2], bLo[4][2];
+#pragma unroll
+    for (int u = 0; u < 2; ++u) {
+      mma::splitTf32(part4(f.a0, 2 * u), aHi[u][0], aLo[u][0]);
+      mma::splitTf32(part4(f.a0, 2 * u + 1), aHi[u][1], aLo[u][1]);
+      mma::splitTf32(part4(f.a1, 2 * u), aHi[u][2], aLo[u][2]);
+      mma::splitTf32(part4(f.a1, 2 * u + 1), aHi[u][3], aLo[u][3]);
+    }
+#pragma unroll
+    for (int v = 0; v < 4; ++v) {
+      mma::splitTf32(part4(f.b0, v), bHi[v][0], bLo[v][0]);
+      mma::splitTf32(part4(f.b1, v), bHi[v][1], bLo[v][1]);
+    }
+#pragma unroll
+    for (int u = 0; u < 2; ++u)
+#pragma unroll
+      for (int v = 0; v < 4; ++v) mma::mmaTf32(part[u][v], aLo[u], bHi[v]);
+#pragma unroll
+    for (int u = 0; u < 2; ++u)
+#pragma unroll
+      for (int v = 0; v < 4; ++v) mma::mmaTf32(part[u][v], aHi[u], bLo[v]);
+#pragma unroll
+    for (int u = 0; u < 2; ++u)
+#pragma unroll
+      for (int v = 0; v < 4; ++v) mma::mmaTf32(part[u][v], aHi[u], bHi[v]);
+    if (++pending == mma::kFlushSteps) {
+#pragma unroll
+      for (int u = 0; u < 2; ++u)
+#pragma unroll
+        for (int v = 0; v < 4; ++v)
+#pragma unroll
+          for (int r = 0; r < 4; ++r) {
+            acc[u][v][r] += part[u][v][r];
+            part[u][v][r] = 0.f;
+          }
+      pending = 0;
+    }
+  };
+
+  for (int c0 = 0; c0 < p.K; c0 += kChunkK) {
+    // The warp's list of this chunk: lane l reads kLaneSlices pattern bytes of both tiles (8 · kLaneSlices
+    // consecutive k) as 64-bit words, keeps the joint bits, and a warp scan places its k in order.
+    const int s0 = c0 / kBK + lane * kLaneSlices;
+    uint64_t keep[kWords];
+    int count = 0;
+#pragma unroll
+    for (int w = 0; w < kWords; ++w) {
+      const int sw = s0 + 8 * w;
+      keep[w] = 0;
+      if (sw + 8 <= nks && ((reinterpret_cast<uintptr_t>(aPat + sw) | reinterpret_cast<uintptr_t>(bPat + sw)) & 7u) == 0) {
+        keep[w] = *reinterpret_cast<const uint64_t*>(aPat + sw) & *reinterpret_cast<const uint64_t*>(bPat + sw);
+        if (sw + 8 == nks) keep[w] &= (static_cast<uint64_t>(sliceKMask(nks - 1, p.K)) << 56) | 0x00FFFFFFFFFFFFFFull;
+      } else {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const int s = sw + i;
+          if (s < nks) keep[w] |= static_cast<uint64_t>(aPat[s] & bPat[s] & sliceKMask(s, p.K)) << (8 * i);
+        }
+      }
+      count += __popcll(keep[w]);
+    }
+    int incl = count;
+#pragma unroll
+    for (int off = 1; off < 32; off <<= 1) {
+      const int v = __shfl_up_sync(0xFFFFFFFFu, incl, off);
+      if (lane >= off) incl += v;
+    }
+    const int n = __shfl_sync(0xFFFFFFFFu, incl, 31);
+    int pos = incl - count;
+#pragma unroll
+    for (int w = 0; w < kWords; ++w) {
+      const int kWord = (lane * kLaneSlices + 8 * w) * kBK;  // the word's first k in the chunk
+      uint64_t rest = keep[w];
+      while (rest != 0) {
+        const int bit = __ffsll(static_cast<long long>(rest)) - 1;
+        rest &= rest - 1;
+        list[pos++] = static_cast<uint16_t>(kWord + bit);
+      }
+    }
+    __syncwarp();
+    // Two fragment sets in turn: the loads of the next step are in flight while this step's MMAs run.
+    // Whole steps first, without guards; then the chunk's last, partial step with them.
+    const int nFull = n & ~7;
+    Frag f0, f1;
+    if (nFull > 0) loadFull(0, c0, f0);
+    for (int base = 0; base < nFull; base += 16) {
+      const bool second = base + 8 < nFull;
+      if (second) loadFull(base + 8, c0, f1);
+      step(f0);
+      if (second) {
+        if (base + 16 < nFull) loadFull(base + 16, c0, f0);
+        step(f1);
+      }
+    }
+    if (nFull < n) {
+      load(nFull, n, c0, f0);
+      step(f0);
+    }
+    __syncwarp();  // the list is rewritten by the next chunk
+  }
+
+  // C: the lane's rows 4g + 2u + h, columns 8t + 4e + v hold part/acc[u][v][2h + e].
+#pragma unroll
+  for (int u = 0; u < 2; ++u)
+#pragma unroll
+    for (int v = 0; v < 4; ++v)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) acc[u][v][r] += part[u][v][r];
+  const int col0 = nt * kTile + 8 * t;
+#pragma unroll
+  for (int u = 0; u < 2; ++u) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = mt * kTile + 4 * g + 2 * u + h;
+      if (r >= p.M) continue;
+      float* out = p.C + static_cast<size_t>(r) * p.ldc + col0;
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const float4 x = make_float4(acc[u][0][2 * h + e], acc[u][1][2 * h + e], acc[u][2][2 * h + e], acc[u][3][2 * h + e]);
+        const int c = col0 + 4 * e;
+        if (vecC && c + 4 <= p.N) {
+          *reinterpret_cast<float4*>(out + 4 * e) = x;
+        } else {
+          if (c < p.N) out[4 * e] = x.x;
+          if (c + 1 < p.N) out[4 * e + 1] = x.y;
+          if (c + 2 < p.N) out[4 * e + 2] = x.z;
+          if (c + 3 < p.N) out[4 * e + 3] = x.w;
+        }
+      }
+    }
+  }
+}
+
+// A must already be transposed into the workspace (klist::launchTranspose).
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
+cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaStream_t stream) {
+  constexpr int kThreads = 32 * kWarpsM * kWarpsN;
+  constexpr size_t kSmem = static_cast<size_t>(kWarpsM) * kWarpsN * 32 * kLaneSlices * kBK * sizeof(uint16_t);
+  const long long blocks = static_cast<long long>(ceilDiv(tilesOf(args.M), kWarpsM)) * ceilDiv(tilesOf(args.N), kWarpsN);
+  if (blocks > 0x7FFFFFFFLL) return cudaErrorInvalidValue;
+  auto kernel = rowsVec4Aligned(args.B, args.ldb) ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true>
+                                                  : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false>;
+  if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem));
+      e != cudaSuccess) {
+    return e;
+  }
+  kernel<<<static_cast<unsigned>(blocks), kThreads, kSmem, stream>>>(args, static_cast<const float*>(workspace),
+                                                                   klist::transposedStride(args.M),
+                                                                   rowsVec4Aligned(args.C, args.ldc));
+  return cudaGetLastError();
+}
+
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
+cudaError_t launchWarp(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (const cudaError_t e = klist::launchTranspose(args, workspace, workspaceBytes, stream); e != cudaSuccess) return e;
+  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices>(args, workspace, stream);
+}
+
+}  // namespace esmm::warpk
