@@ -46,14 +46,20 @@ const Variant& pick(int M, int N, int K) {
   return kVariants[kKListByDensity];
 }
 
-// With the joint k density known (the addon computes it from the patterns): where it is low, each
-// warp keeps so few k that staging the union of a block's k costs more than it saves, and
-// tf32x3-warp, which stages nothing, wins (kernel-notes v15).
+// With the densities known (the addon computes them from the patterns): tf32x3-warp, which stages
+// nothing, where each warp keeps so few k that staging the union of a block's k costs more than it
+// saves. Measured (H200, 4096³, harness, kernel-notes v15): it beat tf32x3-klist at every joint
+// point, k density .0039 … .25 (0.836 against 1.034 ms at .25, 0.108 against 0.160 at .0156), and
+// lost on every b-only one, where A is dense and the klist blocks share its rows (k density .125:
+// 0.454 against 0.408 ms; .25: 0.852 against 0.734).
 constexpr double kWarpMaxKDensity = 0.1;
+constexpr double kWarpMaxKDensitySparseA = 0.3;
+constexpr double kWarpSparseA = 0.6;
 const Variant& pick(const EsmmArgs& a) {
   const Variant& v = pick(a.M, a.N, a.K);
-  if (&v == &kVariants[kKListByDensity] && a.kDensity >= 0 && a.kDensity <= kWarpMaxKDensity) return kVariants[kWarp];
-  return v;
+  if (&v != &kVariants[kKListByDensity] || a.kDensity < 0) return v;
+  const bool sparseA = a.aDensity >= 0 && a.aDensity <= kWarpSparseA;
+  return a.kDensity <= (sparseA ? kWarpMaxKDensitySparseA : kWarpMaxKDensity) ? kVariants[kWarp] : v;
 }
 
 }  // namespace

@@ -22,6 +22,8 @@ struct EsmmArgs {
   // of the patterns (the fraction of (A tile, B tile, k) with both bits set; negative: unknown).
   const float* bPrepared = nullptr;
   double kDensity = -1.0;
+  // Optional: the fraction of A's pattern bits (A tile, k) that are set (negative: unknown).
+  double aDensity = -1.0;
 };
 
 // A patterns for A (M×K): numTiles(M) * numKSlices(K) bytes at aPat (device).

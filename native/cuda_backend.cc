@@ -261,6 +261,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
     });
   }
   int faultK = -1;
+  double aDensity = -1.0;  // for the dispatcher (esmm::EsmmArgs::aDensity)
   {
     std::vector<uint8_t> ha(aPatBytes), hb(bPatBytes);
     ESMM_CUDA_CHECK(cudaMemcpyAsync(ha.data(), aPat.get(), aPatBytes, cudaMemcpyDeviceToHost, s));
@@ -268,6 +269,9 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
     ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
     out.skippedSliceFraction = cpu::skippedSliceFraction(ha.data(), hb.data(), M, N, K);
     out.kDensity = cpu::kDensity(ha.data(), hb.data(), M, N, K);
+    size_t aSet = 0;
+    for (const uint8_t byte : ha) aSet += static_cast<size_t>(__builtin_popcount(byte));
+    aDensity = static_cast<double>(aSet) / (static_cast<double>(numTiles(M)) * K);
     faultK = plantSkipKFault(aPat.get(), ha, M, K, s);
   }
   DeviceBuffer<float> faultA(faultK >= 0 ? mk : 0);
@@ -418,7 +422,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
       if (id == "esmm") {
         const esmm::EsmmArgs args{faultK >= 0 ? faultA.get() : A.get(), B.get(), C.get(), M, N, K, K, N, N,
                                   aPat.get(), bPat.get(),
-                                  preparedBytes > 0 ? bPrepared.get() : nullptr, out.kDensity};
+                                  preparedBytes > 0 ? bPrepared.get() : nullptr, out.kDensity, aDensity};
         r.variant = esmm::esmmVariantName(args);
         launch = [&, args] { ESMM_CUDA_CHECK(esmm::launchEsmm(args, workspace.get(), workspaceBytes, s)); };
       } else if (id == "dense-tf32x3") {
