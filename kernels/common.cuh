@@ -65,6 +65,19 @@ __device__ __forceinline__ void blockAddPair(unsigned int x, unsigned int y, uns
   }
 }
 
+// Grouped block order, shared by the tiled kernels: block `id` of a blockRows × blockCols grid walks
+// the block columns in column-major order within groups of kBlockGroupRows block rows, so the blocks
+// resident at once share a few block rows of A and a band of B's columns in L2 (a row-major wave
+// would stream all of B from memory once per wave). Returns (block row, block column).
+constexpr int kBlockGroupRows = 8;
+__device__ __forceinline__ int2 groupedBlock(int id, int blockRows, int blockCols) {
+  const int perGroup = kBlockGroupRows * blockCols;
+  const int first = (id / perGroup) * kBlockGroupRows;
+  const int rows = min(kBlockGroupRows, blockRows - first);
+  const int within = id % perGroup;
+  return make_int2(first + within % rows, within / rows);
+}
+
 // Mask of the valid k bits of slice s (bits for k >= K are never used, whatever a pattern says).
 __device__ __forceinline__ uint32_t sliceKMask(int s, int K) {
   const int rem = K - s * 8;

@@ -39,7 +39,6 @@ constexpr int kWarpN = 32;
 constexpr int kMT = kWarpM / 16;  // MMA tiles per warp along M
 constexpr int kNT = kWarpN / 8;   // and along N
 constexpr int kBStride = kBN + 8;
-constexpr int kGroupRows = 8;  // block rows per group of the block order
 
 // One configuration: kBK k per block tile (32 or 64), kStages pipeline depth, kRn the rounding
 // split (else the truncating one), kFlushTiles k-tiles between two flushes of the MMA partial sums.
@@ -125,13 +124,10 @@ __global__ void __launch_bounds__(kThreads, 1) denseTf32x3Kernel(const DenseArgs
   extern __shared__ __align__(16) float smem[];
   const int mBlocks = ceilDiv(p.M, kBM);
   const int nBlocks = ceilDiv(p.N, kBN);
-  // Grouped order: kGroupRows block rows walk the block columns together.
-  const int pid = blockIdx.x;
-  const int perGroup = kGroupRows * nBlocks;
-  const int firstRow = (pid / perGroup) * kGroupRows;
-  const int groupRows = min(mBlocks - firstRow, kGroupRows);
-  const int mb = firstRow + (pid % perGroup) % groupRows;
-  const int nb = (pid % perGroup) / groupRows;
+  // Grouped order (common.cuh): a few block rows walk the block columns together.
+  const int2 blk = groupedBlock(blockIdx.x, mBlocks, nBlocks);
+  const int mb = blk.x;
+  const int nb = blk.y;
   const int m0 = mb * kBM, n0 = nb * kBN;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -337,7 +333,7 @@ const char* denseTf32x3VariantNameAt(int i) {
 }
 
 cudaError_t launchDenseTf32x3Variant(const DenseArgs& p, int variant, cudaStream_t stream) {
-  if (p.M < 1 || p.N < 1 || p.K < 1 || p.lda < p.K || p.ldb < p.N || p.ldc < p.N) return cudaErrorInvalidValue;
+  if (!validShape(p)) return cudaErrorInvalidValue;
   if (variant < 0 || variant >= denseTf32x3VariantCount()) return cudaErrorInvalidValue;
   return kDenseVariants[variant].launch(p, stream);
 }

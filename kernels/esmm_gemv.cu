@@ -266,9 +266,8 @@ cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspa
 }
 
 cudaError_t launchDenseGemv(const DenseArgs& d, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  if (d.M < 1 || d.N < 1 || d.K < 1 || d.lda < d.K || d.ldb < d.N || d.ldc < d.N) return cudaErrorInvalidValue;
-  if (d.A == nullptr || d.B == nullptr || d.C == nullptr) return cudaErrorInvalidValue;
-  const EsmmArgs p{d.A, d.B, d.C, d.M, d.N, d.K, d.lda, d.ldb, d.ldc, nullptr, nullptr};
+  EsmmArgs p{};
+  if (const cudaError_t e = denseAsEsmm(d, p); e != cudaSuccess) return e;
   return launchGemvAs<true>(p, workspace, workspaceBytes, stream);
 }
 

@@ -27,8 +27,6 @@
 
 namespace esmm::klist {
 
-constexpr int kGroupRows = 8;  // block rows per group of the block order (see klistKernel)
-
 // A transposed: At[k * ldt + m] = A[m * lda + k], ldt = M rounded up to whole A tiles, padded rows 0.
 inline int transposedStride(int M) { return ceilDiv(M, kTile) * kTile; }
 
@@ -254,19 +252,10 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     else st[Cfg::kAFloats + Cfg::kStageK * Cfg::kBStride + x - Cfg::BM] = 0.f;
   }
 
-  // Blocks in column-major order within groups of kGroupRows block rows: the blocks resident at once
-  // share a few block rows of A and a band of B columns, so both stay in L2 (a row-major wave would
-  // stream all of B from memory once per wave).
-  int bm, bn;
-  {
-    const int id = blockIdx.y * gridDim.x + blockIdx.x;
-    const int perGroup = kGroupRows * gridDim.x;
-    const int group = id / perGroup;
-    const int rows = min(kGroupRows, static_cast<int>(gridDim.y) - group * kGroupRows);
-    const int within = id - group * perGroup;
-    bm = group * kGroupRows + within % rows;
-    bn = within / rows;
-  }
+  // Blocks in grouped order (common.cuh), so the blocks resident at once share A rows and B columns in L2.
+  const int2 blk = groupedBlock(blockIdx.y * gridDim.x + blockIdx.x, gridDim.y, gridDim.x);
+  const int bm = blk.x;
+  const int bn = blk.y;
   const int m0 = bm * Cfg::BM;
   const int n0 = bn * Cfg::BN;
   const int warp = threadIdx.x >> 5;

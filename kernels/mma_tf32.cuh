@@ -72,6 +72,34 @@ struct WarpAcc {
     if (pending >= kFlushSteps) flush();
   }
 
+  // One k-step from the raw fragment values (A: rows g, g+8 at k t, then at k t+4, per 16-row tile;
+  // B: k t, k t+4 at column g, per 8 columns): split, then small terms first; the 8 tiles' MMAs are
+  // independent, so each chain of 3 is interleaved.
+  __device__ __forceinline__ void step(const float (&ra)[2][4], const float (&rb)[4][2]) {
+    uint32_t aHi[2][4], aLo[2][4], bHi[4][2], bLo[4][2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) splitTf32(ra[i][r], aHi[i][r], aLo[i][r]);
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int r = 0; r < 2; ++r) splitTf32(rb[j][r], bHi[j][r], bLo[j][r]);
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aLo[i], bHi[j]);
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bLo[j]);
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bHi[j]);
+    ++pending;
+  }
+
   // The MMA k-steps of one group of cnt compacted k. kList[0..31] holds per position the shared-memory
   // offsets of its k (A in the low 16 bits, B in the high); positions past cnt point at zeros. The
   // A element of fragment row r sits at As[offA + r * kARowStep], the B element of column c at
@@ -102,32 +130,6 @@ struct WarpAcc {
         rb[j][1] = b1[8 * j];
       }
     };
-    // One k-step: split, then small terms first; the 8 tiles' MMAs are independent, so each chain of
-    // 3 is interleaved.
-    auto mmaStep = [&](const Frag& ra, const FragB& rb) {
-      uint32_t aHi[2][4], aLo[2][4], bHi[4][2], bLo[4][2];
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int r = 0; r < 4; ++r) splitTf32(ra[i][r], aHi[i][r], aLo[i][r]);
-#pragma unroll
-      for (int j = 0; j < 4; ++j)
-#pragma unroll
-        for (int r = 0; r < 2; ++r) splitTf32(rb[j][r], bHi[j][r], bLo[j][r]);
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aLo[i], bHi[j]);
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bLo[j]);
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bHi[j]);
-      ++pending;
-    };
     // Two register sets in turn: the next step's shared-memory reads overlap this step's MMAs without
     // copies between iterations.
     float ra0[2][4], rb0[4][2], ra1[2][4], rb1[4][2];
@@ -135,10 +137,10 @@ struct WarpAcc {
     for (int base = 0; base < cnt; base += 16) {
       const bool second = base + 8 < cnt;
       if (second) loadStep(base + 8, ra1, rb1);
-      mmaStep(ra0, rb0);
+      step(ra0, rb0);
       if (second) {
         if (base + 16 < cnt) loadStep(base + 16, ra0, rb0);
-        mmaStep(ra1, rb1);
+        step(ra1, rb1);
       }
     }
   }

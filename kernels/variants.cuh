@@ -13,9 +13,16 @@ struct Variant {
   size_t (*workspaceBytes)(int M, int N, int K);
 };
 
-// Shape and pointer checks every launcher applies first: the kernels then never index out of bounds.
+// The shape every launcher requires first, of EsmmArgs and DenseArgs alike: the kernels then never
+// index out of bounds.
+template <class Args>
+inline bool validShape(const Args& a) {
+  return a.M >= 1 && a.N >= 1 && a.K >= 1 && a.lda >= a.K && a.ldb >= a.N && a.ldc >= a.N;
+}
+
+// Shape and pointer checks every ESMM launcher applies first.
 inline cudaError_t checkArgs(const EsmmArgs& a) {
-  if (a.M < 1 || a.N < 1 || a.K < 1 || a.lda < a.K || a.ldb < a.N || a.ldc < a.N) return cudaErrorInvalidValue;
+  if (!validShape(a)) return cudaErrorInvalidValue;
   if (a.A == nullptr || a.B == nullptr || a.C == nullptr || a.aPat == nullptr || a.bPat == nullptr) {
     return cudaErrorInvalidValue;
   }
@@ -26,6 +33,14 @@ inline cudaError_t checkArgs(const EsmmArgs& a) {
 int numSMs();
 // C = the sum of `splits` partial results laid out split-major (M×N each): the K-split epilogue.
 cudaError_t launchSumSplits(const float* partial, int splits, int M, int N, float* C, int ldc, cudaStream_t stream);
+
+// The dense small-M paths run an ESMM kernel with its dense form (no patterns read): checks d's shape
+// and pointers and writes it as EsmmArgs without patterns.
+inline cudaError_t denseAsEsmm(const DenseArgs& d, EsmmArgs& out) {
+  if (!validShape(d) || d.A == nullptr || d.B == nullptr || d.C == nullptr) return cudaErrorInvalidValue;
+  out = EsmmArgs{d.A, d.B, d.C, d.M, d.N, d.K, d.lda, d.ldb, d.ldc, nullptr, nullptr};
+  return cudaSuccess;
+}
 
 int variantCount();
 const Variant& variantAt(int i);

@@ -27,8 +27,6 @@
 
 namespace esmm::warpk {
 
-constexpr int kGroupRows = 8;  // block rows per group of the block order
-
 struct Frag {
   float4 a0, a1;  // At rows k0 and k1 at the lane's 4 rows
   float4 b0, b1;  // B rows k0 and k1 at the lane's 4 columns
@@ -54,8 +52,6 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
   return k < 0 ? zero4() : __ldg(reinterpret_cast<const float4*>(At + static_cast<size_t>(k) * ldt + row));
 }
 
-__device__ __forceinline__ float part4(const float4& v, int i) { return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w; }
-
 // kLaneSlices: pattern bytes a lane reads per list chunk (a multiple of 8: whole 64-bit words), so
 // a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB>
@@ -69,17 +65,10 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const int lane = threadIdx.x & 31;
   const int g = lane >> 2;
   const int t = lane & 3;
-  // Blocks in column-major order within groups of kGroupRows block rows, so the blocks resident at
-  // once share their A rows and B columns in L2.
-  const int blockCols = ceilDiv(tilesOf(p.N), kWarpsN);
-  const int blockRows = ceilDiv(tilesOf(p.M), kWarpsM);
-  const int id = blockIdx.x;
-  const int perGroup = kGroupRows * blockCols;
-  const int group = id / perGroup;
-  const int rows = min(kGroupRows, blockRows - group * kGroupRows);
-  const int within = id - group * perGroup;
-  const int bm = group * kGroupRows + within % rows;
-  const int bn = within / rows;
+  // Blocks in grouped order (common.cuh), so the blocks resident at once share A rows and B columns in L2.
+  const int2 blk = groupedBlock(blockIdx.x, ceilDiv(tilesOf(p.M), kWarpsM), ceilDiv(tilesOf(p.N), kWarpsN));
+  const int bm = blk.x;
+  const int bn = blk.y;
   const int mt = bm * kWarpsM + warp / kWarpsN;
   const int nt = bn * kWarpsN + warp % kWarpsN;
   if (mt >= tilesOf(p.M) || nt >= tilesOf(p.N)) return;  // no barrier follows: a warp may leave
@@ -91,14 +80,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const int col = nt * kTile + 4 * g;  // the lane's first column of B
   uint16_t* list = listAll + warp * kChunkK;
 
-  float acc[2][4][4], part[2][4][4];
-#pragma unroll
-  for (int u = 0; u < 2; ++u)
-#pragma unroll
-    for (int v = 0; v < 4; ++v)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[u][v][r] = part[u][v][r] = 0.f;
-  int pending = 0;
+  mma::WarpAcc wacc;
+  wacc.zero();
 
   auto load = [&](int base, int n, int c0, Frag& f) {
     const int k0 = base + t < n ? c0 + list[base + t] : -1;
@@ -126,46 +109,13 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
       f.b1 = loadB<kVecB>(p.B, p.ldb, p.N, k1, col);
     }
   };
-  // Fragment (u, v): A rows 4g + 2u (fragment row g) and 4g + 2u + 1 (row g + 8); B column 4g + v
+  // Fragment tile (u, v): A rows 4g + 2u (fragment row g) and 4g + 2u + 1 (row g + 8); B column 4g + v
   // (fragment column g of n-tile v).
   auto step = [&](const Frag& f) {
-    uint32_t aHi[2][4], aLo[2][4], bHi[4][2], bLo[4][2];
-#pragma unroll
-    for (int u = 0; u < 2; ++u) {
-      mma::splitTf32(part4(f.a0, 2 * u), aHi[u][0], aLo[u][0]);
-      mma::splitTf32(part4(f.a0, 2 * u + 1), aHi[u][1], aLo[u][1]);
-      mma::splitTf32(part4(f.a1, 2 * u), aHi[u][2], aLo[u][2]);
-      mma::splitTf32(part4(f.a1, 2 * u + 1), aHi[u][3], aLo[u][3]);
-    }
-#pragma unroll
-    for (int v = 0; v < 4; ++v) {
-      mma::splitTf32(part4(f.b0, v), bHi[v][0], bLo[v][0]);
-      mma::splitTf32(part4(f.b1, v), bHi[v][1], bLo[v][1]);
-    }
-#pragma unroll
-    for (int u = 0; u < 2; ++u)
-#pragma unroll
-      for (int v = 0; v < 4; ++v) mma::mmaTf32(part[u][v], aLo[u], bHi[v]);
-#pragma unroll
-    for (int u = 0; u < 2; ++u)
-#pragma unroll
-      for (int v = 0; v < 4; ++v) mma::mmaTf32(part[u][v], aHi[u], bLo[v]);
-#pragma unroll
-    for (int u = 0; u < 2; ++u)
-#pragma unroll
-      for (int v = 0; v < 4; ++v) mma::mmaTf32(part[u][v], aHi[u], bHi[v]);
-    if (++pending == mma::kFlushSteps) {
-#pragma unroll
-      for (int u = 0; u < 2; ++u)
-#pragma unroll
-        for (int v = 0; v < 4; ++v)
-#pragma unroll
-          for (int r = 0; r < 4; ++r) {
-            acc[u][v][r] += part[u][v][r];
-            part[u][v][r] = 0.f;
-          }
-      pending = 0;
-    }
+    const float ra[2][4] = {{f.a0.x, f.a0.y, f.a1.x, f.a1.y}, {f.a0.z, f.a0.w, f.a1.z, f.a1.w}};
+    const float rb[4][2] = {{f.b0.x, f.b1.x}, {f.b0.y, f.b1.y}, {f.b0.z, f.b1.z}, {f.b0.w, f.b1.w}};
+    wacc.step(ra, rb);
+    wacc.flushIfDue();
   };
 
   for (int c0 = 0; c0 < p.K; c0 += kChunkK) {
@@ -230,13 +180,9 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     __syncwarp();  // the list is rewritten by the next chunk
   }
 
-  // C: the lane's rows 4g + 2u + h, columns 8t + 4e + v hold part/acc[u][v][2h + e].
-#pragma unroll
-  for (int u = 0; u < 2; ++u)
-#pragma unroll
-    for (int v = 0; v < 4; ++v)
-#pragma unroll
-      for (int r = 0; r < 4; ++r) acc[u][v][r] += part[u][v][r];
+  // C: the lane's rows 4g + 2u + h, columns 8t + 4e + v hold acc[u][v][2h + e].
+  wacc.flush();
+  const auto& acc = wacc.acc;
   const int col0 = nt * kTile + 8 * t;
 #pragma unroll
   for (int u = 0; u < 2; ++u) {

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common.cuh"
 #include "esmm.h"
 #include "mma_tf32.cuh"
 #include "patterns.h"
@@ -45,7 +46,6 @@ constexpr int kBM = 128;  // rows of the block tile: the wgmma M side, 64 per co
 constexpr int kBKW = 32;  // k per tile: 32 float32 = one 128-byte swizzle row
 constexpr int kFlushTiles = 2;  // 64 k (24 MMAs) per partial sum, as the mma.sync kernel
 constexpr int kThreads = 384;   // producer warpgroup + 2 consumer warpgroups
-constexpr int kGroupRows = 8;
 constexpr int kPatSlicesPerTile = kBKW / kBK;  // pattern bytes per k-tile (4)
 
 // One configuration: kBN columns on the wgmma N side (128, or 32/64 for few rows of A with the
@@ -241,14 +241,11 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t emptyBar = fullBar + 8 * kStages;
   int* const kList = reinterpret_cast<int*>(smem + kStages * kStageBytes + 16 * kStages);
 
-  // Grouped block order: kGroupRows block rows run together and share column panels in L2.
+  // Grouped block order (common.cuh): a few block rows run together and share column panels in L2.
   const int tilesR = (p.rows + kBM - 1) / kBM, tilesC = (p.cols + kBN - 1) / kBN;
-  const int perGroup = kGroupRows * tilesC;
-  const int group = blockIdx.x / perGroup;
-  const int firstRow = group * kGroupRows;
-  const int rowsInGroup = min(tilesR - firstRow, kGroupRows);
-  const int tr = firstRow + (blockIdx.x % perGroup) % rowsInGroup;
-  const int tc = (blockIdx.x % perGroup) / rowsInGroup;
+  const int2 blk = groupedBlock(blockIdx.x, tilesR, tilesC);
+  const int tr = blk.x;
+  const int tc = blk.y;
   const int r0 = tr * kBM, c0 = tc * kBN;
 
   const int tid = threadIdx.x;
@@ -570,7 +567,7 @@ const char* hopperGemmVariantName(int M, int N, int K, bool blockSkip) {
 
 cudaError_t launchHopperGemm(const DenseArgs& a, const float* bPrepared, const uint8_t* aPat, const uint8_t* bPat,
                              void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  if (a.M < 1 || a.N < 1 || a.K < 1 || a.lda < a.K || a.ldb < a.N || a.ldc < a.N) return cudaErrorInvalidValue;
+  if (!validShape(a)) return cudaErrorInvalidValue;
   if ((aPat == nullptr) != (bPat == nullptr) || bPrepared == nullptr) return cudaErrorInvalidValue;
   if (workspace == nullptr || workspaceBytes < hopperGemmWorkspaceBytes(a.M, a.N, a.K)) return cudaErrorInvalidValue;
   if (!hopperGemmFits(a.K)) return cudaErrorInvalidConfiguration;

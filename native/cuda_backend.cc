@@ -269,9 +269,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
     ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
     out.skippedSliceFraction = cpu::skippedSliceFraction(ha.data(), hb.data(), M, N, K);
     out.kDensity = cpu::kDensity(ha.data(), hb.data(), M, N, K);
-    size_t aSet = 0;
-    for (const uint8_t byte : ha) aSet += static_cast<size_t>(__builtin_popcount(byte));
-    aDensity = static_cast<double>(aSet) / (static_cast<double>(numTiles(M)) * K);
+    aDensity = cpu::patternDensity(ha.data(), M, K);
     faultK = plantSkipKFault(aPat.get(), ha, M, K, s);
   }
   DeviceBuffer<float> faultA(faultK >= 0 ? mk : 0);

@@ -192,4 +192,17 @@ double kDensity(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K) {
   return joint / (double(mTiles) * double(nTiles) * double(K));
 }
 
+double patternDensity(const uint8_t* pat, int rows, int K) {
+  const int slices = numKSlices(K);
+  const int tiles = numTiles(rows);
+  size_t set = 0;
+  for (int t = 0; t < tiles; ++t) {
+    for (int s = 0; s < slices; ++s) {
+      const int valid = std::min(8, K - s * 8);
+      set += static_cast<size_t>(__builtin_popcount(pat[static_cast<size_t>(t) * slices + s] & ((1u << valid) - 1u)));
+    }
+  }
+  return static_cast<double>(set) / (double(tiles) * double(K));
+}
+
 }  // namespace esmm::cpu

@@ -31,5 +31,8 @@ double skippedSliceFraction(const uint8_t* aPat, const uint8_t* bPat, int M, int
 // Fraction of (mTile, nTile, k) triples, k < K, where both aPat and bPat have k's bit: the share
 // of the k ESMM multiplies (per-k joint density).
 double kDensity(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K);
+// Fraction of (tile, k) pairs, k < K, whose bit is set in one operand's patterns (rows: M for A's
+// patterns, N for B's).
+double patternDensity(const uint8_t* pat, int rows, int K);
 
 }  // namespace esmm::cpu
