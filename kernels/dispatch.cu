@@ -17,6 +17,7 @@ enum VariantIndex {
   kDecodeWide,
   kGemvSkip,
   kWarp,
+  kWarpSplit,
 };
 
 const Variant kVariants[] = {
@@ -25,9 +26,10 @@ const Variant kVariants[] = {
     {"decode-wide", launchDecodeWide, decodeWideWorkspaceBytes},
     {"gemv-skip", launchGemvSkip, gemvSkipWorkspaceBytes},
     {"tf32x3-warp", launchTf32x3Warp, tf32x3WarpWorkspaceBytes},
+    {"tf32x3-warp-splitk", launchTf32x3WarpSplit, tf32x3WarpSplitWorkspaceBytes},
 };
 constexpr int kVariantCount = sizeof(kVariants) / sizeof(kVariants[0]);
-static_assert(kVariantCount == kWarp + 1, "VariantIndex lists every variant in order");
+static_assert(kVariantCount == kWarpSplit + 1, "VariantIndex lists every variant in order");
 
 // Chosen by measurement on an H100 (docs/kernel-notes.md, v4 and v5): below 128 rows the decode
 // kernels, which stream B once per row group (decode-wide, up to 64 rows per lane with B copied
@@ -55,7 +57,20 @@ const Variant& pick(int M, int N, int K) {
 constexpr double kWarpMaxKDensity = 0.1;
 constexpr double kWarpMaxKDensitySparseA = 0.3;
 constexpr double kWarpSparseA = 0.6;
+// tf32x3-warp-splitk, from 9 to 128 rows where the joint k density is ≤ .3: the k-exact skipping of
+// tf32x3-warp with K split over a wave. Measured (H200, K = N = 4096, b-only, harness, kernel-notes
+// v16): at k density .25 it took 25–27 µs at 9–32 rows, 34 at 48–64 and 48 at 128, against the
+// Hopper path's 35–41 and 60 (which skips only whole 128-column × 32-k tiles, almost never empty
+// here) and the decode kernel's 29 (16 rows), 43–75 (17–128); at k density .5 it ties the Hopper path
+// at 16–32 rows (33–35 µs) and loses from 48 (48 against 40), at 1 (47–51 against 35) everywhere.
+constexpr int kWarpSplitMaxRows = 128;
+constexpr double kWarpSplitMaxKDensity = 0.3;
+bool warpSplitWins(const EsmmArgs& a) {
+  return a.M >= kHopperMinRows && a.M <= kWarpSplitMaxRows && a.kDensity >= 0 && a.kDensity <= kWarpSplitMaxKDensity;
+}
+
 const Variant& pick(const EsmmArgs& a) {
+  if (warpSplitWins(a)) return kVariants[kWarpSplit];
   const Variant& v = pick(a.M, a.N, a.K);
   if (&v != &kVariants[kKListByDensity] || a.kDensity < 0) return v;
   const bool sparseA = a.aDensity >= 0 && a.aDensity <= kWarpSparseA;
@@ -84,7 +99,7 @@ const Variant* findVariant(const char* name) {
 // b-only: k density .25, klist 0.74 ms against 0.98; .5, 1.42 against 1.10). Needs a prepared B.
 bool usesHopper(const EsmmArgs& a) {
 #ifdef ESMM_WITH_SM90A
-  if (a.bPrepared == nullptr || a.M < kHopperMinRows || a.kDensity < 0) return false;
+  if (a.bPrepared == nullptr || a.M < kHopperMinRows || a.kDensity < 0 || warpSplitWins(a)) return false;
   const double minKDensity = a.M <= kDenseDecodeMaxRows ? 0.75 : a.M < 256 ? 0.0 : 0.3;
   return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
 #else
@@ -95,6 +110,8 @@ bool usesHopper(const EsmmArgs& a) {
 
 size_t esmmWorkspaceBytes(int M, int N, int K) {
   size_t bytes = pick(M, N, K).workspaceBytes(M, N, K);
+  // The densities may send these rows to tf32x3-warp-splitk (or, from 128 rows, tf32x3-warp).
+  if (M >= kHopperMinRows && M <= kWarpSplitMaxRows) bytes = std::max(bytes, kVariants[kWarpSplit].workspaceBytes(M, N, K));
 #ifdef ESMM_WITH_SM90A
   if (M >= kHopperMinRows && hopperGemmAvailable() && hopperGemmFits(K)) {
     bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));

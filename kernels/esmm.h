@@ -31,6 +31,11 @@ cudaError_t launchAPatterns(const float* A, int M, int K, int lda, uint8_t* aPat
 // B patterns for B (K×N): numTiles(N) * numKSlices(K) bytes at bPat (device).
 cudaError_t launchBPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat, cudaStream_t stream);
 
+// Reads `bytes` of a zero-filled device buffer (at least twice the L2 for a cold start): every L2
+// line written before is written back during this call, and the L2 is left holding clean lines
+// (l2_flush.cu says why the timing loop flushes this way).
+cudaError_t launchL2ReadThrough(const void* buffer, size_t bytes, cudaStream_t stream);
+
 // Scratch the ESMM launch needs for this shape (0 when none); the caller allocates it.
 size_t esmmWorkspaceBytes(int M, int N, int K);
 // Picks the variant for the shape (small-M path, tile config) and launches it.

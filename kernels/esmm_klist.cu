@@ -46,8 +46,10 @@ __global__ void __launch_bounds__(256) countListedK(EsmmArgs p, KGate* gate) {
 // (4 in flight a thread), 8-byte writes along At's rows. A row of At within a tile (one k of one A
 // tile) is written only where A's pattern bit is set: the kernels that read At read only those (a k
 // is listed for a tile only with its A bit set), so at pattern density d the transpose writes d of
-// At's bytes. (The first version, 32 × 32 per block with 4-byte accesses, took 48 µs at 4096² on an
-// H200: 2.7 TB/s, latency-bound at 16 bytes in flight a thread.)
+// At's bytes. Nor is a 16-byte piece of A read where the pattern bits of its 4 k are clear for its tile
+// (those k are zero in all 32 of its rows): the block reads its pattern bytes first. (The first
+// version, 32 × 32 per block with 4-byte accesses, took 48 µs at 4096² on an H200: 2.7 TB/s,
+// latency-bound at 16 bytes in flight a thread.)
 constexpr int kTK = 64;  // k per transpose block
 constexpr int kTM = 64;  // rows per transpose block
 __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, int M, int K, int lda, bool vecA,
@@ -69,6 +71,7 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
     const int s = k0 / kBK + tid % (kTK / kBK);
     patS[tid / (kTK / kBK)][tid % (kTK / kBK)] = tile < mTiles && s < nks ? aPat[static_cast<size_t>(tile) * nks + s] : 0;
   }
+  __syncthreads();
   constexpr int kChunks = kTK / 4;  // 16-byte chunks per row of the block
 #pragma unroll
   for (int j = 0; j < kTM * kChunks / 256; ++j) {
@@ -78,7 +81,8 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
     const int m = m0 + r;
     const int k = k0 + c;
     float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (m < M) {
+    const bool kept = (patS[r / kTile][c / kBK] >> (c % kBK)) & 0xFu;
+    if (m < M && kept) {
       const float* a = A + static_cast<size_t>(m) * lda + k;
       if (vecA && k + 4 <= K) {
         v = __ldg(reinterpret_cast<const float4*>(a));

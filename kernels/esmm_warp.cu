@@ -11,4 +11,11 @@ cudaError_t launchTf32x3Warp(const EsmmArgs& args, void* workspace, size_t works
   return warpk::launchWarp<2, 2, 4, 16>(args, workspace, workspaceBytes, stream);
 }
 
+// Few rows: one A tile × four B tiles a block (no warp idles at 32 rows or fewer), K split to fill a wave.
+size_t tf32x3WarpSplitWorkspaceBytes(int M, int N, int K) { return warpk::warpSplitWorkspaceBytes<1, 4, 4>(M, N, K); }
+
+cudaError_t launchTf32x3WarpSplit(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  return warpk::launchWarpSplit<1, 4, 4, 8>(args, workspace, workspaceBytes, stream);
+}
+
 }  // namespace esmm

@@ -57,6 +57,9 @@ cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, si
 // loads them from L2 into its fragments; workspace: A transposed.
 size_t tf32x3WarpWorkspaceBytes(int M, int N, int K);
 cudaError_t launchTf32x3Warp(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// The same for few rows, K split over a wave of blocks (the partial sums follow A in the workspace).
+size_t tf32x3WarpSplitWorkspaceBytes(int M, int N, int K);
+cudaError_t launchTf32x3WarpSplit(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 size_t decodeWorkspaceBytes(int M, int N, int K);
 // The decode technique as a plain dense GEMM (no patterns read): the dense baseline's small-M path.

@@ -15,15 +15,21 @@
 // 3xTF32 as mma_tf32.cuh does it (hi·hi + hi·lo + lo·hi into a short-lived accumulator flushed on
 // the FP32 pipes every kFlushSteps k-steps), so results agree with the other tensor-core kernels.
 //
+// K split (few rows): with too few tile pairs to fill the GPU, blockIdx.y cuts K into splits of
+// kPerSplit k (a multiple of 64, so a split's pattern words stay whole); each split writes its
+// partial C (split-major, M×N each) and launchSumSplits adds them in split order.
+//
 // This header holds the technique, templated on the block (warps along M and N, resident blocks a
-// multiprocessor) and the k listed at a time; esmm_warp.cu runs the dispatcher's configuration,
-// experimental/esmm_warp_tiles.cu the others measured (kernel-notes v15).
+// multiprocessor) and the k listed at a time; esmm_warp.cu runs the dispatcher's configurations,
+// experimental/esmm_warp_tiles.cu the others measured (kernel-notes v15, v16).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "common.cuh"
 #include "klist.cuh"
 #include "mma_tf32.cuh"
+#include "variants.cuh"
 
 namespace esmm::warpk {
 
@@ -56,7 +62,7 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
 // a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
-    warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC) {
+    warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, int kPerSplit, float* partial) {
   constexpr int kChunkK = 32 * kLaneSlices * kBK;
   constexpr int kWords = kLaneSlices / 8;
   static_assert(kLaneSlices % 8 == 0 && kChunkK <= 65536, "whole pattern words; 16-bit list entries");
@@ -74,6 +80,9 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   if (mt >= tilesOf(p.M) || nt >= tilesOf(p.N)) return;  // no barrier follows: a warp may leave
 
   const int nks = kSlicesOf(p.K);
+  const int kBegin = static_cast<int>(blockIdx.y) * kPerSplit;
+  const int kEnd = min(p.K, kBegin + kPerSplit);
+  const int sEnd = kSlicesOf(kEnd);  // the split's slices end here (whole words but for the last split)
   const uint8_t* aPat = p.aPat + static_cast<size_t>(mt) * nks;
   const uint8_t* bPat = p.bPat + static_cast<size_t>(nt) * nks;
   const int row = mt * kTile + 4 * g;  // the lane's first row of At (padded to whole tiles: in bounds)
@@ -118,7 +127,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     wacc.flushIfDue();
   };
 
-  for (int c0 = 0; c0 < p.K; c0 += kChunkK) {
+  for (int c0 = kBegin; c0 < kEnd; c0 += kChunkK) {
     // The warp's list of this chunk: lane l reads kLaneSlices pattern bytes of both tiles (8 · kLaneSlices
     // consecutive k) as 64-bit words, keeps the joint bits, and a warp scan places its k in order.
     const int s0 = c0 / kBK + lane * kLaneSlices;
@@ -128,14 +137,14 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     for (int w = 0; w < kWords; ++w) {
       const int sw = s0 + 8 * w;
       keep[w] = 0;
-      if (sw + 8 <= nks && ((reinterpret_cast<uintptr_t>(aPat + sw) | reinterpret_cast<uintptr_t>(bPat + sw)) & 7u) == 0) {
+      if (sw + 8 <= sEnd && ((reinterpret_cast<uintptr_t>(aPat + sw) | reinterpret_cast<uintptr_t>(bPat + sw)) & 7u) == 0) {
         keep[w] = *reinterpret_cast<const uint64_t*>(aPat + sw) & *reinterpret_cast<const uint64_t*>(bPat + sw);
         if (sw + 8 == nks) keep[w] &= (static_cast<uint64_t>(sliceKMask(nks - 1, p.K)) << 56) | 0x00FFFFFFFFFFFFFFull;
       } else {
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
           const int s = sw + i;
-          if (s < nks) keep[w] |= static_cast<uint64_t>(aPat[s] & bPat[s] & sliceKMask(s, p.K)) << (8 * i);
+          if (s < sEnd) keep[w] |= static_cast<uint64_t>(aPat[s] & bPat[s] & sliceKMask(s, p.K)) << (8 * i);
         }
       }
       count += __popcll(keep[w]);
@@ -180,17 +189,19 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     __syncwarp();  // the list is rewritten by the next chunk
   }
 
-  // C: the lane's rows 4g + 2u + h, columns 8t + 4e + v hold acc[u][v][2h + e].
+  // C (or this split's partial C): the lane's rows 4g + 2u + h, columns 8t + 4e + v hold acc[u][v][2h + e].
   wacc.flush();
   const auto& acc = wacc.acc;
   const int col0 = nt * kTile + 8 * t;
+  float* const dst = partial != nullptr ? partial + static_cast<size_t>(blockIdx.y) * p.M * p.N : p.C;
+  const size_t ld = partial != nullptr ? static_cast<size_t>(p.N) : static_cast<size_t>(p.ldc);
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int r = mt * kTile + 4 * g + 2 * u + h;
       if (r >= p.M) continue;
-      float* out = p.C + static_cast<size_t>(r) * p.ldc + col0;
+      float* out = dst + static_cast<size_t>(r) * ld + col0;
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
         const float4 x = make_float4(acc[u][0][2 * h + e], acc[u][1][2 * h + e], acc[u][2][2 * h + e], acc[u][3][2 * h + e]);
@@ -208,29 +219,82 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   }
 }
 
-// A must already be transposed into the workspace (klist::launchTranspose).
+// Tile-pair blocks of a kWarpsM × kWarpsN block grid.
+template <int kWarpsM, int kWarpsN>
+long long warpBlocks(int M, int N) {
+  return static_cast<long long>(ceilDiv(tilesOf(M), kWarpsM)) * ceilDiv(tilesOf(N), kWarpsN);
+}
+
+// K splits for few rows: as many as fill one wave of kMinBlocks blocks a multiprocessor, each at
+// least kMinSplitK k (and at most 16 splits); one where the tile pairs fill the GPU alone.
+constexpr int kMinSplitK = 256;
+template <int kWarpsM, int kWarpsN, int kMinBlocks>
+int warpSplits(int M, int N, int K) {
+  if (M < 1 || N < 1 || K < 1) return 1;
+  const long long blocks = warpBlocks<kWarpsM, kWarpsN>(M, N);
+  const long long wave = static_cast<long long>(kMinBlocks) * numSMs();
+  const long long byFill = wave / std::max(1LL, blocks);
+  const long long byK = K / kMinSplitK;
+  return static_cast<int>(std::clamp<long long>(std::min(byFill, byK), 1, 16));
+}
+
+// k a split covers: whole 64-k words, so the splits launched can be fewer than asked for.
+inline int warpPerSplit(int K, int splits) { return splits <= 1 ? K : ceilDiv(ceilDiv(K, splits), 64) * 64; }
+
+// A must already be transposed into the workspace (klist::launchTranspose); with `splits` > 1 the
+// partial sums go to `partial` (splits × M × N floats) and are added into C after.
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
-cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaStream_t stream) {
+cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaStream_t stream, int splits = 1,
+                             float* partial = nullptr) {
   constexpr int kThreads = 32 * kWarpsM * kWarpsN;
   constexpr size_t kSmem = static_cast<size_t>(kWarpsM) * kWarpsN * 32 * kLaneSlices * kBK * sizeof(uint16_t);
-  const long long blocks = static_cast<long long>(ceilDiv(tilesOf(args.M), kWarpsM)) * ceilDiv(tilesOf(args.N), kWarpsN);
+  const long long blocks = warpBlocks<kWarpsM, kWarpsN>(args.M, args.N);
   if (blocks > 0x7FFFFFFFLL) return cudaErrorInvalidValue;
+  const int perSplit = warpPerSplit(args.K, splits);
+  const int launched = ceilDiv(args.K, perSplit);
+  if (launched > 1 && partial == nullptr) return cudaErrorInvalidValue;
   auto kernel = rowsVec4Aligned(args.B, args.ldb) ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true>
                                                   : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false>;
   if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem));
       e != cudaSuccess) {
     return e;
   }
-  kernel<<<static_cast<unsigned>(blocks), kThreads, kSmem, stream>>>(args, static_cast<const float*>(workspace),
-                                                                   klist::transposedStride(args.M),
-                                                                   rowsVec4Aligned(args.C, args.ldc));
-  return cudaGetLastError();
+  const bool vecOut = launched > 1 ? args.N % 4 == 0 : rowsVec4Aligned(args.C, args.ldc);
+  const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(launched));
+  kernel<<<grid, kThreads, kSmem, stream>>>(args, static_cast<const float*>(workspace), klist::transposedStride(args.M),
+                                            vecOut, perSplit, launched > 1 ? partial : nullptr);
+  if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess || launched == 1) return e;
+  return launchSumSplits(partial, launched, args.M, args.N, args.C, args.ldc, stream);
 }
 
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
 cudaError_t launchWarp(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (const cudaError_t e = klist::launchTranspose(args, workspace, workspaceBytes, stream); e != cudaSuccess) return e;
   return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices>(args, workspace, stream);
+}
+
+// The split-K form: workspace = A transposed as the k-list kernels lay it out, then (from a 256-byte
+// boundary) the partial sums.
+inline size_t splitPartialOffset(int M, int N, int K) {
+  return (klist::klistWorkspaceBytes(M, N, K) + 255) / 256 * 256;
+}
+
+template <int kWarpsM, int kWarpsN, int kMinBlocks>
+size_t warpSplitWorkspaceBytes(int M, int N, int K) {
+  if (M < 1 || N < 1 || K < 1) return 0;
+  const int splits = ceilDiv(K, warpPerSplit(K, warpSplits<kWarpsM, kWarpsN, kMinBlocks>(M, N, K)));
+  return splitPartialOffset(M, N, K) + (splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0);
+}
+
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
+cudaError_t launchWarpSplit(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  if (workspace == nullptr || workspaceBytes < warpSplitWorkspaceBytes<kWarpsM, kWarpsN, kMinBlocks>(args.M, args.N, args.K)) {
+    return cudaErrorInvalidValue;
+  }
+  if (const cudaError_t e = klist::launchTranspose(args, workspace, workspaceBytes, stream); e != cudaSuccess) return e;
+  float* partial = reinterpret_cast<float*>(static_cast<char*>(workspace) + splitPartialOffset(args.M, args.N, args.K));
+  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices>(
+      args, workspace, stream, warpSplits<kWarpsM, kWarpsN, kMinBlocks>(args.M, args.N, args.K), partial);
 }
 
 }  // namespace esmm::warpk

@@ -11,6 +11,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "../kernels/esmm.h"
 #include "bench_job.h"
 #include "cuda_util.h"
 #include "sampling.h"
@@ -22,11 +23,19 @@ inline size_t l2FlushBytes(int l2CacheBytes) {
   return std::max<size_t>(size_t(2) * static_cast<size_t>(l2CacheBytes), size_t(64) << 20);
 }
 
+// How the L2 is flushed before a cold sample. kRead (the default): the flush buffer is zero-filled
+// once per timing loop and read before every sample, so the timed call starts on an L2 of clean
+// lines, as under ncu's cache control (kernels/l2_flush.cu). kWrite: the buffer is overwritten
+// before every sample, which leaves dirty lines for the timed call to write back; kept so the
+// kernel harness can measure what that costs (--flush-write).
+enum class L2Flush { kRead, kWrite };
+inline L2Flush gL2Flush = L2Flush::kRead;
+
 constexpr double kSettleAfterRunMs = 0.2;  // kernels at least this long (warm-up, per run) ...
 constexpr int kSettleMs = 50;              // ... start their timed samples after this idle
 
 // Times `launch` on `stream` under the sampling rule: warm-up, then event-timed samples in batches
-// until the rule is met. A cold run overwrites the L2 (outside the events) before every sample.
+// until the rule is met. A cold run flushes the L2 (outside the events) before every sample.
 // `beforeFirst` / `afterFirst` are queued once around the first timed sample, outside its events
 // (the output is poisoned before it and set aside after it).
 inline Samples timeOnStream(cudaStream_t stream, const SamplingRule& rule, uint8_t* flush, size_t flushBytes,
@@ -34,8 +43,21 @@ inline Samples timeOnStream(cudaStream_t stream, const SamplingRule& rule, uint8
                             const std::function<void()>& beforeFirst = {},
                             const std::function<void()>& afterFirst = {}) {
   int tag = 0;
+  bool zeroed = false;
   auto flushL2 = [&] {
-    if (flush != nullptr) ESMM_CUDA_CHECK(cudaMemsetAsync(flush, (tag++) & 0xFF, flushBytes, stream));
+    if (flush == nullptr) return;
+    if (gL2Flush == L2Flush::kWrite) {
+      ESMM_CUDA_CHECK(cudaMemsetAsync(flush, (tag++) & 0xFF, flushBytes, stream));
+      return;
+    }
+    if (!zeroed) {
+      // Zero-filling dirties the buffer's lines; the first read pass writes them back, the second
+      // leaves only clean ones.
+      ESMM_CUDA_CHECK(cudaMemsetAsync(flush, 0, flushBytes, stream));
+      ESMM_CUDA_CHECK(launchL2ReadThrough(flush, flushBytes, stream));
+      zeroed = true;
+    }
+    ESMM_CUDA_CHECK(launchL2ReadThrough(flush, flushBytes, stream));
   };
   const auto warmStart = std::chrono::steady_clock::now();
   for (int i = 0; i < rule.warmup; ++i) {

@@ -6,7 +6,7 @@
 // the addon's 1 % or its time cap passes).
 //
 //   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--decode-sizes] [--variant ID]...
-//           [--dense-only] [--reps N] [--seed S] [--csv FILE]
+//           [--dense-only] [--flush-write] [--reps N] [--seed S] [--csv FILE]
 //
 // --csv FILE also writes every timed row (ESMM variants, cuBLAS SGEMM, the A-pattern kernel, the
 // dense-tf32x3 configurations) as CSV, one row per kernel × shape; the columns are kCsvColumns.
@@ -17,9 +17,12 @@
 // cuBLAS and dense-tf32x3 only, the timing only the dense table.
 //
 // --small checks a few small shapes only (for compute-sanitizer).
-// --decode-sizes times only the decode-size points (M = 1…256, K = N = 4096, b-only).
-// --ncu runs only the 4096³ points, one launch each, no flush and no reference (ncu flushes by itself), so
-// ncu's gpu__time_duration can be read beside the event medians of a normal run.
+// --flush-write flushes the L2 by overwriting the flush buffer, as the timing loop did before it read
+// it instead (kernels/l2_flush.cu), to measure what the dirty lines left behind cost a timed call.
+// --decode-sizes times only the decode-size points (M = 1…256, K = N = 4096, b-only, d = .5, 1 and .25).
+// --ncu runs only the 4096³ points (with --decode-sizes: only the decode-size ones), one launch each, no
+// flush and no reference (ncu flushes by itself), so ncu's gpu__time_duration can be read beside the
+// event medians of a normal run.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -448,11 +451,14 @@ void runPerf(Bench& bench, CsvOut& csv, int reps, bool ncu, bool allVariants, bo
       {"b-only", 4096, 4096, 4096, Mode::BOnly, 1.0, 0},    {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.5, 1.6},
       {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.25, 0},   {"b-only", 4096, 4096, 4096, Mode::BOnly, 0.125, 0},
   };
-  if (!ncu) {
+  if (!ncu || decodeOnly) {
     if (decodeOnly) points.clear();
     const int ms[] = {1, 2, 4, 8, 16, 17, 32, 48, 64, 96, 128, 256};
     for (int m : ms) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 0.5, m == 16 ? 2.0 : 0});
     for (int m : ms) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 1.0, 0});
+    if (decodeOnly) {
+      for (int m : ms) points.push_back({"decode", m, 4096, 4096, Mode::BOnly, 0.25, 0});
+    }
     if (!decodeOnly) points.push_back({"ffn", 4096, 11008, 4096, Mode::Joint, 0.5, 0});
   }
   const int warm = ncu ? 0 : 3;
@@ -584,13 +590,14 @@ int main(int argc, char** argv) {
     else if (a == "--dispatch-only") allVariants = false;
     else if (a == "--decode-sizes") decodeOnly = true;
     else if (a == "--dense-only") denseOnly = true;
+    else if (a == "--flush-write") esmm::native::gL2Flush = esmm::native::L2Flush::kWrite;
     else if (a == "--variant" && i + 1 < argc) only.push_back(argv[++i]);
     else if (a == "--reps" && i + 1 < argc) reps = std::max(20, std::atoi(argv[++i]));
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--csv" && i + 1 < argc) csvPath = argv[++i];
     else {
       std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--decode-sizes] "
-                           "[--variant ID]... [--dense-only] "
+                           "[--variant ID]... [--dense-only] [--flush-write] "
                            "[--reps N] [--seed S] [--csv FILE]\n");
       return 2;
     }

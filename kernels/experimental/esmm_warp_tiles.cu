@@ -17,6 +17,12 @@ cudaError_t launchTf32x3Warp4x2(const EsmmArgs& args, void* workspace, size_t wo
   return warpk::launchWarp<4, 2, 2, 16>(args, workspace, workspaceBytes, stream);
 }
 
+size_t tf32x3WarpSplit2x2WorkspaceBytes(int M, int N, int K) { return warpk::warpSplitWorkspaceBytes<2, 2, 4>(M, N, K); }
+
+cudaError_t launchTf32x3WarpSplit2x2(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
+  return warpk::launchWarpSplit<2, 2, 4, 8>(args, workspace, workspaceBytes, stream);
+}
+
 cudaError_t launchTf32x3Warp4x4(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   return warpk::launchWarp<4, 4, 1, 8>(args, workspace, workspaceBytes, stream);
 }

@@ -35,5 +35,8 @@ cudaError_t launchTf32x3Warp2x2C2048(const EsmmArgs& args, void* workspace, size
 cudaError_t launchTf32x3Warp2x4(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3Warp4x2(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 cudaError_t launchTf32x3Warp4x4(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+// tf32x3-warp-splitk in 2 × 2-warp blocks (two A tiles a block: idle warps at 32 rows or fewer).
+size_t tf32x3WarpSplit2x2WorkspaceBytes(int M, int N, int K);
+cudaError_t launchTf32x3WarpSplit2x2(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 }  // namespace esmm
