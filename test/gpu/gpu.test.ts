@@ -122,6 +122,25 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
     report(t);
   });
 
+  it('few rows at a low joint k density take tf32x3-warp-splitk, K split, and meet the bar', async (t) => {
+    // The dispatcher's rule (kernels/dispatch.cu, warpSplitWins): 9–128 rows, joint k density ≤ .3.
+    const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
+      [48, 4096, 1000, 'b-only', 0.25, true],
+      [9, 8192, 257, 'joint', 0.5, true],
+      [128, 2048, 96, 'b-only', 0.125, true],
+      [48, 4096, 1000, 'b-only', 0.5, false],
+      [129, 2048, 96, 'b-only', 0.125, false],
+      [8, 4096, 1000, 'b-only', 0.25, false],
+    ];
+    for (const [m, k, n, mode, density, taken] of cases) {
+      const res = await run({ m, k, n, seed: m + n, synthetic: { mode, density } });
+      check(res, `${mode} d=${density} ${m}×${k}×${n}`);
+      const esmm = res.kernels.find((r) => r.id === 'esmm')!;
+      assert.equal(esmm.variant === 'tf32x3-warp-splitk', taken, `${m}×${k}×${n} ${mode} d=${density}: ${esmm.variant}`);
+    }
+    report(t);
+  });
+
   it('dense-tf32x3 on ragged shapes (edges in every dimension, K to 65536)', async (t) => {
     const ragged: Array<[number, number, number]> = [
       [1, 1, 1], [2, 3, 5], [127, 33, 129], [129, 31, 257], [130, 4099, 131], [4097, 127, 4095], [5, 65536, 7], [257, 65535, 130],
