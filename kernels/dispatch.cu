@@ -90,6 +90,11 @@ const Variant* findVariant(const char* name) {
   return nullptr;
 }
 
+// From 256 rows below k density 0.3 neither the Hopper path (usesHopper) nor the split kernel runs:
+// tf32x3-klist or tf32x3-warp does, and both read A transposed.
+constexpr int kTransposedAMinRows = 256;
+constexpr double kHopperMinKDensityLarge = 0.3;
+
 // The Hopper path (wgmma_tf32x3.cu: wgmma fed by TMA, skipping whole block k-tiles), by measurement
 // (H200, K = N = 4096; docs/kernel-notes.md v13): from 17 to 255 rows it beat the decode and klist
 // kernels at every density measured (17 rows: 0.034 ms against decode-wide's 0.043–0.069; 96 rows:
@@ -100,12 +105,18 @@ const Variant* findVariant(const char* name) {
 bool usesHopper(const EsmmArgs& a) {
 #ifdef ESMM_WITH_SM90A
   if (a.bPrepared == nullptr || a.M < kHopperMinRows || a.kDensity < 0 || warpSplitWins(a)) return false;
-  const double minKDensity = a.M <= kDenseDecodeMaxRows ? 0.75 : a.M < 256 ? 0.0 : 0.3;
+  const double minKDensity = a.M <= kDenseDecodeMaxRows ? 0.75 : a.M < kTransposedAMinRows ? 0.0 : kHopperMinKDensityLarge;
   return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
 #else
   (void)a;
   return false;
 #endif
+}
+
+bool esmmWantsTransposedA(int M, int N, int K, double bDensity) {
+  (void)N;
+  (void)K;
+  return M >= kTransposedAMinRows && bDensity >= 0 && bDensity < kHopperMinKDensityLarge;
 }
 
 size_t esmmWorkspaceBytes(int M, int N, int K) {

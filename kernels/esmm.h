@@ -24,10 +24,20 @@ struct EsmmArgs {
   double kDensity = -1.0;
   // Optional: the fraction of A's pattern bits (A tile, k) that are set (negative: unknown).
   double aDensity = -1.0;
+  // Optional: A transposed as launchAPatternsTransposed writes it (aTransposedBytes), from the same A
+  // and patterns; the k-list kernels then read it instead of transposing A themselves.
+  const float* aTransposed = nullptr;
 };
 
 // A patterns for A (M×K): numTiles(M) * numKSlices(K) bytes at aPat (device).
 cudaError_t launchAPatterns(const float* A, int M, int K, int lda, uint8_t* aPat, cudaStream_t stream);
+// A patterns as launchAPatterns writes them, and in the same pass A transposed at aT
+// (aTransposedBytes(M, K)): K rows of numTiles(M) * 32 floats, row k of a 32-row tile written only
+// where that tile's pattern bit for k is set (nothing reads the others). One read of A instead of
+// two where a k-list kernel will run (esmmWantsTransposedA).
+cudaError_t launchAPatternsTransposed(const float* A, int M, int K, int lda, uint8_t* aPat, float* aT,
+                                      cudaStream_t stream);
+size_t aTransposedBytes(int M, int K);
 // B patterns for B (K×N): numTiles(N) * numKSlices(K) bytes at bPat (device).
 cudaError_t launchBPatterns(const float* B, int K, int N, int ldb, uint8_t* bPat, cudaStream_t stream);
 
@@ -38,6 +48,11 @@ cudaError_t launchL2ReadThrough(const void* buffer, size_t bytes, cudaStream_t s
 
 // Scratch the ESMM launch needs for this shape (0 when none); the caller allocates it.
 size_t esmmWorkspaceBytes(int M, int N, int K);
+// Whether the ESMM call will run a k-list kernel (tf32x3-klist or tf32x3-warp, which read A
+// transposed), as far as B's pattern density tells before A's patterns exist: from 256 rows where
+// B keeps less than the Hopper path's 0.3 of k (the joint k density is at most B's). The caller
+// then computes A's patterns with launchAPatternsTransposed and passes EsmmArgs::aTransposed.
+bool esmmWantsTransposedA(int M, int N, int K, double bDensity);
 // Picks the variant for the shape (small-M path, tile config) and launches it.
 cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 // Stable id of the variant launchEsmm picks for this shape (recorded in results); the second form

@@ -50,11 +50,16 @@ __global__ void __launch_bounds__(256) countListedK(EsmmArgs p, KGate* gate) {
 // (those k are zero in all 32 of its rows): the block reads its pattern bytes first. (The first
 // version, 32 × 32 per block with 4-byte accesses, took 48 µs at 4096² on an H200: 2.7 TB/s,
 // latency-bound at 16 bytes in flight a thread.)
+//
+// kMakePattern: the A-pattern pass and the transpose in one read of A (launchAPatternsTransposed):
+// every piece is read, the block's 16 pattern bytes are made from its tile in shared memory (the
+// same test as patterns.cu: `!= 0`, so NaN counts) and written to aPatOut, and At is written by them.
 constexpr int kTK = 64;  // k per transpose block
 constexpr int kTM = 64;  // rows per transpose block
+template <bool kMakePattern>
 __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, int M, int K, int lda, bool vecA,
-                                                  const uint8_t* __restrict__ aPat, float* __restrict__ At, int ldt,
-                                                  unsigned long long* zero2) {
+                                                  const uint8_t* __restrict__ aPat, uint8_t* __restrict__ aPatOut,
+                                                  float* __restrict__ At, int ldt, unsigned long long* zero2) {
   __shared__ float tileS[kTM][kTK + 1];
   __shared__ uint8_t patS[kTM / kTile][kTK / kBK];
   // The gate's counters (when the launch has a gate), zeroed here rather than by a separate memset.
@@ -66,12 +71,12 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
   const int tid = threadIdx.y * 32 + threadIdx.x;
   const int nks = kSlicesOf(K);
   const int mTiles = tilesOf(M);
-  if (tid < (kTM / kTile) * (kTK / kBK)) {
+  if (!kMakePattern && tid < (kTM / kTile) * (kTK / kBK)) {
     const int tile = m0 / kTile + tid / (kTK / kBK);
     const int s = k0 / kBK + tid % (kTK / kBK);
     patS[tid / (kTK / kBK)][tid % (kTK / kBK)] = tile < mTiles && s < nks ? aPat[static_cast<size_t>(tile) * nks + s] : 0;
   }
-  __syncthreads();
+  if (!kMakePattern) __syncthreads();
   constexpr int kChunks = kTK / 4;  // 16-byte chunks per row of the block
 #pragma unroll
   for (int j = 0; j < kTM * kChunks / 256; ++j) {
@@ -81,7 +86,7 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
     const int m = m0 + r;
     const int k = k0 + c;
     float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    const bool kept = (patS[r / kTile][c / kBK] >> (c % kBK)) & 0xFu;
+    const bool kept = kMakePattern || ((patS[r / kTile][c / kBK] >> (c % kBK)) & 0xFu);
     if (m < M && kept) {
       const float* a = A + static_cast<size_t>(m) * lda + k;
       if (vecA && k + 4 <= K) {
@@ -99,6 +104,26 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
     tileS[r][c + 3] = v.w;
   }
   __syncthreads();
+  if constexpr (kMakePattern) {
+    // Warp w (of the first 4) tests k columns 32·(w % 2) … +31 of tile half w / 2 over its 32 rows; its
+    // ballot is 4 pattern bytes. Rows past M and k past K were staged as zeros, so their bits are clear.
+    const int w = threadIdx.y;
+    if (w < 4) {
+      const int half = w / 2;
+      const int c = 32 * (w % 2) + threadIdx.x;
+      bool nz = false;
+#pragma unroll 8
+      for (int r = 0; r < kTile; ++r) nz |= tileS[half * kTile + r][c] != 0.f;
+      const unsigned bits = __ballot_sync(0xFFFFFFFFu, nz);
+      if (threadIdx.x < 4) patS[half][4 * (w % 2) + threadIdx.x] = static_cast<uint8_t>(bits >> (8 * threadIdx.x));
+    }
+    __syncthreads();
+    if (tid < (kTM / kTile) * (kTK / kBK)) {
+      const int tile = m0 / kTile + tid / (kTK / kBK);
+      const int s = k0 / kBK + tid % (kTK / kBK);
+      if (tile < mTiles && s < nks) aPatOut[static_cast<size_t>(tile) * nks + s] = patS[tid / (kTK / kBK)][tid % (kTK / kBK)];
+    }
+  }
   const int half = threadIdx.x / (kTile / 2);  // the A tile of the lane's two rows
   const int mr = 2 * threadIdx.x;
 #pragma unroll 4
@@ -112,18 +137,23 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
 
 }  // namespace
 
+dim3 transposeGrid(int M, int K) { return dim3(ceilDiv(K, kTK), ceilDiv(transposedStride(M), kTM)); }
+
 cudaError_t launchTranspose(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream,
                             bool withGate) {
   if (const cudaError_t e = checkArgs(p); e != cudaSuccess) return e;
   if (workspace == nullptr || workspaceBytes < klistWorkspaceBytes(p.M, p.N, p.K)) return cudaErrorInvalidValue;
-  const int ldt = transposedStride(p.M);
-  const dim3 tgrid(ceilDiv(p.K, kTK), ceilDiv(ldt, kTM));
-  if (tgrid.y > 65535u) return cudaErrorInvalidValue;
   static_assert(sizeof(KGate) == 2 * sizeof(unsigned long long), "the transpose zeroes the gate as two words");
-  transposeA<<<tgrid, dim3(32, 8), 0, stream>>>(p.A, p.M, p.K, p.lda, rowsVec4Aligned(p.A, p.lda), p.aPat,
-                                                static_cast<float*>(workspace), ldt,
-                                                   withGate ? reinterpret_cast<unsigned long long*>(gateOf(p, workspace))
-                                                            : nullptr);
+  if (p.aTransposed != nullptr) {
+    // Already transposed by the A-pattern pass: only the gate's counters to zero.
+    return withGate ? cudaMemsetAsync(gateOf(p, workspace), 0, sizeof(KGate), stream) : cudaSuccess;
+  }
+  const dim3 tgrid = transposeGrid(p.M, p.K);
+  if (tgrid.y > 65535u) return cudaErrorInvalidValue;
+  transposeA<false><<<tgrid, dim3(32, 8), 0, stream>>>(p.A, p.M, p.K, p.lda, rowsVec4Aligned(p.A, p.lda), p.aPat,
+                                                       nullptr, static_cast<float*>(workspace), transposedStride(p.M),
+                                                       withGate ? reinterpret_cast<unsigned long long*>(gateOf(p, workspace))
+                                                                : nullptr);
   return cudaGetLastError();
 }
 
@@ -139,6 +169,19 @@ cudaError_t launchNarrow(const EsmmArgs& p, void* workspace, cudaStream_t stream
 }  // namespace klist
 
 size_t tf32x3KListWorkspaceBytes(int M, int N, int K) { return klist::klistWorkspaceBytes(M, N, K); }
+
+size_t aTransposedBytes(int M, int K) { return M >= 1 && K >= 1 ? klist::transposedBytes(M, K) : 0; }
+
+cudaError_t launchAPatternsTransposed(const float* A, int M, int K, int lda, uint8_t* aPat, float* aT,
+                                      cudaStream_t stream) {
+  using namespace klist;
+  if (A == nullptr || aPat == nullptr || aT == nullptr || M < 1 || K < 1 || lda < K) return cudaErrorInvalidValue;
+  const dim3 tgrid = transposeGrid(M, K);
+  if (tgrid.y > 65535u) return cudaErrorInvalidValue;
+  transposeA<true><<<tgrid, dim3(32, 8), 0, stream>>>(A, M, K, lda, rowsVec4Aligned(A, lda), nullptr, aPat, aT,
+                                                      transposedStride(M), nullptr);
+  return cudaGetLastError();
+}
 
 cudaError_t launchTf32x3KListByDensity(const EsmmArgs& args, void* workspace, size_t workspaceBytes,
                                        cudaStream_t stream) {

@@ -334,8 +334,11 @@ inline KGate* gateOf(const EsmmArgs& p, void* workspace) {
   return reinterpret_cast<KGate*>(static_cast<unsigned char*>(workspace) + transposedBytes(p.M, p.K));
 }
 
-// A transposed into the workspace (esmm_klist.cu); withGate: also zero the gate's counters (the
-// workspace's tail).
+// A transposed into the workspace (esmm_klist.cu), unless the caller passed it (EsmmArgs::aTransposed);
+// withGate: also zero the gate's counters (the workspace's tail).
+inline const float* transposedA(const EsmmArgs& p, const void* workspace) {
+  return p.aTransposed != nullptr ? p.aTransposed : static_cast<const float*>(workspace);
+}
 cudaError_t launchTranspose(const EsmmArgs& p, void* workspace, size_t workspaceBytes, cudaStream_t stream,
                             bool withGate = false);
 
@@ -352,8 +355,8 @@ cudaError_t launchKListKernel(const EsmmArgs& p, void* workspace, cudaStream_t s
       e != cudaSuccess) {
     return e;
   }
-  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, static_cast<const float*>(workspace),
-                                                           transposedStride(p.M), rowsVec4Aligned(p.C, p.ldc), gate, role);
+  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(p, transposedA(p, workspace), transposedStride(p.M),
+                                                           rowsVec4Aligned(p.C, p.ldc), gate, role);
   return cudaGetLastError();
 }
 

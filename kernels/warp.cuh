@@ -261,7 +261,7 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   }
   const bool vecOut = launched > 1 ? args.N % 4 == 0 : rowsVec4Aligned(args.C, args.ldc);
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(launched));
-  kernel<<<grid, kThreads, kSmem, stream>>>(args, static_cast<const float*>(workspace), klist::transposedStride(args.M),
+  kernel<<<grid, kThreads, kSmem, stream>>>(args, klist::transposedA(args, workspace), klist::transposedStride(args.M),
                                             vecOut, perSplit, launched > 1 ? partial : nullptr);
   if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess || launched == 1) return e;
   return launchSumSplits(partial, launched, args.M, args.N, args.C, args.ldc, stream);

@@ -27,6 +27,9 @@ const shapes: Array<[number, number, number, 'joint' | 'b-only', number]> = [
   [3, 300, 200, 'b-only', 0.5],
   // tf32x3-warp-splitk (9 … 128 rows, joint k density ≤ .3): K split 8 ways, the last B tile cut by N.
   [48, 2048, 200, 'b-only', 0.25],
+  // From 256 rows below B density .3: A transposed by the pattern pass, read by tf32x3-warp / -klist.
+  [300, 600, 100, 'joint', 0.25],
+  [257, 1000, 96, 'b-only', 0.125],
   // The Hopper path where the build has it: operands swapped (40 rows), and 128-row tiles with K split.
   [40, 1000, 300, 'joint', 1],
   [200, 520, 300, 'b-only', 1],

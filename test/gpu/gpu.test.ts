@@ -141,6 +141,27 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
     report(t);
   });
 
+  it('from 256 rows below B density .3 the k-list kernels read A as the pattern pass transposed it', async (t) => {
+    // esmmWantsTransposedA: the A-pattern pass writes A transposed too, and tf32x3-warp (joint) or
+    // tf32x3-klist (b-only, A dense) reads it. The patterns it made must be the CPU reference's.
+    const cases: Array<[number, number, number, SyntheticMode, number]> = [
+      [300, 600, 100, 'joint', 0.25],
+      [257, 1000, 96, 'b-only', 0.125],
+      [512, 300, 70, 'joint', 0.125],
+    ];
+    for (const [m, k, n, mode, density] of cases) {
+      const p = { m, k, n, seed: m + k, synthetic: { mode, density } };
+      const res = await run(p);
+      check(res, `${mode} d=${density} ${m}×${k}×${n}`);
+      const esmm = res.kernels.find((r) => r.id === 'esmm')!;
+      assert.match(esmm.variant!, /^tf32x3-(warp|klist)$/, `${m}×${k}×${n}: ${esmm.variant}`);
+      const cpu = await native.benchmark({ ...p, backend: 'cpu', kernels: ['esmm'], warmup: 0, runs: 1, l2: 'hot' });
+      assert.equal(res.skippedSliceFraction, cpu.skippedSliceFraction, `${m}×${k}×${n}: patterns differ from the CPU's`);
+      assert.equal(res.kDensity, cpu.kDensity, `${m}×${k}×${n}: k density differs from the CPU's`);
+    }
+    report(t);
+  });
+
   it('dense-tf32x3 on ragged shapes (edges in every dimension, K to 65536)', async (t) => {
     const ragged: Array<[number, number, number]> = [
       [1, 1, 1], [2, 3, 5], [127, 33, 129], [129, 31, 257], [130, 4099, 131], [4097, 127, 4095], [5, 65536, 7], [257, 65535, 130],
