@@ -131,7 +131,7 @@ export interface KernelResult {
 export interface BenchmarkResult {
   backend: 'cpu' | 'cuda';
   device: string;
-  /** Time of the A-pattern computation (per call). */
+  /** Time of the A-pattern pass (per call; where a k-list kernel will run it also writes A transposed). */
   aPatterns: SampleStats;
   /** Time of the one-off preparation of B for the Hopper (wgmma) path; absent where it does not run. */
   bPrepare?: SampleStats;

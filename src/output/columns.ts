@@ -137,7 +137,7 @@ export const CSV_COLUMN_DOCS: Record<CsvColumn, string> = {
   compute_ms_min: 'fastest kernel time, milliseconds',
   compute_ms_max: 'slowest kernel time, milliseconds',
   stdev_rel: 'sample standard deviation / mean of the kernel times',
-  a_pattern_ms: 'median time of the per-call A-pattern computation, milliseconds (esmm only)',
+  a_pattern_ms: 'median time of the per-call A-pattern pass, milliseconds (esmm only; from 256 rows where the pattern density of B is below 0.3 it also writes A transposed for the k-list kernels, which then do not)',
   total_ms: 'compute_ms_median + a_pattern_ms, milliseconds (= compute for the other kernels)',
   tflops: 'dense-equivalent throughput, 2·m·n·k / compute_ms_median, TFLOP/s',
   speedup_compute: 'vs SGEMM: cublas compute_ms_median / this compute_ms_median (reference on cpu), same tensor and M, same call',
