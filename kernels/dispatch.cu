@@ -62,7 +62,8 @@ constexpr double kWarpSparseA = 0.6;
 // v16): at k density .25 it took 25–27 µs at 9–32 rows, 34 at 48–64 and 48 at 128, against the
 // Hopper path's 35–41 and 60 (which skips only whole 128-column × 32-k tiles, almost never empty
 // here) and the decode kernel's 29 (16 rows), 43–75 (17–128); at k density .5 it ties the Hopper path
-// at 16–32 rows (33–35 µs) and loses from 48 (48 against 40), at 1 (47–51 against 35) everywhere.
+// at 16–32 rows (33–35 µs) and loses from 48 (48 against 40); at k density 1 it loses at every row
+// count (47–51 against 35 µs at 16–32 rows).
 constexpr int kWarpSplitMaxRows = 128;
 constexpr double kWarpSplitMaxKDensity = 0.3;
 bool warpSplitWins(const EsmmArgs& a) {

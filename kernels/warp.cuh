@@ -241,8 +241,9 @@ int warpSplits(int M, int N, int K) {
 // k a split covers: whole 64-k words, so the splits launched can be fewer than asked for.
 inline int warpPerSplit(int K, int splits) { return splits <= 1 ? K : ceilDiv(ceilDiv(K, splits), 64) * 64; }
 
-// A must already be transposed into the workspace (klist::launchTranspose); with `splits` > 1 the
-// partial sums go to `partial` (splits × M × N floats) and are added into C after.
+// A must already be transposed, into the workspace (klist::launchTranspose) or by the caller
+// (EsmmArgs::aTransposed); with `splits` > 1 the partial sums go to `partial` (splits × M × N floats)
+// and are added into C after.
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
 cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaStream_t stream, int splits = 1,
                              float* partial = nullptr) {
