@@ -71,10 +71,15 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
   const int tid = threadIdx.y * 32 + threadIdx.x;
   const int nks = kSlicesOf(K);
   const int mTiles = tilesOf(M);
-  if (!kMakePattern && tid < (kTM / kTile) * (kTK / kBK)) {
-    const int tile = m0 / kTile + tid / (kTK / kBK);
-    const int s = k0 / kBK + tid % (kTK / kBK);
-    patS[tid / (kTK / kBK)][tid % (kTK / kBK)] = tile < mTiles && s < nks ? aPat[static_cast<size_t>(tile) * nks + s] : 0;
+  // The block's pattern bytes, one a thread of the first 16: tile half patH, slice patJ of the block.
+  const bool patThread = tid < (kTM / kTile) * (kTK / kBK);
+  const int patH = tid / (kTK / kBK);
+  const int patJ = tid % (kTK / kBK);
+  const int patTile = m0 / kTile + patH;
+  const int patSlice = k0 / kBK + patJ;
+  const bool patInside = patTile < mTiles && patSlice < nks;
+  if (!kMakePattern && patThread) {
+    patS[patH][patJ] = patInside ? aPat[static_cast<size_t>(patTile) * nks + patSlice] : 0;
   }
   if (!kMakePattern) __syncthreads();
   constexpr int kChunks = kTK / 4;  // 16-byte chunks per row of the block
@@ -118,11 +123,7 @@ __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, i
       if (threadIdx.x < 4) patS[half][4 * (w % 2) + threadIdx.x] = static_cast<uint8_t>(bits >> (8 * threadIdx.x));
     }
     __syncthreads();
-    if (tid < (kTM / kTile) * (kTK / kBK)) {
-      const int tile = m0 / kTile + tid / (kTK / kBK);
-      const int s = k0 / kBK + tid % (kTK / kBK);
-      if (tile < mTiles && s < nks) aPatOut[static_cast<size_t>(tile) * nks + s] = patS[tid / (kTK / kBK)][tid % (kTK / kBK)];
-    }
+    if (patThread && patInside) aPatOut[static_cast<size_t>(patTile) * nks + patSlice] = patS[patH][patJ];
   }
   const int half = threadIdx.x / (kTile / 2);  // the A tile of the lane's two rows
   const int mr = 2 * threadIdx.x;
