@@ -37,13 +37,16 @@
 #include "mma_tf32.cuh"
 #include "patterns.h"
 #include "variants.cuh"
+#include "wgmma_common.cuh"
 #include "wgmma_tf32x3.h"
 
 namespace esmm {
 namespace {
 
+using namespace hopper;
+
 constexpr int kBM = 128;  // rows of the block tile: the wgmma M side, 64 per consumer warpgroup
-constexpr int kBKW = 32;  // k per tile: 32 float32 = one 128-byte swizzle row
+constexpr int kBKW = kBoxK;  // k per tile: one TMA box, one 128-byte swizzle row
 constexpr int kFlushTiles = 2;  // 64 k (24 MMAs) per partial sum, as the mma.sync kernel
 constexpr int kThreads = 384;   // producer warpgroup + 2 consumer warpgroups
 constexpr int kPatSlicesPerTile = kBKW / kBK;  // pattern bytes per k-tile (4)
@@ -73,16 +76,6 @@ size_t smemBytes(int K) {
 }
 
 // ---- the split -------------------------------------------------------------------------------
-
-// The remainder of x after the tf32 truncation the tensor cores apply to it (mma_tf32.cuh's
-// truncating split; exact in float32): x itself then serves as its own hi part, as B's prepared copy
-// does. Its bias (the truncation always rounds toward zero) stays below 1e-6 normwise with A split to
-// nearest (docs/kernel-notes.md v13).
-__device__ __forceinline__ float loOfTruncated(float x) {
-  uint32_t hi, lo;
-  mma::splitTf32(x, hi, lo);
-  return __uint_as_float(lo);
-}
 
 // X (rows × cols, ld) → hi, lo (rows × cols, pitch ldOut), same orientation.
 __global__ void splitRowsKernel(const float* __restrict__ X, int rows, int cols, int ld, float* __restrict__ hi,
@@ -124,48 +117,6 @@ __global__ void splitTransposeKernel(const float* __restrict__ B, int K, int N, 
 // ---- the GEMM --------------------------------------------------------------------------------
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-__device__ __forceinline__ uint32_t smemAddr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-
-__device__ __forceinline__ void mbarInit(uint32_t bar, uint32_t count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbarArrive(uint32_t bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
-}
-__device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t parity) {
-  uint32_t done = 0;
-  do {
-    asm volatile(
-        "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity)
-        : "memory");
-  } while (!done);
-}
-// One TMA box (32 k × 128 rows) at coordinates (k, row) into shared memory, completing on bar.
-__device__ __forceinline__ void tmaLoad(uint32_t dst, const CUtensorMap* map, int k, int row, uint32_t bar) {
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
-          dst),
-      "l"(reinterpret_cast<uint64_t>(map)), "r"(k), "r"(row), "r"(bar)
-      : "memory");
-}
-
-// Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row atoms 1024 bytes apart.
-__device__ __forceinline__ uint64_t smemDesc(uint32_t addr) {
-  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (1ull << 16) | (static_cast<uint64_t>(1024 >> 4) << 32) |
-         (1ull << 62);
-}
-
-template <int kN>
-__device__ __forceinline__ void fenceAcc(float (&d)[kN]) {
-#pragma unroll
-  for (int i = 0; i < kN; ++i) asm volatile("" : "+f"(d[i])::"memory");
-}
-
 // Generated shapes of one wgmma: D(64×N) (+)= A(64×8)·B(8×N), tf32 operands from shared memory.
 __device__ __forceinline__ void wgmmaN(float (&d)[16], uint64_t descA, uint64_t descB, int scaleD) {
   asm volatile(
@@ -406,43 +357,6 @@ __global__ void __launch_bounds__(kThreads, 1)
 }
 
 // ---- host side -------------------------------------------------------------------------------
-
-PFN_cuTensorMapEncodeTiled_v12000 encodeFn() {
-  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
-    void* f = nullptr;
-    cudaDriverEntryPointQueryResult q{};
-    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
-        q != cudaDriverEntryPointSuccess) {
-      cudaGetLastError();
-      f = nullptr;
-    }
-    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
-  }();
-  return fn;
-}
-
-// rows × K float32 at ptr, row pitch ldk floats: boxes of 32 k × boxRows rows, 128-byte swizzle.
-bool encodeOperand(CUtensorMap* map, const float* ptr, int rows, int K, int ldk, int boxRows) {
-  PFN_cuTensorMapEncodeTiled_v12000 fn = encodeFn();
-  if (fn == nullptr) return false;
-  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(K), static_cast<cuuint64_t>(rows)};
-  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(ldk) * sizeof(float)};
-  const cuuint32_t box[2] = {kBKW, static_cast<cuuint32_t>(boxRows)};
-  const cuuint32_t elementStrides[2] = {1, 1};
-  return fn(map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, const_cast<float*>(ptr), dims, strides, box, elementStrides,
-            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
-}
-
-int optinSmem() {
-  int device = 0, optin = 0;
-  if (cudaGetDevice(&device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
-    cudaGetLastError();
-    return 0;
-  }
-  return optin;
-}
 
 // Up to kSwapMaxRows rows of A the operands swap (A on the wgmma N side, 32 or 64 wide); above, A
 // is the row side of 128-row tiles with B's 128 columns.

@@ -37,10 +37,12 @@ for step in $STEPS; do
     ;;
   hopper)
     if nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo -Ikernels -DESMM_WITH_CUBLAS \
-      -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS='"90a"' kernels/*.cu kernels/bench/hopper_bench.cu -lcublas \
+      -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS='"90a"' kernels/*.cu kernels/experimental/wgmma_compact.cu kernels/bench/hopper_bench.cu -lcublas -lcuda \
       -o /tmp/esmm-hopper-bench >"$LOG/hopper-build.log" 2>&1; then
+      # HOPPER_SHAPES (MxNxK,...) and HOPPER_DENSITIES (d joint, bd b-only) override the decode sweep.
       sizes=$(for m in 1 8 16 17 32 48 64 96 128 256 512 1024 2048 4096; do printf '%sx4096x4096,' "$m"; done)
-      /tmp/esmm-hopper-bench "${sizes%,}" 1,0.5 15 >"$LOG/hopper.csv" 2>&1 || status=1
+      /tmp/esmm-hopper-bench "${HOPPER_SHAPES:-${sizes%,}}" "${HOPPER_DENSITIES:-1,0.5}" 15 >"$LOG/hopper.csv" 2>&1 ||
+        status=1
     else
       grep -E "error" "$LOG/hopper-build.log" | head -20
       status=1

@@ -5,6 +5,9 @@
 // stdout. Built and run by scripts/kernel-bench.sh (step hopper).
 //
 //   hopper_bench [shapes MxNxK,...] [densities d,...] [runs]
+//
+// A density d is joint (A's 32-row tiles and B's 32-column tiles each keep a k with probability d);
+// bd is b-only (A dense, B's tiles keep a k with probability d).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -22,6 +25,7 @@
 #include "esmm.h"
 #include "generate_gpu.h"
 #include "patterns.h"
+#include "experimental/wgmma_compact.h"
 #include "wgmma_tf32x3.h"
 
 namespace {
@@ -58,7 +62,8 @@ int main(int argc, char** argv) {
     int M, N, K;
     if (std::sscanf(shape.c_str(), "%dx%dx%d", &M, &N, &K) != 3) return 2;
     for (const std::string& dstr : split(dens)) {
-      const double d = std::atof(dstr.c_str());
+      const bool bOnly = !dstr.empty() && dstr[0] == 'b';
+      const double d = std::atof(dstr.c_str() + (bOnly ? 1 : 0));
       float *A, *B, *C;
       uint8_t *aPat, *bPat;
       ESMM_CUDA_CHECK(cudaMalloc(&A, sizeof(float) * M * K));
@@ -68,7 +73,7 @@ int main(int argc, char** argv) {
       ESMM_CUDA_CHECK(cudaMalloc(&bPat, esmm::numTiles(N) * esmm::numKSlices(K)));
       using esmm::gen::Fill;
       ESMM_CUDA_CHECK(esmm::gpu::launchGenerate(A, M, K, K, 7, esmm::gen::kStreamA, esmm::gen::kStreamAGroups,
-                                   d < 1 ? Fill::RowTiles : Fill::Dense, d, s));
+                                   d < 1 && !bOnly ? Fill::RowTiles : Fill::Dense, d, s));
       ESMM_CUDA_CHECK(esmm::gpu::launchGenerate(B, K, N, N, 7, esmm::gen::kStreamB, esmm::gen::kStreamBGroups,
                                    d < 1 ? Fill::ColTiles : Fill::Dense, d, s));
       ESMM_CUDA_CHECK(esmm::launchAPatterns(A, M, K, K, aPat, s));
@@ -91,6 +96,12 @@ int main(int argc, char** argv) {
       float* prep;
       ESMM_CUDA_CHECK(cudaMalloc(&prep, esmm::hopperBPreparedBytes(N, K)));
       ESMM_CUDA_CHECK(esmm::launchHopperPrepareB(B, K, N, N, prep, s));
+      void* compact;
+      ESMM_CUDA_CHECK(cudaMalloc(&compact, esmm::hopperCompactBBytes(N, K)));
+      ESMM_CUDA_CHECK(esmm::launchHopperCompactB(B, K, N, N, bPat, compact, s));
+      const size_t cws = std::max<size_t>(esmm::hopperCompactGemmWorkspaceBytes(M, N, K), 16);
+      void* cwork;
+      ESMM_CUDA_CHECK(cudaMalloc(&cwork, cws));
       const esmm::DenseArgs da{A, B, C, M, N, K, K, N, N, prep};
       const esmm::EsmmArgs ea{A, B, C, M, N, K, K, N, N, aPat, bPat};
       struct K_ {
@@ -105,7 +116,9 @@ int main(int argc, char** argv) {
           {"hopper-dense", [&] { ESMM_CUDA_CHECK(esmm::launchHopperGemm(da, prep, nullptr, nullptr, work, ws, s)); }},
           {"esmm", [&] { ESMM_CUDA_CHECK(esmm::launchEsmm(ea, work, ws, s)); }},
           {"hopper-esmm", [&] { ESMM_CUDA_CHECK(esmm::launchHopperGemm(da, prep, aPat, bPat, work, ws, s)); }},
+          {"compact", [&] { ESMM_CUDA_CHECK(esmm::launchHopperCompactGemm(da, compact, cwork, cws, s)); }},
           {"prepare-b", [&] { ESMM_CUDA_CHECK(esmm::launchHopperPrepareB(B, K, N, N, prep, s)); }},
+          {"compact-b", [&] { ESMM_CUDA_CHECK(esmm::launchHopperCompactB(B, K, N, N, bPat, compact, s)); }},
       };
       std::vector<float> out(size_t(M) * N);
       for (const K_& k : ks) {
@@ -127,12 +140,12 @@ int main(int argc, char** argv) {
             esmm::native::timeOnStream(s, rule, static_cast<uint8_t*>(flush), flushBytes, k.run);
         const std::vector<float> t(smp.ms.begin(), smp.ms.end());
         const double med = median(t);
-        std::printf("%d,%d,%d,%g,%s,%.4f,%.1f,%.2e\n", M, N, K, d, k.name, med, 2.0 * M * N * K / med / 1e9,
+        std::printf("%d,%d,%d,%s,%s,%.4f,%.1f,%.2e\n", M, N, K, dstr.c_str(), k.name, med, 2.0 * M * N * K / med / 1e9,
                     std::sqrt(num / (den > 0 ? den : 1)));
         std::fflush(stdout);
       }
       cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(aPat), cudaFree(bPat), cudaFree(A64), cudaFree(B64),
-          cudaFree(C64), cudaFree(work), cudaFree(prep);
+          cudaFree(C64), cudaFree(work), cudaFree(prep), cudaFree(compact), cudaFree(cwork);
     }
   }
   return 0;
