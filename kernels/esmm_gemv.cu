@@ -124,12 +124,6 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   const int perWarp = slicesPerBlock / kWarps;
   const int ws0 = sBegin + warp * perWarp;
   const int ns = max(0, min(sEnd, ws0 + perWarp) - ws0);
-  // The warp's first slice is loaded before its pattern bits are known (every row of it inside K):
-  // those loads then wait on DRAM while the patterns and A's rows do, instead of after them. At
-  // most one slice in 8 of the warp's run loads rows its bits then skip.
-  const unsigned mine = active ? 0xFFFFFFFFu : 0u;  // a tile's lanes past N load nothing
-  float4 b0[kBK], b1[kBK];
-  if (ns > 0) loadSlice<kVec>(b0, a, sliceKMask(ws0, a.K) & mine, ws0, col0);
   unsigned myBits = 0;
   {
     // Every lane of a tile inside N reads, so a tile cut by N still has all 8 of its slices' bits.
@@ -155,9 +149,12 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = 0.f;
   const int src = lane & ~7;
+  const unsigned mine = active ? 0xFFFFFFFFu : 0u;  // a tile's lanes past N load nothing
   const int wl = warp * perWarp;  // first slice of this warp, relative to the split
   // Two slices in flight: the next slice's loads go out before this slice's FMAs.
+  float4 b0[kBK], b1[kBK];
   unsigned bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src) & mine;
+  if (ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
 #pragma unroll
   for (int i = 0; i < kMaxSlicesPerWarp; i += 2) {
     const unsigned bits1 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 1)) & mine;
