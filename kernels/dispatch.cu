@@ -64,10 +64,17 @@ constexpr double kWarpSparseA = 0.6;
 // here) and the decode kernel's 29 (16 rows), 43–75 (17–128); at k density .5 it ties the Hopper path
 // at 16–32 rows (33–35 µs) and loses from 48 (48 against 40); at k density 1 it loses at every row
 // count (47–51 against 35 µs at 16–32 rows).
+// Up to 32 rows it also takes k density ≤ .6 (b-only .5), where its call no longer transposes A
+// (the A-pattern pass does: esmmWantsTransposedA): at 16–32 rows, d = .5, the kernel and its split sum
+// take 28–29 µs there against the Hopper path's 34–35 and the decode kernel's 33 (kernel-notes v17e).
 constexpr int kWarpSplitMaxRows = 128;
 constexpr double kWarpSplitMaxKDensity = 0.3;
+constexpr int kWarpSplitFewRows = 32;
+constexpr double kWarpSplitMaxKDensityFewRows = 0.6;
+double warpSplitMaxKDensity(int M) { return M <= kWarpSplitFewRows ? kWarpSplitMaxKDensityFewRows : kWarpSplitMaxKDensity; }
+bool warpSplitRows(int M) { return M >= kHopperMinRows && M <= kWarpSplitMaxRows; }
 bool warpSplitWins(const EsmmArgs& a) {
-  return a.M >= kHopperMinRows && a.M <= kWarpSplitMaxRows && a.kDensity >= 0 && a.kDensity <= kWarpSplitMaxKDensity;
+  return warpSplitRows(a.M) && a.kDensity >= 0 && a.kDensity <= warpSplitMaxKDensity(a.M);
 }
 
 const Variant& pick(const EsmmArgs& a) {
@@ -117,7 +124,11 @@ bool usesHopper(const EsmmArgs& a) {
 bool esmmWantsTransposedA(int M, int N, int K, double bDensity) {
   (void)N;
   (void)K;
-  return M >= kTransposedAMinRows && bDensity >= 0 && bDensity < kHopperMinKDensityLarge;
+  if (bDensity < 0) return false;
+  // tf32x3-warp-splitk (the joint k density is at most B's, so warpSplitWins will hold) …
+  if (warpSplitRows(M) && bDensity <= warpSplitMaxKDensity(M)) return true;
+  // … or, from 256 rows, tf32x3-klist or tf32x3-warp.
+  return M >= kTransposedAMinRows && bDensity < kHopperMinKDensityLarge;
 }
 
 size_t esmmWorkspaceBytes(int M, int N, int K) {

@@ -21,6 +21,7 @@ const shapes: Array<[number, number, number, 'joint' | 'b-only', number]> = [
   [1, 1, 1, 'joint', 1],
   [33, 17, 65, 'joint', 0.5],
   [100, 300, 257, 'b-only', 0.25],
+  // tf32x3-warp-splitk at 16 rows, k density .5, reading A as the pattern pass transposed it.
   [16, 4096, 1024, 'b-only', 0.5],
   [129, 1000, 77, 'joint', 0.125],
   // The one-launch GEMV (1 … 4 rows): K split, the last column group cut by N.

@@ -123,9 +123,13 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
   });
 
   it('few rows at a low joint k density take tf32x3-warp-splitk, K split, and meet the bar', async (t) => {
-    // The dispatcher's rule (kernels/dispatch.cu, warpSplitWins): 9–128 rows, joint k density ≤ .3.
+    // The dispatcher's rule (kernels/dispatch.cu, warpSplitWins): 9–128 rows, joint k density ≤ .3;
+    // up to 32 rows, ≤ .6.
     const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
       [48, 4096, 1000, 'b-only', 0.25, true],
+      [24, 4096, 1000, 'b-only', 0.5, true],
+      [32, 2048, 520, 'b-only', 0.5, true],
+      [33, 4096, 1000, 'b-only', 0.5, false],
       [9, 8192, 257, 'joint', 0.5, true],
       [128, 2048, 96, 'b-only', 0.125, true],
       [48, 4096, 1000, 'b-only', 0.5, false],
@@ -141,20 +145,23 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
     report(t);
   });
 
-  it('from 256 rows below B density .3 the k-list kernels read A as the pattern pass transposed it', async (t) => {
-    // esmmWantsTransposedA: the A-pattern pass writes A transposed too, and tf32x3-warp (joint) or
-    // tf32x3-klist (b-only, A dense) reads it. The patterns it made must be the CPU reference's.
+  it('where a k-list kernel runs, it reads A as the pattern pass transposed it', async (t) => {
+    // esmmWantsTransposedA: the A-pattern pass writes A transposed too, and, from 256 rows below B
+    // density .3, tf32x3-warp (joint) or tf32x3-klist (b-only, A dense) reads it; at 9–128 rows,
+    // tf32x3-warp-splitk. The patterns it made must be the CPU reference's.
     const cases: Array<[number, number, number, SyntheticMode, number]> = [
       [300, 600, 100, 'joint', 0.25],
       [257, 1000, 96, 'b-only', 0.125],
       [512, 300, 70, 'joint', 0.125],
+      [24, 1000, 96, 'b-only', 0.5],
+      [17, 700, 300, 'joint', 0.5],
     ];
     for (const [m, k, n, mode, density] of cases) {
       const p = { m, k, n, seed: m + k, synthetic: { mode, density } };
       const res = await run(p);
       check(res, `${mode} d=${density} ${m}×${k}×${n}`);
       const esmm = res.kernels.find((r) => r.id === 'esmm')!;
-      assert.match(esmm.variant!, /^tf32x3-(warp|klist)$/, `${m}×${k}×${n}: ${esmm.variant}`);
+      assert.match(esmm.variant!, /^tf32x3-(warp|klist|warp-splitk)$/, `${m}×${k}×${n}: ${esmm.variant}`);
       const cpu = await native.benchmark({ ...p, backend: 'cpu', kernels: ['esmm'], warmup: 0, runs: 1, l2: 'hot' });
       assert.equal(res.skippedSliceFraction, cpu.skippedSliceFraction, `${m}×${k}×${n}: patterns differ from the CPU's`);
       assert.equal(res.kDensity, cpu.kDensity, `${m}×${k}×${n}: k density differs from the CPU's`);
