@@ -51,37 +51,6 @@ __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, i
   }
 }
 
-// The same with 16-byte loads and stores (N and ldc multiples of 4, partial and C 16-byte
-// aligned): a thread loads its 4 columns from up to 16 splits before adding any, so the sum waits
-// on memory once per 16 splits rather than once per few, and adds in the same order (same bits).
-__global__ void sumSplitsKernel4(const float4* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
-                                 int ldc) {
-  constexpr int kBatch = 16;
-  const size_t total4 = static_cast<size_t>(M) * N / 4;
-  const int n4 = N / 4;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total4;
-       i += static_cast<size_t>(gridDim.x) * blockDim.x) {
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    for (int s0 = 0; s0 < splits; s0 += kBatch) {
-      float4 x[kBatch];
-#pragma unroll
-      for (int s = 0; s < kBatch; ++s) {
-        if (s0 + s < splits) x[s] = __ldcg(partial + static_cast<size_t>(s0 + s) * total4 + i);
-      }
-#pragma unroll
-      for (int s = 0; s < kBatch; ++s) {
-        if (s0 + s < splits) {
-          v.x += x[s].x;
-          v.y += x[s].y;
-          v.z += x[s].z;
-          v.w += x[s].w;
-        }
-      }
-    }
-    *reinterpret_cast<float4*>(C + (i / n4) * ldc + (i % n4) * 4) = v;
-  }
-}
-
 template <int kRows, bool kVecA, bool kDense>
 __global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
   // A rows transposed, As[k][row]: a row-vector of one k is a broadcast 16-byte read.
@@ -219,15 +188,8 @@ int numSMs() {
 
 cudaError_t launchSumSplits(const float* partial, int splits, int M, int N, float* C, int ldc, cudaStream_t stream) {
   const size_t total = static_cast<size_t>(M) * N;
-  const bool vec = N % 4 == 0 && ldc % 4 == 0 && reinterpret_cast<uintptr_t>(C) % 16 == 0 &&
-                   reinterpret_cast<uintptr_t>(partial) % 16 == 0;
-  const size_t items = vec ? total / 4 : total;
-  const int blocks = static_cast<int>(std::min<size_t>((items + 255) / 256, static_cast<size_t>(8 * numSMs())));
-  if (vec) {
-    sumSplitsKernel4<<<blocks, 256, 0, stream>>>(reinterpret_cast<const float4*>(partial), splits, M, N, C, ldc);
-  } else {
-    sumSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, M, N, C, ldc);
-  }
+  const int blocks = static_cast<int>(std::min<size_t>((total + 255) / 256, static_cast<size_t>(8 * numSMs())));
+  sumSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, M, N, C, ldc);
   return cudaGetLastError();
 }
 
