@@ -64,9 +64,10 @@ constexpr double kWarpSparseA = 0.6;
 // here) and the decode kernel's 29 (16 rows), 43–75 (17–128); at k density .5 it ties the Hopper path
 // at 16–32 rows (33–35 µs) and loses from 48 (48 against 40); at k density 1 it loses at every row
 // count (47–51 against 35 µs at 16–32 rows).
-// Up to 32 rows it also takes k density ≤ .6 (b-only .5), where its call no longer transposes A
-// (the A-pattern pass does: esmmWantsTransposedA): at 16–32 rows, d = .5, the kernel and its split sum
-// take 28–29 µs there against the Hopper path's 34–35 and the decode kernel's 33 (kernel-notes v17e).
+// Up to 32 rows it also takes k density ≤ .6 (b-only .5), now that its call no longer transposes A
+// (the A-pattern pass does: esmmWantsTransposedA). Measured (H200, K = N = 4096, b-only d = .5, addon
+// decode sweeps, kernel-notes v17e): 16 / 17 / 32 rows 0.0289 / 0.0288 / 0.0294 ms, against the
+// decode kernel's 0.0329 at 16 rows and the Hopper path's 0.0341 / 0.0348 at 17 / 32.
 constexpr int kWarpSplitMaxRows = 128;
 constexpr double kWarpSplitMaxKDensity = 0.3;
 constexpr int kWarpSplitFewRows = 32;
