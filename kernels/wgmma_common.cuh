@@ -67,6 +67,38 @@ __device__ __forceinline__ void fenceAcc(float (&d)[kN]) {
   for (int i = 0; i < kN; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
+// A warp-specialised pipeline's shared memory: `stages` stages of `stageBytes` from the first
+// 1024-byte boundary (the 128-byte swizzle's atom), then a full and an empty mbarrier per stage;
+// `tail` is the first byte after them.
+struct Pipeline {
+  uint8_t* smem;      // stage 0
+  uint32_t base;      // its shared-memory address
+  uint32_t fullBar;   // + 8·s: stage s is loaded
+  uint32_t emptyBar;  // + 8·s: stage s may be overwritten
+  uint8_t* tail;
+};
+
+__device__ __forceinline__ Pipeline pipelineIn(uint8_t* raw, int stages, int stageBytes) {
+  Pipeline p;
+  const uint32_t rawAddr = smemAddr(raw);
+  p.base = (rawAddr + 1023u) & ~1023u;
+  p.smem = raw + (p.base - rawAddr);
+  p.fullBar = p.base + stages * stageBytes;
+  p.emptyBar = p.fullBar + 8 * stages;
+  p.tail = p.smem + stages * stageBytes + 16 * stages;
+  return p;
+}
+
+// By one thread: a full barrier completes on the producer's one arrival (with the byte count), an
+// empty one on every consumer thread's.
+__device__ __forceinline__ void initPipelineBarriers(const Pipeline& p, int stages, uint32_t consumers) {
+  for (int s = 0; s < stages; ++s) {
+    mbarInit(p.fullBar + 8 * s, 1);
+    mbarInit(p.emptyBar + 8 * s, consumers);
+  }
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+}
+
 // A 1-D bulk copy of `bytes` (a multiple of 16, both addresses 16-byte aligned) into shared
 // memory, completing on bar.
 __device__ __forceinline__ void bulkLoad(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar) {

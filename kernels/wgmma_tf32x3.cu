@@ -185,12 +185,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   constexpr int kBN = Cf::kBN, kStages = Cf::kStages, kStageBytes = Cf::kStageBytes;
   constexpr int kRowTile = Cf::kRowTileBytes, kColTile = Cf::kColTileBytes, kAcc = Cf::kAcc;
   extern __shared__ uint8_t smemRaw[];
-  const uint32_t rawAddr = smemAddr(smemRaw);
-  const uint32_t base = (rawAddr + 1023u) & ~1023u;
-  uint8_t* const smem = smemRaw + (base - rawAddr);
-  const uint32_t fullBar = base + kStages * kStageBytes;
-  const uint32_t emptyBar = fullBar + 8 * kStages;
-  int* const kList = reinterpret_cast<int*>(smem + kStages * kStageBytes + 16 * kStages);
+  const Pipeline pipe = pipelineIn(smemRaw, kStages, kStageBytes);
+  uint8_t* const smem = pipe.smem;
+  const uint32_t base = pipe.base, fullBar = pipe.fullBar, emptyBar = pipe.emptyBar;
+  int* const kList = reinterpret_cast<int*>(pipe.tail);
 
   // Grouped block order (common.cuh): a few block rows run together and share column panels in L2.
   const int tilesR = (p.rows + kBM - 1) / kBM, tilesC = (p.cols + kBN - 1) / kBN;
@@ -240,11 +238,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     if (tid == 0) {
       listLen = n;
-      for (int s = 0; s < kStages; ++s) {
-        mbarInit(fullBar + 8 * s, 1);
-        mbarInit(emptyBar + 8 * s, 2 * 128);
-      }
-      asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+      initPipelineBarriers(pipe, kStages, 2 * 128);
     }
   }
   __syncthreads();

@@ -279,12 +279,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     compactGemmKernel(const __grid_constant__ CUtensorMap aMap, const Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   extern __shared__ uint8_t smemRaw[];
-  const uint32_t rawAddr = smemAddr(smemRaw);
-  const uint32_t base = (rawAddr + 1023u) & ~1023u;
-  uint8_t* const smem = smemRaw + (base - rawAddr);
-  const uint32_t fullBar = base + kStages * kStageBytes;
-  const uint32_t emptyBar = fullBar + 8 * kStages;
-  int* const goffS = reinterpret_cast<int*>(smem + kStages * kStageBytes + 16 * kStages);
+  const Pipeline pipe = pipelineIn(smemRaw, kStages, kStageBytes);
+  uint8_t* const smem = pipe.smem;
+  const uint32_t base = pipe.base, fullBar = pipe.fullBar, emptyBar = pipe.emptyBar;
+  int* const goffS = reinterpret_cast<int*>(pipe.tail);
 
   const int tilesR = (p.M + kRows - 1) / kRows;
   const int2 blk = groupedBlock(blockIdx.x, tilesR, p.tileGroups);
@@ -296,13 +294,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint8_t* const metaG = p.compact + static_cast<size_t>(tg) * p.windows * kMetaBytes;
   const int* const goffG = reinterpret_cast<const int*>(p.compact + p.goffOffset) + static_cast<size_t>(tg) * p.windows;
   for (int i = tid; i <= wEnd - wBegin; i += blockDim.x) goffS[i] = goffG[wBegin + i];
-  if (tid == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      mbarInit(fullBar + 8 * s, 1);
-      mbarInit(emptyBar + 8 * s, 2 * 128);
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
-  }
+  if (tid == 0) initPipelineBarriers(pipe, kStages, 2 * 128);
   __syncthreads();
   const int nw = wEnd - wBegin;
   const int wg = tid / 128;
