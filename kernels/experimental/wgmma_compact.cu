@@ -79,10 +79,9 @@ Layout layoutFor(int N, int K) {
 }
 
 // Where element (n, kk) of a group's 32 n × 8 k block sits (float index within its KiB), and the
-// wgmma descriptor (K-major) that reads it.
-// Swizzled32: 32-byte rows (one n, 8 k), the 16-byte halves swapped in rows 4–7 of each 8 (the
-// 32-byte swizzle), 8-row atoms 256 bytes apart.
-struct Swizzled32 {
+// wgmma descriptor (K-major) that reads it: 32-byte rows (one n, 8 k), the 16-byte halves swapped in
+// rows 4–7 of each 8 (the 32-byte swizzle), 8-row atoms 256 bytes apart.
+struct GroupLayout {
   __host__ __device__ static int pos(int n, int kk) { return n * 8 + ((((kk >> 2) ^ (n >> 2)) & 1) << 2) + (kk & 3); }
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   __device__ static uint64_t desc(uint32_t addr) {
@@ -150,9 +149,8 @@ __global__ void compactScanKernel(uint8_t* __restrict__ out, int entries, size_t
 }
 
 // One block of 256 threads per (record, tile): the kept-k offsets, then the groups — element (n, kk)
-// of a group where L::pos puts it, B's value in the first KiB and its truncation remainder in the
+// of a group where GroupLayout::pos puts it, B's value in the first KiB and its truncation remainder in the
 // second.
-template <class L>
 __global__ void compactFillKernel(const float* __restrict__ B, int K, int N, int ldb, const uint8_t* __restrict__ bPat,
                                   uint8_t* __restrict__ out, int windows, size_t goffOffset, size_t dataOffset) {
   const int e = blockIdx.x, t = blockIdx.y;
@@ -183,7 +181,7 @@ __global__ void compactFillKernel(const float* __restrict__ B, int K, int N, int
   float* groups = reinterpret_cast<float*>(out + dataOffset) + static_cast<size_t>(first) * (kGroupBytes / 4);
   const int n = threadIdx.x % 32, kk = threadIdx.x / 32;
   const int col = tile * kTile + n;
-  const int pos = L::pos(n, kk);
+  const int pos = GroupLayout::pos(n, kk);
   for (int j = 0; j < (c + kGroupK - 1) / kGroupK; ++j) {
     const int slot = j * kGroupK + kk;
     float x = 0.f;
@@ -274,7 +272,6 @@ __device__ __forceinline__ void issueGroup(float (&part)[16], Frag& f, const flo
 }
 #endif
 
-template <class L>
 __global__ void __launch_bounds__(kThreads, 1)
     compactGemmKernel(const __grid_constant__ CUtensorMap aMap, const Params p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -349,7 +346,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     int c4[kTilesPerBlock];
 #pragma unroll
     for (int t = 0; t < kTilesPerBlock; ++t) c4[t] = cnt[t];
-    uint64_t dB = L::desc(base + s * kStageBytes + kAStageBytes);
+    uint64_t dB = GroupLayout::desc(base + s * kStageBytes + kAStageBytes);
     int parity = 0;
 #pragma unroll
     for (int t = 0; t < kTilesPerBlock; ++t) {
@@ -435,7 +432,7 @@ cudaError_t launchHopperCompactB(const float* B, int K, int N, int ldb, const ui
   compactCountKernel<<<(threads + 255) / 256, 256, 0, stream>>>(bPat, N, K, out, l.tileGroups, l.windows);
   compactScanKernel<<<1, 1024, 0, stream>>>(out, entries, l.goffOffset);
   const dim3 grid(static_cast<unsigned>(entries), kTilesPerBlock);
-  compactFillKernel<Swizzled32><<<grid, 256, 0, stream>>>(B, K, N, ldb, bPat, out, l.windows, l.goffOffset, l.dataOffset);
+  compactFillKernel<<<grid, 256, 0, stream>>>(B, K, N, ldb, bPat, out, l.windows, l.goffOffset, l.dataOffset);
   return cudaGetLastError();
 }
 
@@ -467,7 +464,7 @@ cudaError_t launchHopperCompactGemm(const DenseArgs& a, const void* compact, voi
   if (!encodeOperand(&aMap, a.A, a.M, a.K, a.lda, kRows)) return cudaErrorInvalidValue;
   const Layout l = layoutFor(a.N, a.K);
   const size_t smem = smemBytes(l.windows);
-  auto kernel = compactGemmKernel<Swizzled32>;
+  auto kernel = compactGemmKernel;
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
   if (e != cudaSuccess) return e;
   Params p{};
