@@ -2,7 +2,8 @@
 # Builds the standalone kernel harness (kernels/bench) and runs it on a CUDA machine:
 #   scripts/kernel-bench.sh [steps...]    steps: check perf sanitize ncu hopper (default: check perf)
 # hopper: builds kernels/bench/hopper_bench.cu for sm_90a and times the Hopper mainloop beside the
-# mma.sync kernels and cuBLAS over M = 1 … 4096 (K = N = 4096), writing $OUT/hopper.csv.
+# mma.sync kernels and cuBLAS over M = 1 … 4096 (K = N = 4096), writing $OUT/hopper.csv;
+# HOPPER_SHAPES (MxNxK,...) and HOPPER_DENSITIES (d joint, bd b-only, ...) replace those.
 # Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last, and perf also writes
 # every timed row to $OUT/perf.csv (kernel,variant,M,N,K,density,median_ms,tflops,max_rel_err, …).
 set -uo pipefail
@@ -37,9 +38,8 @@ for step in $STEPS; do
     ;;
   hopper)
     if nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo -Ikernels -DESMM_WITH_CUBLAS \
-      -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS='"90a"' kernels/*.cu kernels/experimental/wgmma_compact.cu kernels/bench/hopper_bench.cu -lcublas -lcuda \
+      -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS='"90a"' kernels/*.cu kernels/experimental/wgmma_compact.cu kernels/bench/hopper_bench.cu -lcublas \
       -o /tmp/esmm-hopper-bench >"$LOG/hopper-build.log" 2>&1; then
-      # HOPPER_SHAPES (MxNxK,...) and HOPPER_DENSITIES (d joint, bd b-only) override the decode sweep.
       sizes=$(for m in 1 8 16 17 32 48 64 96 128 256 512 1024 2048 4096; do printf '%sx4096x4096,' "$m"; done)
       /tmp/esmm-hopper-bench "${HOPPER_SHAPES:-${sizes%,}}" "${HOPPER_DENSITIES:-1,0.5}" 15 >"$LOG/hopper.csv" 2>&1 ||
         status=1
