@@ -2,6 +2,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+
 #include <cuda_runtime.h>
 
 #include "patterns.h"
@@ -40,6 +42,45 @@ __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_
 template <int N>
 __device__ __forceinline__ void cpAsyncWait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+// Programmatic dependent launch (compute capability 9.0 on): a kernel launched by launchDependent may
+// start while the kernel before it in the stream finishes, once every block of that kernel has
+// called allowDependentLaunch or exited, so the launch and the block scheduling overlap its tail.
+// A dependent kernel calls waitForPriorGrids before it touches memory; that returns once the
+// kernel before has completed and its writes are visible. Both are no-ops below sm_90 and in a
+// kernel not launched as a dependent.
+__device__ __forceinline__ void waitForPriorGrids() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void allowDependentLaunch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
+// Whether the current device takes programmatic dependent launches (read once per device).
+bool programmaticLaunch();
+
+// kernel<<<grid, block, smem, stream>>>(args...) as a programmatic dependent of the stream's previous
+// kernel where the device takes it, a plain launch elsewhere; returns the launch's error.
+template <typename... Params, typename... Args>
+cudaError_t launchDependent(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                            Args&&... args) {
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = block;
+  config.dynamicSmemBytes = smem;
+  config.stream = stream;
+  config.attrs = attr;
+  config.numAttrs = programmaticLaunch() ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, std::forward<Args>(args)...);
 }
 
 // Adds two per-thread counts of a 256-thread block into two device counters with one pair of

@@ -42,6 +42,7 @@ int decodeSplits(int M, int N, int K) {
 // Deterministic sum of the K splits' partial results (split-major, M×N each) into C.
 __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
                                 int ldc) {
+  waitForPriorGrids();
   const size_t total = static_cast<size_t>(M) * N;
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
@@ -53,6 +54,8 @@ __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, i
 
 template <int kRows, bool kVecA, bool kDense>
 __global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
+  waitForPriorGrids();
+  allowDependentLaunch();
   // A rows transposed, As[k][row]: a row-vector of one k is a broadcast 16-byte read.
   __shared__ __align__(16) float As[kSubSlices * kBK * kRows];
   __shared__ uint8_t jointS[kTilesN][kSubSlices];
@@ -155,42 +158,42 @@ cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream
   const int perSplit = ceilDiv(subChunks, splits);
   const dim3 grid(ceilDiv(tilesOf(p.N), kTilesN), ceilDiv(subChunks, perSplit), tilesOf(p.M));
   if (grid.y > 65535u || grid.z > 65535u) return cudaErrorInvalidValue;
-  if (rowsVec4Aligned(p.A, p.lda)) {
-    decodeKernel<kRows, true, kDense><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
-  } else {
-    decodeKernel<kRows, false, kDense><<<grid, kThreads, 0, stream>>>(p, perSplit, partial);
+  const auto kernel = rowsVec4Aligned(p.A, p.lda) ? decodeKernel<kRows, true, kDense> : decodeKernel<kRows, false, kDense>;
+  return launchDependent(kernel, grid, dim3(kThreads), 0, stream, p, perSplit, partial);
+}
+
+// A device attribute of the current device, read once per device (`fallback` when it cannot be read):
+// the workers of --devices each launch on their own GPU, which need not be the same model.
+template <cudaDeviceAttr kAttr>
+int deviceAttribute(int fallback) {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> values[kMaxDevices];  // 0: not read yet
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) {
+    cudaGetLastError();
+    return fallback;
   }
-  return cudaGetLastError();
+  int v = values[dev].load(std::memory_order_relaxed);
+  if (v == 0) {
+    if (cudaDeviceGetAttribute(&v, kAttr, dev) != cudaSuccess || v <= 0) {
+      cudaGetLastError();
+      v = fallback;
+    }
+    values[dev].store(v, std::memory_order_relaxed);
+  }
+  return v;
 }
 
 }  // namespace
 
-int numSMs() {
-  // Read once per device: the workers of --devices each launch on their own GPU, which need not
-  // be the same model.
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> counts[kMaxDevices];  // 0: not read yet
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices) {
-    cudaGetLastError();
-    return 132;
-  }
-  int n = counts[dev].load(std::memory_order_relaxed);
-  if (n == 0) {
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0) {
-      cudaGetLastError();
-      n = 132;
-    }
-    counts[dev].store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
+int numSMs() { return deviceAttribute<cudaDevAttrMultiProcessorCount>(132); }
+
+bool programmaticLaunch() { return deviceAttribute<cudaDevAttrComputeCapabilityMajor>(1) >= 9; }
 
 cudaError_t launchSumSplits(const float* partial, int splits, int M, int N, float* C, int ldc, cudaStream_t stream) {
   const size_t total = static_cast<size_t>(M) * N;
   const int blocks = static_cast<int>(std::min<size_t>((total + 255) / 256, static_cast<size_t>(8 * numSMs())));
-  sumSplitsKernel<<<blocks, 256, 0, stream>>>(partial, splits, M, N, C, ldc);
-  return cudaGetLastError();
+  return launchDependent(sumSplitsKernel, dim3(blocks), dim3(256), 0, stream, partial, splits, M, N, C, ldc);
 }
 
 size_t decodeWorkspaceBytes(int M, int N, int K) {

@@ -55,6 +55,8 @@ constexpr size_t smemBytes() {
 
 template <int kRows, bool kVecA>
 __global__ void __launch_bounds__(kThreads, 2) decodeWideKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
+  waitForPriorGrids();
+  allowDependentLaunch();
   using S = Shape<kRows>;
   extern __shared__ __align__(16) float smem[];
   float* As = smem;                             // [kSubSlices * kBK][kRows], A rows transposed
@@ -203,8 +205,7 @@ cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream
       e != cudaSuccess) {
     return e;
   }
-  kernel<<<grid, kThreads, bytes, stream>>>(p, perSplit, partial);
-  return cudaGetLastError();
+  return launchDependent(kernel, grid, dim3(kThreads), bytes, stream, p, perSplit, partial);
 }
 
 // Splits actually launched (the per-split sub-chunk count is rounded up).

@@ -105,6 +105,8 @@ __device__ __forceinline__ void fmaSlice(float (&acc)[kRows][4], const float4 (&
 template <int kRows, bool kVec, bool kDense>
 __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial,
                                                               unsigned* counters) {
+  waitForPriorGrids();
+  allowDependentLaunch();
   __shared__ float red[kWarps][kRows][kGroupCols];
   __shared__ float as[kRows * kMaxSlicesPerBlock * kBK];  // A rows × this split's k
   __shared__ bool isLast;
@@ -215,12 +217,8 @@ template <int kRows, bool kDense>
 cudaError_t launchRows(const EsmmArgs& a, const GemvPlan& p, float* partial, unsigned* counters, cudaStream_t s) {
   const dim3 grid(p.groups, p.splits, p.rowGroups);
   const bool vec = rowsVec4Aligned(a.B, a.ldb) && a.N % 4 == 0;
-  if (vec) {
-    gemvSkipKernel<kRows, true, kDense><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
-  } else {
-    gemvSkipKernel<kRows, false, kDense><<<grid, kThreads, 0, s>>>(a, p.slicesPerBlock, partial, counters);
-  }
-  return cudaGetLastError();
+  const auto kernel = vec ? gemvSkipKernel<kRows, true, kDense> : gemvSkipKernel<kRows, false, kDense>;
+  return launchDependent(kernel, grid, dim3(kThreads), 0, s, a, p.slicesPerBlock, partial, counters);
 }
 
 bool residentCounters(const GemvPlan& p) { return size_t(p.groups) * p.rowGroups <= size_t(kResidentCounters); }

@@ -60,6 +60,7 @@ template <bool kMakePattern>
 __global__ void __launch_bounds__(256) transposeA(const float* __restrict__ A, int M, int K, int lda, bool vecA,
                                                   const uint8_t* __restrict__ aPat, uint8_t* __restrict__ aPatOut,
                                                   float* __restrict__ At, int ldt, unsigned long long* zero2) {
+  allowDependentLaunch();
   __shared__ float tileS[kTM][kTK + 1];
   __shared__ uint8_t patS[kTM / kTile][kTK / kBK];
   // The gate's counters (when the launch has a gate), zeroed here rather than by a separate memset.

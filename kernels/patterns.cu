@@ -22,6 +22,7 @@ __device__ __forceinline__ uint32_t nonzeroBits(float4 v) {
 template <bool kVec>
 __global__ void __launch_bounds__(kAPatCols* kAPatHalves)
     aPatternKernel(const float* __restrict__ A, int M, int K, int lda, uint8_t* __restrict__ aPat) {
+  allowDependentLaunch();
   __shared__ uint8_t partial[kAPatHalves][kAPatSlices];
   const int c = threadIdx.x % kAPatCols;
   const int half = threadIdx.x / kAPatCols;

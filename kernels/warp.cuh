@@ -63,6 +63,8 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, int kPerSplit, float* partial) {
+  waitForPriorGrids();
+  allowDependentLaunch();
   constexpr int kChunkK = 32 * kLaneSlices * kBK;
   constexpr int kWords = kLaneSlices / 8;
   static_assert(kLaneSlices % 8 == 0 && kChunkK <= 65536, "whole pattern words; 16-bit list entries");
@@ -262,9 +264,12 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   }
   const bool vecOut = launched > 1 ? args.N % 4 == 0 : rowsVec4Aligned(args.C, args.ldc);
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(launched));
-  kernel<<<grid, kThreads, kSmem, stream>>>(args, klist::transposedA(args, workspace), klist::transposedStride(args.M),
+  if (const cudaError_t e = launchDependent(kernel, grid, dim3(kThreads), kSmem, stream, args,
+                                            klist::transposedA(args, workspace), klist::transposedStride(args.M),
                                             vecOut, perSplit, launched > 1 ? partial : nullptr);
-  if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess || launched == 1) return e;
+      e != cudaSuccess || launched == 1) {
+    return e;
+  }
   return launchSumSplits(partial, launched, args.M, args.N, args.C, args.ldc, stream);
 }
 
