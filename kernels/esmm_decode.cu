@@ -39,8 +39,7 @@ int decodeSplits(int M, int N, int K) {
   return std::max(1, std::min({want, kMaxSplits, subChunks}));
 }
 
-// Deterministic sum of the K splits' partial results (split-major, M×N each) into C. Up to kMaxSplits
-// splits a thread issues all its loads before the first add (the adds stay in split order).
+// Deterministic sum of the K splits' partial results (split-major, M×N each) into C.
 __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, int M, int N, float* __restrict__ C,
                                 int ldc) {
   waitForPriorGrids();
@@ -48,17 +47,7 @@ __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, i
   for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<size_t>(gridDim.x) * blockDim.x) {
     float v = 0.f;
-    if (splits <= kMaxSplits) {
-      float x[kMaxSplits];
-#pragma unroll
-      for (int s = 0; s < kMaxSplits; ++s) x[s] = s < splits ? __ldcg(partial + static_cast<size_t>(s) * total + i) : 0.f;
-#pragma unroll
-      for (int s = 0; s < kMaxSplits; ++s) {
-        if (s < splits) v += x[s];
-      }
-    } else {
-      for (int s = 0; s < splits; ++s) v += partial[static_cast<size_t>(s) * total + i];
-    }
+    for (int s = 0; s < splits; ++s) v += partial[static_cast<size_t>(s) * total + i];
     C[(i / N) * ldc + i % N] = v;
   }
 }

@@ -113,12 +113,24 @@ __global__ void __launch_bounds__(kThreads, 1) gemvSkipKernel(EsmmArgs a, int sl
   float* as = smem;                                          // [kRows][kSpan]
   int* list = reinterpret_cast<int*>(smem + kRows * kSpan);  // kept slices: (slice - sBegin) << 8 | joint byte
 
-  // A's rows for the block's k, zero past M and K (bits past K are clear, so they are never used).
+  // A's rows for the block's k, zero past M and K (bits past K are clear, so they are never used):
+  // asynchronous copies, all in flight at once, which land while the list is made.
   const int k0 = sBegin * kBK;
-  for (int i = threadIdx.x; i < kRows * kSpan; i += kThreads) {
-    const int r = i / kSpan, kk = i % kSpan;
-    as[i] = (r < rows && k0 + kk < a.K) ? __ldg(a.A + size_t(row0 + r) * a.lda + k0 + kk) : 0.f;
+  const int kIn = min(kSpan, a.K - k0);  // k of the range inside K
+  if ((reinterpret_cast<uintptr_t>(a.A) & 15u) == 0 && (a.lda & 3) == 0) {
+    for (int i = threadIdx.x; i < kRows * kSpan / 4; i += kThreads) {
+      const int r = i / (kSpan / 4), kk = (i % (kSpan / 4)) * 4;
+      const int bytes = r < rows ? 4 * max(0, min(4, kIn - kk)) : 0;
+      cpAsync16(as + r * kSpan + kk, bytes > 0 ? a.A + size_t(row0 + r) * a.lda + k0 + kk : a.A, bytes);
+    }
+  } else {
+    for (int i = threadIdx.x; i < kRows * kSpan; i += kThreads) {
+      const int r = i / kSpan, kk = i % kSpan;
+      const bool in = r < rows && kk < kIn;
+      cpAsync4(as + i, in ? a.A + size_t(row0 + r) * a.lda + k0 + kk : a.A, in);
+    }
   }
+  cpAsyncCommit();
   // The kept slices in order, kThreads at a time: a thread's byte, the warps' counts, their prefix.
   const unsigned below = (1u << lane) - 1u;
   int kept = 0;  // the same in every thread
@@ -136,6 +148,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemvSkipKernel(EsmmArgs a, int sl
     }
     const unsigned m = __ballot_sync(0xFFFFFFFFu, byte != 0);
     if (lane == 0) warpKept[warp] = __popc(m);
+    cpAsyncWait<0>();  // this thread's copies of A; the barrier publishes everyone's
     __syncthreads();
     int before = kept, all = 0;
 #pragma unroll
