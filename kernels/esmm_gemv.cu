@@ -28,7 +28,8 @@ constexpr int kWarps = 16;
 constexpr int kThreads = kWarps * 32;
 constexpr int kGroupRows = 4;
 constexpr int kRing = 8;                 // kept slices in flight a warp
-constexpr int kMaxSlicesPerBlock = 1024;  // shared memory: A's rows (4 × 32 bytes a slice) and the list
+constexpr int kMaxSlicesPerBlock = 512;  // shared memory: A's rows (4 × 32 bytes a slice), the list, the rings
+constexpr int kRingBytes = kWarps * kRing * 2 * 32 * 16;  // a warp's kRing slices, 2 row loads × 32 lanes × 16 bytes
 
 // Arrival counters of the K splits, one per (tile, row group), kept in the module: each is zero
 // between launches, as the last block of its group sets it back, so a call needs no memset (which
@@ -66,10 +67,10 @@ size_t partialBytes(const GemvPlan& p, int M, int N) {
   return p.splits > 1 ? alignUp(size_t(p.splits) * M * N * sizeof(float)) : 0;
 }
 
-// Dynamic shared memory of a block: A's rows for its k, then the list of kept slices.
+// Dynamic shared memory of a block: the warps' rings of B, A's rows for its k, the list of kept slices.
 template <int kRows>
 size_t smemBytes(int slicesPerBlock) {
-  return size_t(slicesPerBlock) * (kRows * kBK * sizeof(float) + sizeof(int));
+  return kRingBytes + size_t(slicesPerBlock) * (kRows * kBK * sizeof(float) + sizeof(int));
 }
 
 template <bool kVec>
@@ -110,7 +111,8 @@ __global__ void __launch_bounds__(kThreads, 1) gemvSkipKernel(EsmmArgs a, int sl
   const int sBegin = split * slicesPerBlock;
   const int nSlices = min(slices, sBegin + slicesPerBlock) - sBegin;
   const int kSpan = slicesPerBlock * kBK;
-  float* as = smem;                                          // [kRows][kSpan]
+  float4* ring = reinterpret_cast<float4*>(smem) + warp * (kRing * 2 * 32);  // [kRing][2][32]: this warp's
+  float* as = smem + kRingBytes / sizeof(float);                               // [kRows][kSpan]
   int* list = reinterpret_cast<int*>(smem + kRows * kSpan);  // kept slices: (slice - sBegin) << 8 | joint byte
 
   // A's rows for the block's k, zero past M and K (bits past K are clear, so they are never used):
@@ -170,28 +172,46 @@ __global__ void __launch_bounds__(kThreads, 1) gemvSkipKernel(EsmmArgs a, int sl
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = 0.f;
 
-  float4 b[kRing][2];
-  int ent[kRing];  // the ring's list entries, -1 past the list
+  // B's kept rows go through the warp's ring in shared memory by asynchronous copies, one commit
+  // group a slice (empty past the list, so the count of groups stays the same): a lane reads back
+  // only what it copied, and kRing slices are in flight without holding registers.
+  int ent[kRing];   // the ring's list entries, -1 past the list
   int next = warp;  // the warp's next list index to load
+  auto copyRow = [&](float4* dst, int k) {
+    const float* src = a.B + size_t(k) * a.ldb + col0;
+    if constexpr (kVec) {
+      cpAsync16(dst, src, 16);
+    } else {
+      float* d = reinterpret_cast<float*>(dst);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) cpAsync4(d + j, col0 + j < a.N ? src + j : src, col0 + j < a.N);
+    }
+  };
   auto issue = [&](int i) {
     ent[i] = next < kept ? list[next] : -1;
     next += kWarps;
-    if (ent[i] < 0 || !active) return;
-    const int k = (sBegin + (ent[i] >> 8)) * kBK + q;
-    if (ent[i] & (1 << q)) b[i][0] = loadB<kVec>(a.B, a.ldb, a.N, k, col0);
-    if (ent[i] & (16 << q)) b[i][1] = loadB<kVec>(a.B, a.ldb, a.N, k + 4, col0);
+    if (ent[i] >= 0 && active) {
+      const int k = (sBegin + (ent[i] >> 8)) * kBK + q;
+      if (ent[i] & (1 << q)) copyRow(&ring[(i * 2) * 32 + lane], k);
+      if (ent[i] & (16 << q)) copyRow(&ring[(i * 2 + 1) * 32 + lane], k + 4);
+    }
+    cpAsyncCommit();
   };
   auto consume = [&](int i) {
+    cpAsyncWait<kRing - 1>();  // the oldest group, slot i's
     if (!active) return;
     const float* ak = as + (ent[i] >> 8) * kBK + q;
     if (ent[i] & (1 << q)) {
+      const float4 b = ring[(i * 2) * 32 + lane];
 #pragma unroll
-      for (int r = 0; r < kRows; ++r) fma4(acc[r], ak[r * kSpan], b[i][0]);
+      for (int r = 0; r < kRows; ++r) fma4(acc[r], ak[r * kSpan], b);
     }
     if (ent[i] & (16 << q)) {
+      const float4 b = ring[(i * 2 + 1) * 32 + lane];
 #pragma unroll
-      for (int r = 0; r < kRows; ++r) fma4(acc[r], ak[r * kSpan + 4], b[i][1]);
+      for (int r = 0; r < kRows; ++r) fma4(acc[r], ak[r * kSpan + 4], b);
     }
+    asm volatile("" ::: "memory");  // the slot is read before its next copy is issued
   };
 #pragma unroll
   for (int i = 0; i < kRing; ++i) issue(i);
