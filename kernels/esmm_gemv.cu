@@ -113,7 +113,7 @@ __global__ void __launch_bounds__(kThreads, 1) gemvSkipKernel(EsmmArgs a, int sl
   const int kSpan = slicesPerBlock * kBK;
   float4* ring = reinterpret_cast<float4*>(smem) + warp * (kRing * 2 * 32);  // [kRing][2][32]: this warp's
   float* as = smem + kRingBytes / sizeof(float);                               // [kRows][kSpan]
-  int* list = reinterpret_cast<int*>(smem + kRows * kSpan);  // kept slices: (slice - sBegin) << 8 | joint byte
+  int* list = reinterpret_cast<int*>(as + kRows * kSpan);  // kept slices: (slice - sBegin) << 8 | joint byte
 
   // A's rows for the block's k, zero past M and K (bits past K are clear, so they are never used):
   // asynchronous copies, all in flight at once, which land while the list is made.
