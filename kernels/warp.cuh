@@ -15,9 +15,12 @@
 // 3xTF32 as mma_tf32.cuh does it (hi·hi + hi·lo + lo·hi into a short-lived accumulator flushed on
 // the FP32 pipes every kFlushSteps k-steps), so results agree with the other tensor-core kernels.
 //
-// K split (few rows): with too few tile pairs to fill the GPU, blockIdx.y cuts K into splits of
-// kPerSplit k (a multiple of 64, so a split's pattern words stay whole); each split writes its
-// partial C (split-major, M×N each) and launchSumSplits adds them in split order.
+// K split (few rows): with too few tile pairs to fill the GPU, blockIdx.y deals K's 64-k pattern words
+// to gridDim.y splits in turn (split s takes words s, s + S, s + 2S, …), so a split's pattern words
+// stay whole and every split gets its share of the kept k even where the dense k of a weight sit
+// together (pruned trees whose columns are sorted by norm: contiguous ranges put all of them in one
+// or two splits, which then set the kernel's time). Each split writes its partial C (split-major,
+// M×N each) and launchSumSplits adds them in split order.
 //
 // This header holds the technique, templated on the block (warps along M and N, resident blocks a
 // multiprocessor) and the k listed at a time; esmm_warp.cu runs the dispatcher's configurations,
@@ -62,7 +65,7 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
 // a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
-    warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, int kPerSplit, float* partial) {
+    warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, float* partial) {
   waitForPriorGrids();
   allowDependentLaunch();
   constexpr int kChunkK = 32 * kLaneSlices * kBK;
@@ -82,9 +85,13 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   if (mt >= tilesOf(p.M) || nt >= tilesOf(p.N)) return;  // no barrier follows: a warp may leave
 
   const int nks = kSlicesOf(p.K);
-  const int kBegin = static_cast<int>(blockIdx.y) * kPerSplit;
-  const int kEnd = min(p.K, kBegin + kPerSplit);
-  const int sEnd = kSlicesOf(kEnd);  // the split's slices end here (whole words but for the last split)
+  // The split's pattern words, listed in a k of its own ("virtual" k: its words back to back).
+  const int splits = static_cast<int>(gridDim.y);
+  const int split = static_cast<int>(blockIdx.y);
+  const int nWords = ceilDiv(nks, 8);
+  const int vEnd = split < nWords ? ((nWords - 1 - split) / splits + 1) * 64 : 0;
+  // K's k of virtual k v (the identity without a split).
+  auto realK = [&](int v) { return splits == 1 ? v : ((v >> 6) * splits + split) * 64 + (v & 63); };
   const uint8_t* aPat = p.aPat + static_cast<size_t>(mt) * nks;
   const uint8_t* bPat = p.bPat + static_cast<size_t>(nt) * nks;
   const int row = mt * kTile + 4 * g;  // the lane's first row of At (padded to whole tiles: in bounds)
@@ -95,8 +102,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   wacc.zero();
 
   auto load = [&](int base, int n, int c0, Frag& f) {
-    const int k0 = base + t < n ? c0 + list[base + t] : -1;
-    const int k1 = base + t + 4 < n ? c0 + list[base + t + 4] : -1;
+    const int k0 = base + t < n ? realK(c0 + list[base + t]) : -1;
+    const int k1 = base + t + 4 < n ? realK(c0 + list[base + t + 4]) : -1;
     f.a0 = loadAt(At, ldt, k0, row);
     f.a1 = loadAt(At, ldt, k1, row);
     f.b0 = loadB<kVecB>(p.B, p.ldb, p.N, k0, col);
@@ -108,8 +115,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const float* aBase = At + row;
   const float* bBase = p.B + col;
   auto loadFull = [&](int base, int c0, Frag& f) {
-    const int k0 = c0 + list[base + t];
-    const int k1 = c0 + list[base + t + 4];
+    const int k0 = realK(c0 + list[base + t]);
+    const int k1 = realK(c0 + list[base + t + 4]);
     f.a0 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k0) * ldt));
     f.a1 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k1) * ldt));
     if (fastB) {
@@ -129,24 +136,26 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     wacc.flushIfDue();
   };
 
-  for (int c0 = kBegin; c0 < kEnd; c0 += kChunkK) {
-    // The warp's list of this chunk: lane l reads kLaneSlices pattern bytes of both tiles (8 · kLaneSlices
-    // consecutive k) as 64-bit words, keeps the joint bits, and a warp scan places its k in order.
-    const int s0 = c0 / kBK + lane * kLaneSlices;
+  for (int c0 = 0; c0 < vEnd; c0 += kChunkK) {
+    // The warp's list of this chunk: lane l reads kLaneSlices / 8 of the split's pattern words of both
+    // tiles (64 k each, 64-bit loads), keeps the joint bits, and a warp scan places its k in order.
     uint64_t keep[kWords];
     int count = 0;
 #pragma unroll
     for (int w = 0; w < kWords; ++w) {
-      const int sw = s0 + 8 * w;
+      const int vw = c0 / 64 + lane * kWords + w;  // the word's place in the split
+      const int sw = (vw * splits + split) * 8;     // its first slice in K
       keep[w] = 0;
-      if (sw + 8 <= sEnd && ((reinterpret_cast<uintptr_t>(aPat + sw) | reinterpret_cast<uintptr_t>(bPat + sw)) & 7u) == 0) {
+      if (vw * 64 >= vEnd) {
+        // past the split's words: nothing kept
+      } else if (sw + 8 <= nks && ((reinterpret_cast<uintptr_t>(aPat + sw) | reinterpret_cast<uintptr_t>(bPat + sw)) & 7u) == 0) {
         keep[w] = *reinterpret_cast<const uint64_t*>(aPat + sw) & *reinterpret_cast<const uint64_t*>(bPat + sw);
         if (sw + 8 == nks) keep[w] &= (static_cast<uint64_t>(sliceKMask(nks - 1, p.K)) << 56) | 0x00FFFFFFFFFFFFFFull;
       } else {
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
           const int s = sw + i;
-          if (s < sEnd) keep[w] |= static_cast<uint64_t>(aPat[s] & bPat[s] & sliceKMask(s, p.K)) << (8 * i);
+          if (s < nks) keep[w] |= static_cast<uint64_t>(aPat[s] & bPat[s] & sliceKMask(s, p.K)) << (8 * i);
         }
       }
       count += __popcll(keep[w]);
@@ -240,8 +249,8 @@ int warpSplits(int M, int N, int K) {
   return static_cast<int>(std::clamp<long long>(std::min(byFill, byK), 1, 16));
 }
 
-// k a split covers: whole 64-k words, so the splits launched can be fewer than asked for.
-inline int warpPerSplit(int K, int splits) { return splits <= 1 ? K : ceilDiv(ceilDiv(K, splits), 64) * 64; }
+// Splits launched when `splits` are asked for: at most one per 64-k pattern word of K.
+inline int warpLaunchedSplits(int K, int splits) { return std::clamp(splits, 1, ceilDiv(K, 64)); }
 
 // A must already be transposed, into the workspace (klist::launchTranspose) or by the caller
 // (EsmmArgs::aTransposed); with `splits` > 1 the partial sums go to `partial` (splits × M × N floats)
@@ -253,8 +262,7 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   constexpr size_t kSmem = static_cast<size_t>(kWarpsM) * kWarpsN * 32 * kLaneSlices * kBK * sizeof(uint16_t);
   const long long blocks = warpBlocks<kWarpsM, kWarpsN>(args.M, args.N);
   if (blocks > 0x7FFFFFFFLL) return cudaErrorInvalidValue;
-  const int perSplit = warpPerSplit(args.K, splits);
-  const int launched = ceilDiv(args.K, perSplit);
+  const int launched = warpLaunchedSplits(args.K, splits);
   if (launched > 1 && partial == nullptr) return cudaErrorInvalidValue;
   auto kernel = rowsVec4Aligned(args.B, args.ldb) ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true>
                                                   : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false>;
@@ -266,7 +274,7 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(launched));
   if (const cudaError_t e = launchDependent(kernel, grid, dim3(kThreads), kSmem, stream, args,
                                             klist::transposedA(args, workspace), klist::transposedStride(args.M),
-                                            vecOut, perSplit, launched > 1 ? partial : nullptr);
+                                            vecOut, launched > 1 ? partial : nullptr);
       e != cudaSuccess || launched == 1) {
     return e;
   }
@@ -288,7 +296,7 @@ inline size_t splitPartialOffset(int M, int N, int K) {
 template <int kWarpsM, int kWarpsN, int kMinBlocks>
 size_t warpSplitWorkspaceBytes(int M, int N, int K) {
   if (M < 1 || N < 1 || K < 1) return 0;
-  const int splits = ceilDiv(K, warpPerSplit(K, warpSplits<kWarpsM, kWarpsN, kMinBlocks>(M, N, K)));
+  const int splits = warpLaunchedSplits(K, warpSplits<kWarpsM, kWarpsN, kMinBlocks>(M, N, K));
   return splitPartialOffset(M, N, K) + (splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0);
 }
 
