@@ -204,7 +204,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   wacc.flush();
   const auto& acc = wacc.acc;
   const int col0 = nt * kTile + 8 * t;
-  float* const dst = partial != nullptr ? partial + static_cast<size_t>(blockIdx.y) * p.M * p.N : p.C;
+  float* const dst = partial != nullptr ? partial + static_cast<size_t>(split) * p.M * p.N : p.C;
   const size_t ld = partial != nullptr ? static_cast<size_t>(p.N) : static_cast<size_t>(p.ldc);
 #pragma unroll
   for (int u = 0; u < 2; ++u) {
