@@ -53,7 +53,7 @@ __global__ void sumSplitsKernel(const float* __restrict__ partial, int splits, i
 }
 
 template <int kRows, bool kVecA, bool kDense>
-__global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(EsmmArgs p, int subChunksPerSplit, float* partial) {
+__global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(EsmmArgs p, float* partial) {
   waitForPriorGrids();
   allowDependentLaunch();
   // A rows transposed, As[k][row]: a row-vector of one k is a broadcast 16-byte read.
@@ -79,9 +79,17 @@ __global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r] = 0.f;
 
-  const int sub0 = blockIdx.y * subChunksPerSplit;
-  const int sub1 = min(sub0 + subChunksPerSplit, ceilDiv(nks, kSubSlices));
-  for (int sub = sub0; sub < sub1; ++sub) {
+  // Up to 16 rows split y takes sub-chunks y, y + splits, …: with weights whose kept k gather in part
+  // of K (columns sorted by norm), contiguous ranges leave one split most of the work. With 32-row
+  // tiles the interleaved order ran 1–6 % slower on uniform masks (H200, 17–128 rows; kernel-notes
+  // v19b), and the dispatcher sends those rows elsewhere on Hopper: contiguous ranges there.
+  const int subChunks = ceilDiv(nks, kSubSlices);
+  constexpr bool kInterleave = kRows <= 16;
+  const int perSplit = ceilDiv(subChunks, static_cast<int>(gridDim.y));
+  const int subStep = kInterleave ? static_cast<int>(gridDim.y) : 1;
+  const int subBegin = kInterleave ? static_cast<int>(blockIdx.y) : static_cast<int>(blockIdx.y) * perSplit;
+  const int subEnd = kInterleave ? subChunks : min(subChunks, subBegin + perSplit);
+  for (int sub = subBegin; sub < subEnd; sub += subStep) {
     const int s0 = sub * kSubSlices;
     const int k0 = s0 * kBK;
     __syncthreads();  // the previous sub-chunk's readers are done with As and jointS
@@ -154,12 +162,11 @@ __global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(
 
 template <int kRows, bool kDense>
 cudaError_t launchRows(const EsmmArgs& p, int splits, float* partial, cudaStream_t stream) {
-  const int subChunks = ceilDiv(kSlicesOf(p.K), kSubSlices);
-  const int perSplit = ceilDiv(subChunks, splits);
-  const dim3 grid(ceilDiv(tilesOf(p.N), kTilesN), ceilDiv(subChunks, perSplit), tilesOf(p.M));
+  // `splits` as launched (decode::launchedSplits): at most one a sub-chunk, so every split has one.
+  const dim3 grid(ceilDiv(tilesOf(p.N), kTilesN), splits, tilesOf(p.M));
   if (grid.y > 65535u || grid.z > 65535u) return cudaErrorInvalidValue;
   const auto kernel = rowsVec4Aligned(p.A, p.lda) ? decodeKernel<kRows, true, kDense> : decodeKernel<kRows, false, kDense>;
-  return launchDependent(kernel, grid, dim3(kThreads), 0, stream, p, perSplit, partial);
+  return launchDependent(kernel, grid, dim3(kThreads), 0, stream, p, partial);
 }
 
 // A device attribute of the current device, read once per device (`fallback` when it cannot be read):

@@ -85,13 +85,13 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   if (mt >= tilesOf(p.M) || nt >= tilesOf(p.N)) return;  // no barrier follows: a warp may leave
 
   const int nks = kSlicesOf(p.K);
-  // The split's pattern words, listed in a k of its own ("virtual" k: its words back to back).
+  // The split's pattern words, walked as if back to back ("virtual" k, vEnd of them); a chunk's list
+  // holds K's k less the chunk's first (kBase), at most 32 · kWords · splits words of k: 16 bits.
   const int splits = static_cast<int>(gridDim.y);
   const int split = static_cast<int>(blockIdx.y);
   const int nWords = ceilDiv(nks, 8);
   const int vEnd = split < nWords ? ((nWords - 1 - split) / splits + 1) * 64 : 0;
-  // K's k of virtual k v (the identity without a split).
-  auto realK = [&](int v) { return splits == 1 ? v : ((v >> 6) * splits + split) * 64 + (v & 63); };
+  int kBase = 0;  // K's k of the chunk's first word
   const uint8_t* aPat = p.aPat + static_cast<size_t>(mt) * nks;
   const uint8_t* bPat = p.bPat + static_cast<size_t>(nt) * nks;
   const int row = mt * kTile + 4 * g;  // the lane's first row of At (padded to whole tiles: in bounds)
@@ -102,8 +102,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   wacc.zero();
 
   auto load = [&](int base, int n, int c0, Frag& f) {
-    const int k0 = base + t < n ? realK(c0 + list[base + t]) : -1;
-    const int k1 = base + t + 4 < n ? realK(c0 + list[base + t + 4]) : -1;
+    const int k0 = base + t < n ? kBase + list[base + t] : -1;
+    const int k1 = base + t + 4 < n ? kBase + list[base + t + 4] : -1;
     f.a0 = loadAt(At, ldt, k0, row);
     f.a1 = loadAt(At, ldt, k1, row);
     f.b0 = loadB<kVecB>(p.B, p.ldb, p.N, k0, col);
@@ -115,8 +115,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const float* aBase = At + row;
   const float* bBase = p.B + col;
   auto loadFull = [&](int base, int c0, Frag& f) {
-    const int k0 = realK(c0 + list[base + t]);
-    const int k1 = realK(c0 + list[base + t + 4]);
+    const int k0 = kBase + list[base + t];
+    const int k1 = kBase + list[base + t + 4];
     f.a0 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k0) * ldt));
     f.a1 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k1) * ldt));
     if (fastB) {
@@ -137,6 +137,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   };
 
   for (int c0 = 0; c0 < vEnd; c0 += kChunkK) {
+    kBase = ((c0 / 64) * splits + split) * 64;
     // The warp's list of this chunk: lane l reads kLaneSlices / 8 of the split's pattern words of both
     // tiles (64 k each, 64-bit loads), keeps the joint bits, and a warp scan places its k in order.
     uint64_t keep[kWords];
@@ -170,7 +171,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     int pos = incl - count;
 #pragma unroll
     for (int w = 0; w < kWords; ++w) {
-      const int kWord = (lane * kLaneSlices + 8 * w) * kBK;  // the word's first k in the chunk
+      const int kWord = (lane * kWords + w) * splits * 64;  // the word's first k, less kBase
       uint64_t rest = keep[w];
       while (rest != 0) {
         const int bit = __ffsll(static_cast<long long>(rest)) - 1;
@@ -250,7 +251,12 @@ int warpSplits(int M, int N, int K) {
 }
 
 // Splits launched when `splits` are asked for: at most one per 64-k pattern word of K.
-inline int warpLaunchedSplits(int K, int splits) { return std::clamp(splits, 1, ceilDiv(K, 64)); }
+// A list entry is 16 bits: a chunk's 32 · kWords words, splits apart, must span at most 65536 k.
+template <int kLaneSlices>
+int warpLaunchedSplits(int K, int splits) {
+  constexpr int kMaxSplits = 32 / (kLaneSlices / 8);
+  return std::clamp(splits, 1, std::min(ceilDiv(K, 64), kMaxSplits));
+}
 
 // A must already be transposed, into the workspace (klist::launchTranspose) or by the caller
 // (EsmmArgs::aTransposed); with `splits` > 1 the partial sums go to `partial` (splits × M × N floats)
@@ -262,7 +268,7 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   constexpr size_t kSmem = static_cast<size_t>(kWarpsM) * kWarpsN * 32 * kLaneSlices * kBK * sizeof(uint16_t);
   const long long blocks = warpBlocks<kWarpsM, kWarpsN>(args.M, args.N);
   if (blocks > 0x7FFFFFFFLL) return cudaErrorInvalidValue;
-  const int launched = warpLaunchedSplits(args.K, splits);
+  const int launched = warpLaunchedSplits<kLaneSlices>(args.K, splits);
   if (launched > 1 && partial == nullptr) return cudaErrorInvalidValue;
   auto kernel = rowsVec4Aligned(args.B, args.ldb) ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true>
                                                   : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false>;
@@ -296,7 +302,8 @@ inline size_t splitPartialOffset(int M, int N, int K) {
 template <int kWarpsM, int kWarpsN, int kMinBlocks>
 size_t warpSplitWorkspaceBytes(int M, int N, int K) {
   if (M < 1 || N < 1 || K < 1) return 0;
-  const int splits = warpLaunchedSplits(K, warpSplits<kWarpsM, kWarpsN, kMinBlocks>(M, N, K));
+  // At least the splits launchWarpKernel launches (its cap by kLaneSlices is 16 or more: warpSplits' own).
+  const int splits = std::clamp(warpSplits<kWarpsM, kWarpsN, kMinBlocks>(M, N, K), 1, ceilDiv(K, 64));
   return splitPartialOffset(M, N, K) + (splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0);
 }
 
