@@ -63,7 +63,9 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
 
 // kLaneSlices: pattern bytes a lane reads per list chunk (a multiple of 8: whole 64-bit words), so
 // a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB>
+// kSplitK: launched with K split (gridDim.y splits); without it the split arithmetic folds away (as a
+// runtime value it cost the unsplit kernel 2–3 % at 4096³: H200, kernel-notes v19).
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB, bool kSplitK>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, float* partial) {
   waitForPriorGrids();
@@ -87,8 +89,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const int nks = kSlicesOf(p.K);
   // The split's pattern words, walked as if back to back ("virtual" k, vEnd of them); a chunk's list
   // holds K's k less the chunk's first (kBase), at most 32 · kWords · splits words of k: 16 bits.
-  const int splits = static_cast<int>(gridDim.y);
-  const int split = static_cast<int>(blockIdx.y);
+  const int splits = kSplitK ? static_cast<int>(gridDim.y) : 1;
+  const int split = kSplitK ? static_cast<int>(blockIdx.y) : 0;
   const int nWords = ceilDiv(nks, 8);
   const int vEnd = split < nWords ? ((nWords - 1 - split) / splits + 1) * 64 : 0;
   int kBase = 0;  // K's k of the chunk's first word
@@ -270,8 +272,11 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   if (blocks > 0x7FFFFFFFLL) return cudaErrorInvalidValue;
   const int launched = warpLaunchedSplits<kLaneSlices>(args.K, splits);
   if (launched > 1 && partial == nullptr) return cudaErrorInvalidValue;
-  auto kernel = rowsVec4Aligned(args.B, args.ldb) ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true>
-                                                  : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false>;
+  const bool vecB = rowsVec4Aligned(args.B, args.ldb);
+  auto kernel = launched > 1 ? (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, true>
+                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, true>)
+                             : (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, false>
+                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, false>);
   if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem));
       e != cudaSuccess) {
     return e;
