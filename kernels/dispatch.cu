@@ -67,11 +67,13 @@ constexpr double kWarpSparseA = 0.6;
 // Up to 32 rows it also takes k density ≤ .6 (b-only .5), now that its call no longer transposes A
 // (the A-pattern pass does: esmmWantsTransposedA). Measured (H200, K = N = 4096, b-only d = .5, addon
 // decode sweeps, kernel-notes v17e): 16 / 17 / 32 rows 0.0289 / 0.0288 / 0.0294 ms, against the
-// decode kernel's 0.0329 at 16 rows and the Hopper path's 0.0341 / 0.0348 at 17 / 32.
+// decode kernel's 0.0329 at 16 rows and the Hopper path's 0.0341 / 0.0348 at 17 / 32. Up to .65 since
+// v19 (harness, b-only at k density .625 / .6875, the call's A transpose, 3.6 µs, taken off): 31.8 /
+// 33.9 µs at 16 rows against the decode kernel's 33.6 / 34.6 and the Hopper path's ~32.4.
 constexpr int kWarpSplitMaxRows = 128;
 constexpr double kWarpSplitMaxKDensity = 0.3;
 constexpr int kWarpSplitFewRows = 32;
-constexpr double kWarpSplitMaxKDensityFewRows = 0.6;
+constexpr double kWarpSplitMaxKDensityFewRows = 0.65;
 double warpSplitMaxKDensity(int M) { return M <= kWarpSplitFewRows ? kWarpSplitMaxKDensityFewRows : kWarpSplitMaxKDensity; }
 bool warpSplitRows(int M) { return M >= kHopperMinRows && M <= kWarpSplitMaxRows; }
 bool warpSplitWins(const EsmmArgs& a) {
