@@ -64,12 +64,14 @@ constexpr double kWarpSparseA = 0.6;
 // here) and the decode kernel's 29 (16 rows), 43–75 (17–128); at k density .5 it ties the Hopper path
 // at 16–32 rows (33–35 µs) and loses from 48 (48 against 40); at k density 1 it loses at every row
 // count (47–51 against 35 µs at 16–32 rows).
-// Up to 32 rows it also takes k density ≤ .6 (b-only .5), now that its call no longer transposes A
+// Up to 32 rows it also takes k density above .3 (b-only .5), now that its call no longer transposes A
 // (the A-pattern pass does: esmmWantsTransposedA). Measured (H200, K = N = 4096, b-only d = .5, addon
 // decode sweeps, kernel-notes v17e): 16 / 17 / 32 rows 0.0289 / 0.0288 / 0.0294 ms, against the
 // decode kernel's 0.0329 at 16 rows and the Hopper path's 0.0341 / 0.0348 at 17 / 32. Up to .65 since
 // v19 (harness, b-only at k density .625 / .6875, the call's A transpose, 3.6 µs, taken off): 31.8 /
-// 33.9 µs at 16 rows against the decode kernel's 33.6 / 34.6 and the Hopper path's ~32.4.
+// 33.9 µs at 16 rows against the decode kernel's 33.6 / 34.6 and the Hopper path's ~32.4; on the
+// LLM-shaped tree (addon) that moved 16-row q / v / up at k density .60–.62 off the decode kernel,
+// 0.90–1.15× → 1.02–1.42× of the best dense baseline.
 constexpr int kWarpSplitMaxRows = 128;
 constexpr double kWarpSplitMaxKDensity = 0.3;
 constexpr int kWarpSplitFewRows = 32;

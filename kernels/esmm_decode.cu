@@ -82,7 +82,7 @@ __global__ void __launch_bounds__(kThreads, minBlocksPerSM(kRows)) decodeKernel(
   // Up to 16 rows split y takes sub-chunks y, y + splits, …: with weights whose kept k gather in part
   // of K (columns sorted by norm), contiguous ranges leave one split most of the work. With 32-row
   // tiles the interleaved order ran 1–6 % slower on uniform masks (H200, 17–128 rows; kernel-notes
-  // v19b), and the dispatcher sends those rows elsewhere on Hopper: contiguous ranges there.
+  // v19d), and the dispatcher sends those rows elsewhere on Hopper: contiguous ranges there.
   const int subChunks = ceilDiv(nks, kSubSlices);
   constexpr bool kInterleave = kRows <= 16;
   const int perSplit = ceilDiv(subChunks, static_cast<int>(gridDim.y));

@@ -64,7 +64,7 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
 // kLaneSlices: pattern bytes a lane reads per list chunk (a multiple of 8: whole 64-bit words), so
 // a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
 // kSplitK: launched with K split (gridDim.y splits); without it the split arithmetic folds away (as a
-// runtime value it cost the unsplit kernel 2–3 % at 4096³: H200, kernel-notes v19).
+// runtime value it cost the unsplit kernel 2–3 % at 4096³: H200, kernel-notes v19b).
 template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB, bool kSplitK>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, float* partial) {
