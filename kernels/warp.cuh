@@ -65,8 +65,7 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
 // a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
 // kSplitK: launched with K split (gridDim.y splits); without it the split arithmetic folds away (as a
 // runtime value it cost the unsplit kernel 2–3 % at 4096³: H200, kernel-notes v19b).
-// Acc: the 3xTF32 accumulator (mma_tf32.cuh).
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB, bool kSplitK, typename Acc>
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB, bool kSplitK>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, float* partial) {
   waitForPriorGrids();
@@ -101,7 +100,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const int col = nt * kTile + 4 * g;  // the lane's first column of B
   uint16_t* list = listAll + warp * kChunkK;
 
-  Acc wacc;
+  mma::WarpAcc wacc;
   wacc.zero();
 
   auto load = [&](int base, int n, int c0, Frag& f) {
@@ -264,7 +263,7 @@ int warpLaunchedSplits(int K, int splits) {
 // A must already be transposed, into the workspace (klist::launchTranspose) or by the caller
 // (EsmmArgs::aTransposed); with `splits` > 1 the partial sums go to `partial` (splits × M × N floats)
 // and are added into C after.
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, typename Acc = mma::WarpAcc>
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
 cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaStream_t stream, int splits = 1,
                              float* partial = nullptr) {
   constexpr int kThreads = 32 * kWarpsM * kWarpsN;
@@ -274,10 +273,10 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   const int launched = warpLaunchedSplits<kLaneSlices>(args.K, splits);
   if (launched > 1 && partial == nullptr) return cudaErrorInvalidValue;
   const bool vecB = rowsVec4Aligned(args.B, args.ldb);
-  auto kernel = launched > 1 ? (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, true, Acc>
-                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, true, Acc>)
-                             : (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, false, Acc>
-                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, false, Acc>);
+  auto kernel = launched > 1 ? (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, true>
+                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, true>)
+                             : (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, false>
+                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, false>);
   if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem));
       e != cudaSuccess) {
     return e;
@@ -313,14 +312,14 @@ size_t warpSplitWorkspaceBytes(int M, int N, int K) {
   return splitPartialOffset(M, N, K) + (splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0);
 }
 
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, typename Acc = mma::WarpAcc>
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
 cudaError_t launchWarpSplit(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (workspace == nullptr || workspaceBytes < warpSplitWorkspaceBytes<kWarpsM, kWarpsN, kMinBlocks>(args.M, args.N, args.K)) {
     return cudaErrorInvalidValue;
   }
   if (const cudaError_t e = klist::launchTranspose(args, workspace, workspaceBytes, stream); e != cudaSuccess) return e;
   float* partial = reinterpret_cast<float*>(static_cast<char*>(workspace) + splitPartialOffset(args.M, args.N, args.K));
-  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, Acc>(
+  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices>(
       args, workspace, stream, warpSplits<kWarpsM, kWarpsN, kMinBlocks>(args.M, args.N, args.K), partial);
 }
 

@@ -23,18 +23,6 @@ cudaError_t launchTf32x3WarpSplit2x2(const EsmmArgs& args, void* workspace, size
   return warpk::launchWarpSplit<2, 2, 4, 8>(args, workspace, workspaceBytes, stream);
 }
 
-// The split kernel with the 3xTF32 small terms in an accumulator of their own (two-MMA chains a
-// k-step), at the dispatcher's four blocks a multiprocessor and at three (more registers).
-cudaError_t launchTf32x3WarpSplitTerms(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return warpk::launchWarpSplit<1, 4, 4, 8, mma::WarpAccSplitTerms>(args, workspace, workspaceBytes, stream);
-}
-
-size_t tf32x3WarpSplit3bWorkspaceBytes(int M, int N, int K) { return warpk::warpSplitWorkspaceBytes<1, 4, 3>(M, N, K); }
-
-cudaError_t launchTf32x3WarpSplitTerms3b(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  return warpk::launchWarpSplit<1, 4, 3, 8, mma::WarpAccSplitTerms>(args, workspace, workspaceBytes, stream);
-}
-
 cudaError_t launchTf32x3Warp4x4(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   return warpk::launchWarp<4, 4, 1, 8>(args, workspace, workspaceBytes, stream);
 }

@@ -38,8 +38,5 @@ cudaError_t launchTf32x3Warp4x4(const EsmmArgs& args, void* workspace, size_t wo
 // tf32x3-warp-splitk in 2 × 2-warp blocks (two A tiles a block: idle warps at 32 rows or fewer).
 size_t tf32x3WarpSplit2x2WorkspaceBytes(int M, int N, int K);
 cudaError_t launchTf32x3WarpSplit2x2(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-cudaError_t launchTf32x3WarpSplitTerms(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-size_t tf32x3WarpSplit3bWorkspaceBytes(int M, int N, int K);
-cudaError_t launchTf32x3WarpSplitTerms3b(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 }  // namespace esmm

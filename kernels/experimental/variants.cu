@@ -20,8 +20,6 @@ const Variant kExperimentalVariants[] = {
     {"tf32x3-warp-4x2", launchTf32x3Warp4x2, tf32x3WarpWorkspaceBytes},
     {"tf32x3-warp-4x4", launchTf32x3Warp4x4, tf32x3WarpWorkspaceBytes},
     {"tf32x3-warp-splitk-2x2", launchTf32x3WarpSplit2x2, tf32x3WarpSplit2x2WorkspaceBytes},
-    {"tf32x3-warp-splitk-terms", launchTf32x3WarpSplitTerms, tf32x3WarpSplitWorkspaceBytes},
-    {"tf32x3-warp-splitk-terms-3b", launchTf32x3WarpSplitTerms3b, tf32x3WarpSplit3bWorkspaceBytes},
     // Exact float32 FFMA with per-k skipping on the FP32 pipes; slower than tf32x3 at every
     // measured density, kept as the plain-float32 reference variant.
     {"tiled-ffma-64x128", launchTiledFfma64x128, noWorkspace},
