@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Builds the standalone kernel harness (kernels/bench) and runs it on a CUDA machine:
-#   scripts/kernel-bench.sh [steps...]    steps: check perf sanitize ncu hopper (default: check perf)
+#   scripts/kernel-bench.sh [steps...]    steps: check perf ab sanitize ncu hopper (default: check perf)
+#   scripts/kernel-bench.sh export <commit> <folder>
 # hopper: builds kernels/bench/hopper_bench.cu for sm_90a and times the Hopper mainloop beside the
 # mma.sync kernels and cuBLAS over M = 1 … 4096 (K = N = 4096), writing $OUT/hopper.csv;
 # HOPPER_SHAPES (MxNxK,...) and HOPPER_DENSITIES (d joint, bd b-only, ...) replace those.
+# ab: the same perf run by this tree's harness (a) and by one built from AB_TREE (b), in turn,
+# AB_ROUNDS times (default 2), so that a change is timed against what it replaces on one card in one
+# call; AB_TREE is a folder holding kernels/ and native/ of another commit, written where git is by
+# `export` (the GPU machine's copy has no .git). PERF_ARGS and PERF_VARIANTS apply as to perf;
+# $OUT/ab-{a,b}-<round>.csv hold the rows and the step prints each point's medians and b / a.
 # Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last, and perf also writes
 # every timed row to $OUT/perf.csv (kernel,variant,M,N,K,density,median_ms,tflops,max_rel_err, …).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = export ]; then
+  commit="${2:?usage: kernel-bench.sh export <commit> <folder>}"
+  dest="${3:?usage: kernel-bench.sh export <commit> <folder>}"
+  mkdir -p "$dest" && git archive "$commit" kernels native | tar -x -C "$dest" && echo "$commit → $dest"
+  exit $?
+fi
 LOG=${OUT:-/tmp/kernel-bench}
 mkdir -p "$LOG"
 BIN=/tmp/esmm-harness
@@ -16,9 +28,23 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit,temp
 # The addon's kernels (kernels/*.cu) and the comparison-only ones (kernels/experimental/), which
 # only this harness builds; it shares the addon's CUDA helpers and timing loop (native/cuda_*.h).
 ARCH=90
-if ! nvcc -std=c++17 -O3 -arch=sm_$ARCH -lineinfo -Xptxas -v -Ikernels -DESMM_WITH_CUBLAS \
-  -DESMM_CUDA_ARCHS="\"$ARCH\"" kernels/*.cu kernels/experimental/*.cu kernels/bench/harness.cu -lcublas -o "$BIN" \
-  >"$LOG/build.log" 2>&1; then
+# One nvcc a source file, as many at a time as there are cores, then one link: a rebuild takes
+# about as long as the slowest file rather than the sum of them.
+compileOne() {  # <kernel tree root> <source> <object folder>
+  local name=${2#"$1"/kernels/}
+  nvcc -std=c++17 -O3 -arch=sm_$ARCH -lineinfo -Xptxas -v -I"$1/kernels" -DESMM_WITH_CUBLAS \
+    -DESMM_CUDA_ARCHS="\"$ARCH\"" -c "$2" -o "$3/${name//\//_}.o"
+}
+export -f compileOne
+export ARCH
+buildHarness() {  # <kernel tree root> <binary> <log>
+  local objs="$2.objs"
+  rm -rf "$objs" && mkdir -p "$objs"
+  printf '%s\n' "$1"/kernels/*.cu "$1"/kernels/experimental/*.cu "$1"/kernels/bench/harness.cu |
+    xargs -P "$(nproc)" -I{} bash -c 'compileOne "$@"' _ "$1" {} "$objs" >"$3" 2>&1 &&
+    nvcc -arch=sm_$ARCH "$objs"/*.o -lcublas -o "$2" >>"$3" 2>&1
+}
+if ! buildHarness . "$BIN" "$LOG/build.log"; then
   grep -E "error" "$LOG/build.log" | head -20
   exit 1
 fi
@@ -35,6 +61,36 @@ for step in $STEPS; do
     pargs=(${PERF_ARGS:-})
     for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
     "$BIN" --perf-only --reps 30 --csv "$LOG/perf.csv" "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
+    ;;
+  ab)
+    tree="${AB_TREE:?ab: set AB_TREE to a folder written by kernel-bench.sh export}"
+    buildHarness "$tree" "$BIN-b" "$LOG/build-b.log" || { grep -E "error" "$LOG/build-b.log" | head -20; status=1; continue; }
+    pargs=(${PERF_ARGS:-})
+    for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
+    for round in $(seq 1 "${AB_ROUNDS:-2}"); do
+      for side in a b; do
+        bin=$BIN; [ $side = b ] && bin=$BIN-b
+        "$bin" --perf-only --reps 30 --csv "$LOG/ab-$side-$round.csv" "${pargs[@]}" >"$LOG/ab-$side-$round.log" 2>&1 || status=1
+      done
+    done
+    # Per point and kernel variant: the medians of every round, a then b, and b / a of the fastest.
+    python3 - "$LOG" "${AB_ROUNDS:-2}" <<'PY' | tee "$LOG/ab.txt"
+import csv, sys
+log, rounds = sys.argv[1], int(sys.argv[2])
+times = {}
+for side in "ab":
+    for r in range(1, rounds + 1):
+        with open(f"{log}/ab-{side}-{r}.csv") as f:
+            for row in csv.DictReader(f):
+                key = (row["section"], row["label"], row["kernel"], row["variant"], row["M"], row["N"], row["K"],
+                       row["mode"], row["density"])
+                times.setdefault(key, {"a": [], "b": []})[side].append(float(row["median_ms"]))
+for key, t in times.items():
+    if t["a"] and t["b"]:
+        a = " ".join(f"{x:.4f}" for x in t["a"])
+        b = " ".join(f"{x:.4f}" for x in t["b"])
+        print(" ".join(key[1:]), "| a", a, "| b", b, f"| b/a {min(t['b']) / min(t['a']):.3f}")
+PY
     ;;
   hopper)
     if nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo -Ikernels -DESMM_WITH_CUBLAS \
