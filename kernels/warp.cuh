@@ -103,7 +103,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   mma::WarpAcc wacc;
   wacc.zero();
 
-  auto load = [&](int base, int n, int c0, Frag& f) {
+  auto load = [&](int base, int n, Frag& f) {
     const int k0 = base + t < n ? kBase + list[base + t] : -1;
     const int k1 = base + t + 4 < n ? kBase + list[base + t + 4] : -1;
     f.a0 = loadAt(At, ldt, k0, row);
@@ -116,7 +116,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   const bool fastB = kVecB && (nt + 1) * kTile <= p.N;
   const float* aBase = At + row;
   const float* bBase = p.B + col;
-  auto loadFull = [&](int base, int c0, Frag& f) {
+  auto loadFull = [&](int base, Frag& f) {
     const int k0 = kBase + list[base + t];
     const int k1 = kBase + list[base + t + 4];
     f.a0 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k0) * ldt));
@@ -186,18 +186,18 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     // Whole steps first, without guards; then the chunk's last, partial step with them.
     const int nFull = n & ~7;
     Frag f0, f1;
-    if (nFull > 0) loadFull(0, c0, f0);
+    if (nFull > 0) loadFull(0, f0);
     for (int base = 0; base < nFull; base += 16) {
       const bool second = base + 8 < nFull;
-      if (second) loadFull(base + 8, c0, f1);
+      if (second) loadFull(base + 8, f1);
       step(f0);
       if (second) {
-        if (base + 16 < nFull) loadFull(base + 16, c0, f0);
+        if (base + 16 < nFull) loadFull(base + 16, f0);
         step(f1);
       }
     }
     if (nFull < n) {
-      load(nFull, n, c0, f0);
+      load(nFull, n, f0);
       step(f0);
     }
     __syncwarp();  // the list is rewritten by the next chunk

@@ -49,6 +49,10 @@ if ! buildHarness . "$BIN" "$LOG/build.log"; then
   exit 1
 fi
 grep -E "registers|spill" "$LOG/build.log" | paste - - | grep -v " 0 bytes spill stores" | head -5
+# perf and ab: PERF_VARIANTS, variant ids to time (default: all); PERF_ARGS, more harness flags
+# (--decode-sizes).
+pargs=(${PERF_ARGS:-})
+for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
 status=0
 for step in $STEPS; do
   case $step in
@@ -57,16 +61,11 @@ for step in $STEPS; do
     grep -E "^FAIL|^checks|error" "$LOG/check.log" | head -20
     ;;
   perf)
-    # PERF_VARIANTS: variant ids to time (default: all); PERF_ARGS: more harness flags (--decode-sizes).
-    pargs=(${PERF_ARGS:-})
-    for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
     "$BIN" --perf-only --reps 30 --csv "$LOG/perf.csv" "${pargs[@]}" >"$LOG/perf.log" 2>&1 || status=1
     ;;
   ab)
     tree="${AB_TREE:?ab: set AB_TREE to a folder written by kernel-bench.sh export}"
     buildHarness "$tree" "$BIN-b" "$LOG/build-b.log" || { grep -E "error" "$LOG/build-b.log" | head -20; status=1; continue; }
-    pargs=(${PERF_ARGS:-})
-    for v in ${PERF_VARIANTS:-}; do pargs+=(--variant "$v"); done
     for round in $(seq 1 "${AB_ROUNDS:-2}"); do
       for side in a b; do
         bin=$BIN; [ $side = b ] && bin=$BIN-b

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
       if (splitK == nullptr || decode == nullptr) return 3;
       const size_t ws = std::max({esmm::hopperGemmWorkspaceBytes(M, N, K), esmm::esmmWorkspaceBytes(M, N, K),
                                   esmm::denseWorkspaceBytes(M, N, K), splitK->workspaceBytes(M, N, K),
-                                  decode->workspaceBytes(M, N, K), size_t(16)});
+                                  decode->workspaceBytes(M, N, K)});
       void* work;
       ESMM_CUDA_CHECK(cudaMalloc(&work, ws));
       float* prep;
