@@ -351,7 +351,7 @@ namespace {
 // 128 rows 0.057 against 0.254, 4096 rows 1.03 against 1.97 (docs/kernel-notes.md v13).
 bool hopperRuns(int M, int K) {
 #ifdef ESMM_WITH_SM90A
-  return M >= kHopperMinRows && hopperGemmAvailable() && hopperGemmFits(K);
+  return M >= kHopperMinRows && !gemvRuns(M, K) && hopperGemmAvailable() && hopperGemmFits(K);
 #else
   (void)M;
   (void)K;
@@ -383,7 +383,7 @@ cudaError_t launchPrepareB(const float* B, int K, int N, int ldb, float* prepare
 }
 
 size_t denseWorkspaceBytes(int M, int N, int K) {
-  size_t bytes = M <= kGemvMaxRows          ? gemvSkipWorkspaceBytes(M, N, K)
+  size_t bytes = gemvRuns(M, K)             ? gemvSkipWorkspaceBytes(M, N, K)
                  : M <= kDenseDecodeMaxRows ? decodeWorkspaceBytes(M, N, K)
                                             : 0;
 #ifdef ESMM_WITH_SM90A
@@ -396,15 +396,14 @@ cudaError_t launchDense(const DenseArgs& p, void* workspace, size_t workspaceByt
 #ifdef ESMM_WITH_SM90A
   if (usesHopper(p)) return launchHopperGemm(p, p.bPrepared, nullptr, nullptr, workspace, workspaceBytes, stream);
 #endif
-  if (p.M <= kGemvMaxRows) return launchDenseGemv(p, workspace, workspaceBytes, stream);
+  if (gemvRuns(p.M, p.K)) return launchDenseGemv(p, workspace, workspaceBytes, stream);
   if (p.M <= kDenseDecodeMaxRows) return launchDenseDecode(p, workspace, workspaceBytes, stream);
   return launchDenseTf32x3(p, stream);
 }
 
 const char* denseVariantName(int M, int N, int K) {
   (void)N;
-  (void)K;
-  return M <= kGemvMaxRows ? "dense-gemv-ffma" : M <= kDenseDecodeMaxRows ? "dense-decode-ffma" : denseTf32x3VariantName();
+  return gemvRuns(M, K) ? "dense-gemv-ffma" : M <= kDenseDecodeMaxRows ? "dense-decode-ffma" : denseTf32x3VariantName();
 }
 
 const char* denseVariantName(const DenseArgs& p) {

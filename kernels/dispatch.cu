@@ -40,10 +40,10 @@ static_assert(kVariantCount == kWarpSplit + 1, "VariantIndex lists every variant
 // loads; H200, K = N = 4096, b-only, kernel-notes v14): 19.5–22.8 µs at d = .5 and 28.4–30.5 at
 // d = 1 against the decode kernel's 26.4–27.1 and 32.1–32.9; at 8 rows it lost (37.2 against 27.2
 // at d = .5: its 4-row groups read B twice).
+// Since v20 it also takes up to 32 rows over a short K (variants.cuh, gemvRuns), at any density.
 const Variant& pick(int M, int N, int K) {
   (void)N;
-  (void)K;
-  if (M <= kGemvMaxRows) return kVariants[kGemvSkip];
+  if (gemvRuns(M, K)) return kVariants[kGemvSkip];
   if (M < 128) return kVariants[M > 16 && M <= 64 ? kDecodeWide : kDecode];
   return kVariants[kKListByDensity];
 }
@@ -79,7 +79,7 @@ constexpr double kWarpSplitMaxKDensityFewRows = 0.65;
 double warpSplitMaxKDensity(int M) { return M <= kWarpSplitFewRows ? kWarpSplitMaxKDensityFewRows : kWarpSplitMaxKDensity; }
 bool warpSplitRows(int M) { return M >= kHopperMinRows && M <= kWarpSplitMaxRows; }
 bool warpSplitWins(const EsmmArgs& a) {
-  return warpSplitRows(a.M) && a.kDensity >= 0 && a.kDensity <= warpSplitMaxKDensity(a.M);
+  return warpSplitRows(a.M) && !gemvRuns(a.M, a.K) && a.kDensity >= 0 && a.kDensity <= warpSplitMaxKDensity(a.M);
 }
 
 const Variant& pick(const EsmmArgs& a) {
@@ -117,7 +117,9 @@ constexpr double kHopperMinKDensityLarge = 0.3;
 // b-only: k density .25, klist 0.74 ms against 0.98; .5, 1.42 against 1.10). Needs a prepared B.
 bool usesHopper(const EsmmArgs& a) {
 #ifdef ESMM_WITH_SM90A
-  if (a.bPrepared == nullptr || a.M < kHopperMinRows || a.kDensity < 0 || warpSplitWins(a)) return false;
+  if (a.bPrepared == nullptr || a.M < kHopperMinRows || gemvRuns(a.M, a.K) || a.kDensity < 0 || warpSplitWins(a)) {
+    return false;
+  }
   const double minKDensity = a.M <= kDenseDecodeMaxRows ? 0.75 : a.M < kTransposedAMinRows ? 0.0 : kHopperMinKDensityLarge;
   return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
 #else
@@ -128,8 +130,7 @@ bool usesHopper(const EsmmArgs& a) {
 
 bool esmmWantsTransposedA(int M, int N, int K, double bDensity) {
   (void)N;
-  (void)K;
-  if (bDensity < 0) return false;
+  if (bDensity < 0 || gemvRuns(M, K)) return false;
   // tf32x3-warp-splitk (the joint k density is at most B's, so warpSplitWins will hold) …
   if (warpSplitRows(M) && bDensity <= warpSplitMaxKDensity(M)) return true;
   // … or, from 256 rows, tf32x3-klist or tf32x3-warp.
@@ -139,9 +140,9 @@ bool esmmWantsTransposedA(int M, int N, int K, double bDensity) {
 size_t esmmWorkspaceBytes(int M, int N, int K) {
   size_t bytes = pick(M, N, K).workspaceBytes(M, N, K);
   // The densities may send these rows to tf32x3-warp-splitk (or, from 128 rows, tf32x3-warp).
-  if (M >= kHopperMinRows && M <= kWarpSplitMaxRows) bytes = std::max(bytes, kVariants[kWarpSplit].workspaceBytes(M, N, K));
+  if (M >= kHopperMinRows && M <= kWarpSplitMaxRows && !gemvRuns(M, K)) bytes = std::max(bytes, kVariants[kWarpSplit].workspaceBytes(M, N, K));
 #ifdef ESMM_WITH_SM90A
-  if (M >= kHopperMinRows && hopperGemmAvailable() && hopperGemmFits(K)) {
+  if (M >= kHopperMinRows && !gemvRuns(M, K) && hopperGemmAvailable() && hopperGemmFits(K)) {
     bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
   }
 #endif

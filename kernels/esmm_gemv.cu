@@ -22,10 +22,12 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
 constexpr int kGroupCols = 128;
-constexpr int kGroupRows = 4;
+constexpr int kGroupRows = kGemvGroupRows;
 
 constexpr int kMaxSlicesPerWarp = 8;  // one pattern byte per lane of a tile's 8 lanes
 constexpr int kMaxSlicesPerBlock = kWarps * kMaxSlicesPerWarp;
+constexpr int kEagerSlices = 2;  // a run this short is loaded before its pattern bits are read
+constexpr int kSlicesNoSplit = kWarps * kEagerSlices;
 
 // Arrival counters of the K splits, one per (column group, row group), kept in the module: each is
 // zero between launches, as the last block of its group sets it back, so a call needs no memset
@@ -47,6 +49,15 @@ GemvPlan planFor(int M, int N, int K) {
   p.groups = ceilDiv(N, kGroupCols);
   p.rowGroups = ceilDiv(M, kGroupRows);
   const int slices = kSlicesOf(K);
+  // A K of at most two slices a warp is not split: each warp then loads its whole run at once, and
+  // the split sum (a fence, a counter and the partials read back: about 1.5 µs, as much as one more
+  // pair of slices a warp) is not paid. H200, one row, K = 128, N = 64 … 384: 7.5 → 6.0 µs; at
+  // K = 384 one split (six slices a warp) took 8.9 against 7.7 with six (kernel-notes v20).
+  if (slices <= kSlicesNoSplit) {
+    p.slicesPerBlock = ceilDiv(slices, kWarps) * kWarps;
+    p.splits = 1;
+    return p;
+  }
   // About two blocks per multiprocessor (their registers allow that many) in one wave.
   const int want = std::max(1, 2 * numSMs() / (p.groups * p.rowGroups));
   const int per = ceilDiv(ceilDiv(slices, want), kWarps) * kWarps;
@@ -126,6 +137,16 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   const int perWarp = slicesPerBlock / kWarps;
   const int ws0 = sBegin + warp * perWarp;
   const int ns = max(0, min(sEnd, ws0 + perWarp) - ws0);
+  // A run of at most two slices (a short K) is loaded whole before the pattern bytes and A's rows
+  // are read, so the call waits on memory once rather than twice; the bits still choose the FMAs.
+  // Rows inside K whose bits are clear are read for nothing, which at these sizes costs no time.
+  const unsigned mine = active ? 0xFFFFFFFFu : 0u;  // a tile's lanes past N load nothing
+  const bool eager = perWarp <= kEagerSlices;
+  float4 b0[kBK], b1[kBK];
+  if (eager) {
+    if (ns > 0) loadSlice<kVec>(b0, a, sliceKMask(ws0, a.K) & mine, ws0, col0);
+    if (ns > 1) loadSlice<kVec>(b1, a, sliceKMask(ws0 + 1, a.K) & mine, ws0 + 1, col0);
+  }
   unsigned myBits = 0;
   {
     // Every lane of a tile inside N reads, so a tile cut by N still has all 8 of its slices' bits.
@@ -151,16 +172,14 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
 #pragma unroll
   for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = 0.f;
   const int src = lane & ~7;
-  const unsigned mine = active ? 0xFFFFFFFFu : 0u;  // a tile's lanes past N load nothing
   const int wl = warp * perWarp;  // first slice of this warp, relative to the split
   // Two slices in flight: the next slice's loads go out before this slice's FMAs.
-  float4 b0[kBK], b1[kBK];
   unsigned bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src) & mine;
-  if (ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
+  if (!eager && ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
 #pragma unroll
   for (int i = 0; i < kMaxSlicesPerWarp; i += 2) {
     const unsigned bits1 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 1)) & mine;
-    if (i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
+    if (!eager && i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
     if (i < ns) fmaSlice<kRows>(acc, b0, bits0, as, wl + i, kSpan);
     if (i + 2 < kMaxSlicesPerWarp) {
       bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 2)) & mine;

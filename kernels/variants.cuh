@@ -68,13 +68,26 @@ cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspace
 // Decode technique with the B loads of the next slices in flight and up to 64 rows per lane.
 size_t decodeWideWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecodeWide(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-// One-launch float32 GEMV for 1 … kGemvMaxRows rows (esmm_gemv.cu): B's kept rows in 16-byte loads,
+// One-launch float32 GEMV for 1 … kGemvMaxRows rows and short K (esmm_gemv.cu): B's kept rows in 16-byte loads,
 // the K splits added by the last block of each column group; workspace: the partial sums (and,
 // for very wide grids, the counters).
 constexpr int kGemvMaxRows = 4;
+constexpr int kGemvGroupRows = 4;  // rows that share each load of B
+// It also takes up to 32 rows over a short K: it reads B once per 4 rows, and while those passes
+// span at most 4096 k it beats the decode, split and Hopper paths, whose fixed costs (a second
+// launch, a pipeline to fill, a wave of few blocks) a short K does not pay back. H200, b-only,
+// harness: 16 rows N = 4096 K = 128 / 512 / 1024 9.4 / 12.8 / 17.6 µs against the decode kernel's
+// 13.6 / 19.0 / 19.2; 32 rows K = 256 / 512 10.0 / 14.8 against 17.4 / 23.4 for the next best;
+// 16 rows K = 2048 29.9 against 22.1 (kernel-notes v20).
+constexpr int kGemvShortKMaxRows = 32;
+constexpr int kGemvShortKMaxPassK = 4096;
+constexpr bool gemvRuns(int M, int K) {
+  return M <= kGemvMaxRows ||
+         (M <= kGemvShortKMaxRows && static_cast<long long>((M + kGemvGroupRows - 1) / kGemvGroupRows) * K <= kGemvShortKMaxPassK);
+}
 size_t gemvSkipWorkspaceBytes(int M, int N, int K);
 cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-// The same GEMV reading no patterns: dense-tf32x3's path for 1 … kGemvMaxRows rows.
+// The same GEMV reading no patterns: dense-tf32x3's path where gemvRuns holds.
 cudaError_t launchDenseGemv(const DenseArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 }  // namespace esmm

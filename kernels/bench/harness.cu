@@ -6,7 +6,7 @@
 // the addon's 1 % or its time cap passes).
 //
 //   harness [--check-only] [--perf-only] [--ncu] [--small] [--quick] [--dispatch-only] [--decode-sizes] [--variant ID]...
-//           [--dense-only] [--flush-write] [--reps N] [--seed S] [--csv FILE]
+//           [--dense-only] [--flush-write] [--reps N] [--seed S] [--csv FILE] [--points MxNxK:D,...]
 //
 // --csv FILE also writes every timed row (ESMM variants, cuBLAS SGEMM, the A-pattern kernel, the
 // dense-tf32x3 configurations) as CSV, one row per kernel × shape; the columns are kCsvColumns.
@@ -20,6 +20,8 @@
 // --flush-write flushes the L2 by overwriting the flush buffer, as the timing loop did before it read
 // it instead (kernels/l2_flush.cu), to measure what the dirty lines left behind cost a timed call.
 // --decode-sizes times only the decode-size points (M = 1…256, K = N = 4096, b-only, d = .5, 1 and .25).
+// --points times the given points instead (and no dense table): D is a joint density, or b-only
+// with a leading b (16x4096x128:b0.5,4096x128x128:0.25), for shapes the fixed lists leave out.
 // --ncu runs only the 4096³ points (with --decode-sizes: only the decode-size ones), one launch each, no
 // flush and no reference (ncu flushes by itself), so ncu's gpu__time_duration can be read beside the
 // event medians of a normal run.
@@ -440,9 +442,31 @@ struct Row {
   double d, esmmMs, esmmMin, esmmMax, cublasMs, speedup, target, errEsmm, errCublas, apatMs;
 };
 
-// `only`: variant ids to time (empty: all, or the dispatcher's pick when !allVariants).
+// "MxNxK:D,..." (D joint, bD b-only) as perf points; throws on a malformed entry.
+std::vector<Point> parsePoints(const std::string& list) {
+  std::vector<Point> out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    const size_t end = std::min(list.find(',', at), list.size());
+    const std::string item = list.substr(at, end - at);
+    int M = 0, N = 0, K = 0;
+    char dens[32] = "";
+    if (std::sscanf(item.c_str(), "%dx%dx%d:%31s", &M, &N, &K, dens) != 4 || M < 1 || N < 1 || K < 1) {
+      throw std::runtime_error("--points: '" + item + "' is not MxNxK:D (D a density, b-only with a leading b)");
+    }
+    const bool bOnly = dens[0] == 'b';
+    const double d = std::atof(dens + (bOnly ? 1 : 0));
+    if (!(d > 0 && d <= 1)) throw std::runtime_error("--points: '" + item + "': the density must be in (0, 1]");
+    out.push_back({bOnly ? "b-only" : "joint", M, N, K, bOnly ? Mode::BOnly : Mode::Joint, d, 0});
+    at = end + 1;
+  }
+  return out;
+}
+
+// `only`: variant ids to time (empty: all, or the dispatcher's pick when !allVariants); `custom`:
+// the points to time instead of the fixed lists (empty: those).
 void runPerf(Bench& bench, CsvOut& csv, int reps, bool ncu, bool allVariants, bool decodeOnly,
-             const std::vector<std::string>& only) {
+             const std::vector<std::string>& only, const std::vector<Point>& custom) {
   std::vector<Point> points = {
       {"joint", 4096, 4096, 4096, Mode::Joint, 1.0, 0.95},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.5, 2.5},
       {"joint", 4096, 4096, 4096, Mode::Joint, 0.25, 4.0},  {"joint", 4096, 4096, 4096, Mode::Joint, 0.125, 6.0},
@@ -461,6 +485,7 @@ void runPerf(Bench& bench, CsvOut& csv, int reps, bool ncu, bool allVariants, bo
     }
     if (!decodeOnly) points.push_back({"ffn", 4096, 11008, 4096, Mode::Joint, 0.5, 0});
   }
+  if (!custom.empty()) points = custom;
   const int warm = ncu ? 0 : 3;
   const int n = ncu ? 1 : reps;
   const bool flush = !ncu;
@@ -578,7 +603,7 @@ int main(int argc, char** argv) {
   bool decodeOnly = false, denseOnly = false;
   int reps = 30;
   std::vector<std::string> only;
-  std::string csvPath;
+  std::string csvPath, pointList;
   uint64_t seed = 12345;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -595,20 +620,22 @@ int main(int argc, char** argv) {
     else if (a == "--reps" && i + 1 < argc) reps = std::max(20, std::atoi(argv[++i]));
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--csv" && i + 1 < argc) csvPath = argv[++i];
+    else if (a == "--points" && i + 1 < argc) pointList = argv[++i];
     else {
       std::fprintf(stderr, "usage: harness [--check-only|--perf-only|--ncu|--small] [--quick] [--dispatch-only] [--decode-sizes] "
                            "[--variant ID]... [--dense-only] [--flush-write] "
-                           "[--reps N] [--seed S] [--csv FILE]\n");
+                           "[--reps N] [--seed S] [--csv FILE] [--points MxNxK:D,...]\n");
       return 2;
     }
   }
   try {
+    const std::vector<Point> custom = pointList.empty() ? std::vector<Point>{} : parsePoints(pointList);
     CsvOut csv(csvPath);
     Bench bench;
     int failures = 0;
     if (!perfOnly && !ncu) failures = runChecks(bench, seed, quick, small, denseOnly);
-    if (!checkOnly && !denseOnly) runPerf(bench, csv, reps, ncu, allVariants && !ncu, decodeOnly, only);
-    if (!checkOnly && !ncu) runDense(bench, csv, reps);
+    if (!checkOnly && !denseOnly) runPerf(bench, csv, reps, ncu, allVariants && !ncu, decodeOnly, only, custom);
+    if (!checkOnly && !ncu && custom.empty()) runDense(bench, csv, reps);
     return failures == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

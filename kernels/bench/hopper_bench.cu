@@ -1,10 +1,11 @@
 // Hopper mainloop check and timing: the wgmma 3xTF32 GEMM (dense, and with ESMM's block-level
 // skipping) beside the mma.sync dense kernel, the addon's ESMM dispatch (by shape only: no densities,
-// no prepared B), the few-row variants it picks from by density (`decode`, `tf32x3-warp-splitk`; the
-// latter transposes A in its call, which the addon's A-pattern pass does instead) and cuBLAS SGEMM, on
-// the sweep's synthetic joint-sparse data. Errors against a float64 GEMM; times are medians of CUDA-event
-// samples of the addon's timing loop (native/cuda_timing.h), L2 flushed before each. Writes CSV to
-// stdout. Built and run by scripts/kernel-bench.sh (step hopper).
+// no prepared B), the few-row variants it picks from by density or K (`decode`, `gemv-skip` and its
+// dense form, `tf32x3-warp-splitk`: that one transposes A in its call, which the addon's A-pattern
+// pass does instead) and cuBLAS SGEMM, on the sweep's synthetic joint-sparse data. Errors against a
+// float64 GEMM; times are medians of CUDA-event samples of the addon's timing loop
+// (native/cuda_timing.h), L2 flushed before each. Writes CSV to stdout. Built and run by
+// scripts/kernel-bench.sh (step hopper).
 //
 //   hopper_bench [shapes MxNxK,...] [densities d,...] [runs]
 //
@@ -94,10 +95,11 @@ int main(int argc, char** argv) {
       ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
       const esmm::Variant* splitK = esmm::findVariant("tf32x3-warp-splitk");
       const esmm::Variant* decode = esmm::findVariant("decode");
-      if (splitK == nullptr || decode == nullptr) return 3;
+      const esmm::Variant* gemv = esmm::findVariant("gemv-skip");
+      if (splitK == nullptr || decode == nullptr || gemv == nullptr) return 3;
       const size_t ws = std::max({esmm::hopperGemmWorkspaceBytes(M, N, K), esmm::esmmWorkspaceBytes(M, N, K),
                                   esmm::denseWorkspaceBytes(M, N, K), splitK->workspaceBytes(M, N, K),
-                                  decode->workspaceBytes(M, N, K)});
+                                  decode->workspaceBytes(M, N, K), gemv->workspaceBytes(M, N, K)});
       void* work;
       ESMM_CUDA_CHECK(cudaMalloc(&work, ws));
       float* prep;
@@ -125,6 +127,8 @@ int main(int argc, char** argv) {
           {"hopper-esmm", [&] { ESMM_CUDA_CHECK(esmm::launchHopperGemm(da, prep, aPat, bPat, work, ws, s)); }},
           {"decode", [&] { ESMM_CUDA_CHECK(decode->launch(ea, work, ws, s)); }},
           {"warp-splitk", [&] { ESMM_CUDA_CHECK(splitK->launch(ea, work, ws, s)); }},
+          {"gemv", [&] { ESMM_CUDA_CHECK(gemv->launch(ea, work, ws, s)); }},
+          {"dense-gemv", [&] { ESMM_CUDA_CHECK(esmm::launchDenseGemv(da, work, ws, s)); }},
           {"compact", [&] { ESMM_CUDA_CHECK(esmm::launchHopperCompactGemm(da, compact, cwork, cws, s)); }},
           {"prepare-b", [&] { ESMM_CUDA_CHECK(esmm::launchHopperPrepareB(B, K, N, N, prep, s)); }},
           {"compact-b", [&] { ESMM_CUDA_CHECK(esmm::launchHopperCompactB(B, K, N, N, bPat, compact, s)); }},

@@ -145,6 +145,27 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
     report(t);
   });
 
+  it('up to 32 rows over a short K take gemv-skip, and dense-tf32x3 its dense form', async (t) => {
+    // variants.cuh, gemvRuns: 1–4 rows at any K; 5–32 rows while ceil(M / 4) · K ≤ 4096.
+    const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
+      [16, 1024, 300, 'b-only', 0.5, true],
+      [32, 512, 130, 'b-only', 1, true],
+      [9, 1365, 64, 'joint', 0.5, true],
+      [16, 1025, 300, 'b-only', 0.5, false],
+      [33, 128, 64, 'b-only', 0.5, false],
+      [4, 8192, 100, 'b-only', 0.25, true],
+    ];
+    for (const [m, k, n, mode, density, taken] of cases) {
+      const res = await run({ m, k, n, seed: m + k, synthetic: { mode, density } });
+      check(res, `${mode} d=${density} ${m}×${k}×${n}`);
+      const esmm = res.kernels.find((r) => r.id === 'esmm')!;
+      assert.equal(esmm.variant === 'gemv-skip', taken, `${m}×${k}×${n} ${mode} d=${density}: ${esmm.variant}`);
+      const dense = res.kernels.find((r) => r.id === 'dense-tf32x3')!;
+      assert.equal(dense.variant === 'dense-gemv-ffma', taken, `${m}×${k}×${n} dense: ${dense.variant}`);
+    }
+    report(t);
+  });
+
   it('where a k-list kernel runs, it reads A as the pattern pass transposed it', async (t) => {
     // esmmWantsTransposedA: the A-pattern pass writes A transposed too, and, from 256 rows below B
     // density .3, tf32x3-warp (joint) or tf32x3-klist (b-only, A dense) reads it; at 9–128 rows,
@@ -154,7 +175,7 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
       [257, 1000, 96, 'b-only', 0.125],
       [512, 300, 70, 'joint', 0.125],
       [24, 1000, 96, 'b-only', 0.5],
-      [17, 700, 300, 'joint', 0.5],
+      [17, 1000, 300, 'joint', 0.5],
     ];
     for (const [m, k, n, mode, density] of cases) {
       const p = { m, k, n, seed: m + k, synthetic: { mode, density } };
