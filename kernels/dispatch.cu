@@ -72,14 +72,23 @@ constexpr double kWarpSparseA = 0.6;
 // 33.9 µs at 16 rows against the decode kernel's 33.6 / 34.6 and the Hopper path's ~32.4; on the
 // LLM-shaped tree (addon) that moved 16-row q / v / up at k density .60–.62 off the decode kernel,
 // 0.90–1.15× → 1.02–1.42× of the best dense baseline.
+// Up to 32 rows it needs K ≥ 3072 since v20: with 256 k a split it fills its wave from K = 4096,
+// and below that the Hopper path beats it at every K measured (H200, N = 4096, hopper_bench, b-only
+// d = .5, the split kernel's own A transpose, ~2–3 µs, taken off): 16 rows K = 1024 / 2048 ~21 /
+// ~23 µs against 17.6 / 22.8; 32 rows K = 512 / 1024 / 2048 ~22 / ~22.5 / ~24.4 against 14.9 /
+// 17.8 / 23.4. On the shared pruned tree (K = 128, 16 rows) it had run 16.5–17.3 µs.
 constexpr int kWarpSplitMaxRows = 128;
 constexpr double kWarpSplitMaxKDensity = 0.3;
 constexpr int kWarpSplitFewRows = 32;
 constexpr double kWarpSplitMaxKDensityFewRows = 0.65;
+constexpr int kWarpSplitMinKFewRows = 3072;
 double warpSplitMaxKDensity(int M) { return M <= kWarpSplitFewRows ? kWarpSplitMaxKDensityFewRows : kWarpSplitMaxKDensity; }
-bool warpSplitRows(int M) { return M >= kHopperMinRows && M <= kWarpSplitMaxRows; }
+bool warpSplitShape(int M, int K) {
+  return M >= kHopperMinRows && M <= kWarpSplitMaxRows && !gemvRuns(M, K) &&
+         (M > kWarpSplitFewRows || K >= kWarpSplitMinKFewRows);
+}
 bool warpSplitWins(const EsmmArgs& a) {
-  return warpSplitRows(a.M) && !gemvRuns(a.M, a.K) && a.kDensity >= 0 && a.kDensity <= warpSplitMaxKDensity(a.M);
+  return warpSplitShape(a.M, a.K) && a.kDensity >= 0 && a.kDensity <= warpSplitMaxKDensity(a.M);
 }
 
 const Variant& pick(const EsmmArgs& a) {
@@ -120,7 +129,10 @@ bool usesHopper(const EsmmArgs& a) {
   if (a.bPrepared == nullptr || a.M < kHopperMinRows || gemvRuns(a.M, a.K) || a.kDensity < 0 || warpSplitWins(a)) {
     return false;
   }
-  const double minKDensity = a.M <= kDenseDecodeMaxRows ? 0.75 : a.M < kTransposedAMinRows ? 0.0 : kHopperMinKDensityLarge;
+  // At 9–16 rows below the split kernel's K the Hopper path takes every density: 16 rows, N = 4096,
+  // K = 1024, d = .5 17.6 µs against the decode kernel's 19.4 (K = 2048: 22.8 against 22.1).
+  const bool fewRows = a.M <= kDenseDecodeMaxRows && a.K >= kWarpSplitMinKFewRows;
+  const double minKDensity = fewRows ? 0.75 : a.M < kTransposedAMinRows ? 0.0 : kHopperMinKDensityLarge;
   return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
 #else
   (void)a;
@@ -132,7 +144,7 @@ bool esmmWantsTransposedA(int M, int N, int K, double bDensity) {
   (void)N;
   if (bDensity < 0 || gemvRuns(M, K)) return false;
   // tf32x3-warp-splitk (the joint k density is at most B's, so warpSplitWins will hold) …
-  if (warpSplitRows(M) && bDensity <= warpSplitMaxKDensity(M)) return true;
+  if (warpSplitShape(M, K) && bDensity <= warpSplitMaxKDensity(M)) return true;
   // … or, from 256 rows, tf32x3-klist or tf32x3-warp.
   return M >= kTransposedAMinRows && bDensity < kHopperMinKDensityLarge;
 }
@@ -140,7 +152,7 @@ bool esmmWantsTransposedA(int M, int N, int K, double bDensity) {
 size_t esmmWorkspaceBytes(int M, int N, int K) {
   size_t bytes = pick(M, N, K).workspaceBytes(M, N, K);
   // The densities may send these rows to tf32x3-warp-splitk (or, from 128 rows, tf32x3-warp).
-  if (M >= kHopperMinRows && M <= kWarpSplitMaxRows && !gemvRuns(M, K)) bytes = std::max(bytes, kVariants[kWarpSplit].workspaceBytes(M, N, K));
+  if (warpSplitShape(M, K)) bytes = std::max(bytes, kVariants[kWarpSplit].workspaceBytes(M, N, K));
 #ifdef ESMM_WITH_SM90A
   if (M >= kHopperMinRows && !gemvRuns(M, K) && hopperGemmAvailable() && hopperGemmFits(K)) {
     bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));

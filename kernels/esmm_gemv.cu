@@ -112,8 +112,10 @@ __device__ __forceinline__ void fmaSlice(float (&acc)[kRows][4], const float4 (&
 }
 
 // kDense: no patterns read, every k inside K multiplied (dense-tf32x3's path for the same rows, so
-// ESMM's speedup here is its skipping, not how B is streamed).
-template <int kRows, bool kVec, bool kDense>
+// ESMM's speedup here is its skipping, not how B is streamed). kEager: at most kEagerSlices slices a
+// warp, loaded before the pattern bits (an instance of its own: the early loads cost the longer runs
+// registers, and 4 % at 16 rows, K = 512).
+template <int kRows, bool kVec, bool kDense, bool kEager>
 __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial,
                                                               unsigned* counters) {
   waitForPriorGrids();
@@ -141,9 +143,8 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   // are read, so the call waits on memory once rather than twice; the bits still choose the FMAs.
   // Rows inside K whose bits are clear are read for nothing, which at these sizes costs no time.
   const unsigned mine = active ? 0xFFFFFFFFu : 0u;  // a tile's lanes past N load nothing
-  const bool eager = perWarp <= kEagerSlices;
   float4 b0[kBK], b1[kBK];
-  if (eager) {
+  if constexpr (kEager) {
     if (ns > 0) loadSlice<kVec>(b0, a, sliceKMask(ws0, a.K) & mine, ws0, col0);
     if (ns > 1) loadSlice<kVec>(b1, a, sliceKMask(ws0 + 1, a.K) & mine, ws0 + 1, col0);
   }
@@ -174,14 +175,15 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   const int src = lane & ~7;
   const int wl = warp * perWarp;  // first slice of this warp, relative to the split
   // Two slices in flight: the next slice's loads go out before this slice's FMAs.
+  constexpr int kRunSlices = kEager ? kEagerSlices : kMaxSlicesPerWarp;
   unsigned bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src) & mine;
-  if (!eager && ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
+  if (!kEager && ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
 #pragma unroll
-  for (int i = 0; i < kMaxSlicesPerWarp; i += 2) {
+  for (int i = 0; i < kRunSlices; i += 2) {
     const unsigned bits1 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 1)) & mine;
-    if (!eager && i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
+    if (!kEager && i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
     if (i < ns) fmaSlice<kRows>(acc, b0, bits0, as, wl + i, kSpan);
-    if (i + 2 < kMaxSlicesPerWarp) {
+    if (i + 2 < kRunSlices) {
       bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 2)) & mine;
       if (i + 2 < ns) loadSlice<kVec>(b0, a, bits0, ws0 + i + 2, col0);
     }
@@ -236,7 +238,9 @@ template <int kRows, bool kDense>
 cudaError_t launchRows(const EsmmArgs& a, const GemvPlan& p, float* partial, unsigned* counters, cudaStream_t s) {
   const dim3 grid(p.groups, p.splits, p.rowGroups);
   const bool vec = rowsVec4Aligned(a.B, a.ldb) && a.N % 4 == 0;
-  const auto kernel = vec ? gemvSkipKernel<kRows, true, kDense> : gemvSkipKernel<kRows, false, kDense>;
+  const bool eager = p.slicesPerBlock / kWarps <= kEagerSlices;
+  const auto kernel = vec ? (eager ? gemvSkipKernel<kRows, true, kDense, true> : gemvSkipKernel<kRows, true, kDense, false>)
+                          : (eager ? gemvSkipKernel<kRows, false, kDense, true> : gemvSkipKernel<kRows, false, kDense, false>);
   return launchDependent(kernel, grid, dim3(kThreads), 0, s, a, p.slicesPerBlock, partial, counters);
 }
 

@@ -74,13 +74,15 @@ cudaError_t launchDecodeWide(const EsmmArgs& args, void* workspace, size_t works
 constexpr int kGemvMaxRows = 4;
 constexpr int kGemvGroupRows = 4;  // rows that share each load of B
 // It also takes up to 32 rows over a short K: it reads B once per 4 rows, and while those passes
-// span at most 4096 k it beats the decode, split and Hopper paths, whose fixed costs (a second
-// launch, a pipeline to fill, a wave of few blocks) a short K does not pay back. H200, b-only,
-// harness: 16 rows N = 4096 K = 128 / 512 / 1024 9.4 / 12.8 / 17.6 µs against the decode kernel's
-// 13.6 / 19.0 / 19.2; 32 rows K = 256 / 512 10.0 / 14.8 against 17.4 / 23.4 for the next best;
-// 16 rows K = 2048 29.9 against 22.1 (kernel-notes v20).
+// span at most 2048 k it beats the decode, split and Hopper paths, whose fixed costs (a second
+// launch, a pipeline to fill, a wave of few blocks) a short K does not pay back. H200, N = 4096,
+// b-only d = .5 / 1 (hopper_bench, kernel-notes v20): 16 rows K = 128 8.5 / 8.1 µs against the
+// Hopper path's 11.5 / 11.3 and the decode kernel's 13.9 / 14.9; 16 rows K = 512 13.6 / 14.0
+// against 14.6 / 13.6; 32 rows K = 256 11.0 / 11.6 against 14.3 / 14.0. One pass more and the
+// Hopper path wins: 16 rows K = 1024 18.7 / 19.5 against 17.6 / 17.1; 32 rows K = 512 16.2 / 16.6
+// against 14.9 / 14.8.
 constexpr int kGemvShortKMaxRows = 32;
-constexpr int kGemvShortKMaxPassK = 4096;
+constexpr int kGemvShortKMaxPassK = 2048;
 constexpr bool gemvRuns(int M, int K) {
   return M <= kGemvMaxRows ||
          (M <= kGemvShortKMaxRows && static_cast<long long>((M + kGemvGroupRows - 1) / kGemvGroupRows) * K <= kGemvShortKMaxPassK);

@@ -124,11 +124,12 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
 
   it('few rows at a low joint k density take tf32x3-warp-splitk, K split, and meet the bar', async (t) => {
     // The dispatcher's rule (kernels/dispatch.cu, warpSplitWins): 9–128 rows, joint k density ≤ .3;
-    // up to 32 rows, ≤ .65.
+    // up to 32 rows, ≤ .65 where K ≥ 3072.
     const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
       [48, 4096, 1000, 'b-only', 0.25, true],
       [24, 4096, 1000, 'b-only', 0.5, true],
-      [32, 2048, 520, 'b-only', 0.5, true],
+      [32, 4096, 520, 'b-only', 0.5, true],
+      [32, 2048, 520, 'b-only', 0.5, false],
       [33, 4096, 1000, 'b-only', 0.5, false],
       [9, 8192, 257, 'joint', 0.5, true],
       [128, 2048, 96, 'b-only', 0.125, true],
@@ -146,12 +147,12 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
   });
 
   it('up to 32 rows over a short K take gemv-skip, and dense-tf32x3 its dense form', async (t) => {
-    // variants.cuh, gemvRuns: 1–4 rows at any K; 5–32 rows while ceil(M / 4) · K ≤ 4096.
+    // variants.cuh, gemvRuns: 1–4 rows at any K; 5–32 rows while ceil(M / 4) · K ≤ 2048.
     const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
-      [16, 1024, 300, 'b-only', 0.5, true],
-      [32, 512, 130, 'b-only', 1, true],
-      [9, 1365, 64, 'joint', 0.5, true],
-      [16, 1025, 300, 'b-only', 0.5, false],
+      [16, 512, 300, 'b-only', 0.5, true],
+      [32, 256, 130, 'b-only', 1, true],
+      [9, 682, 64, 'joint', 0.5, true],
+      [16, 513, 300, 'b-only', 0.5, false],
       [33, 128, 64, 'b-only', 0.5, false],
       [4, 8192, 100, 'b-only', 0.25, true],
     ];
@@ -174,8 +175,8 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
       [300, 600, 100, 'joint', 0.25],
       [257, 1000, 96, 'b-only', 0.125],
       [512, 300, 70, 'joint', 0.125],
-      [24, 1000, 96, 'b-only', 0.5],
-      [17, 1000, 300, 'joint', 0.5],
+      [24, 3072, 96, 'b-only', 0.5],
+      [17, 4000, 300, 'joint', 0.5],
     ];
     for (const [m, k, n, mode, density] of cases) {
       const p = { m, k, n, seed: m + k, synthetic: { mode, density } };
