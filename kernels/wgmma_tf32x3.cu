@@ -353,7 +353,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 // ---- host side -------------------------------------------------------------------------------
 
 // Up to kSwapMaxRows rows of A the operands swap (A on the wgmma N side, 32 or 64 wide); above, A
-// is the row side of 128-row tiles with B's 128 columns.
+// is the row side of 128-row tiles with B's 128 columns (but for a narrow B over a short K, below).
 constexpr int kSwapMaxRows = 64;
 
 struct Plan {
@@ -362,12 +362,21 @@ struct Plan {
   int splits;  // K split
 };
 
+// B's columns in one row tile over a short K: swapped with 32 of A's rows a block, the grid is M / 32
+// blocks instead of M / 128 each with a few k-tiles. H200, hopper_bench, dense, µs (kernel-notes
+// v20e): 4096 × 128 × 128 (M × N × K) 16.0 → 13.8, 4096 × 64 × 128 15.7 → 13.8, 4096 × 128 × 384
+// 23.0 → 21.6, 1024 × 128 × 128 13.9 → 11.1; at N = 384 (K = 128) 16.9 → 23.0 and at K = 1024
+// (N = 128) 35.7 → 42.3, so only there.
+constexpr int kSwapNarrowMaxN = 128;
+constexpr int kSwapNarrowMaxK = 384;
+
 // Split K when the block tiles alone leave most multiprocessors idle (small M × N, e.g. 128 ×
 // 4096, or 4096 × 256 with K = 65536), keeping at least 4 k-tiles per split.
 Plan planFor(int M, int N, int K) {
   Plan pl;
-  pl.swapped = M <= kSwapMaxRows;
-  pl.bn = pl.swapped ? (M <= 32 ? 32 : 64) : 128;
+  const bool narrow = N <= kSwapNarrowMaxN && K <= kSwapNarrowMaxK;
+  pl.swapped = M <= kSwapMaxRows || narrow;
+  pl.bn = !pl.swapped ? 128 : M <= 32 || M > kSwapMaxRows ? 32 : 64;
   const int rows = pl.swapped ? N : M, cols = pl.swapped ? M : N;
   const int blocks = ((rows + kBM - 1) / kBM) * ((cols + pl.bn - 1) / pl.bn);
   const int kTiles = (K + kBKW - 1) / kBKW;

@@ -167,6 +167,27 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
     report(t);
   });
 
+  it('on the Hopper path a narrow B over a short K swaps the operands at any M', async (t) => {
+    // wgmma_tf32x3.cu, planFor: N ≤ 128 and K ≤ 384 take 32 of A's rows a block, swapped.
+    const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
+      [4096, 128, 128, 'b-only', 0.5, true],
+      [300, 384, 100, 'b-only', 1, true],
+      [1000, 64, 33, 'b-only', 0.5, true],
+      [4096, 128, 384, 'b-only', 0.5, false],
+      [1000, 512, 128, 'b-only', 1, false],
+    ];
+    for (const [m, k, n, mode, density, swapped] of cases) {
+      const res = await run({ m, k, n, seed: m + n, synthetic: { mode, density } });
+      check(res, `${mode} d=${density} ${m}×${k}×${n}`);
+      for (const id of ['esmm', 'dense-tf32x3']) {
+        const v = res.kernels.find((r) => r.id === id)!.variant!;
+        if (!v.startsWith('wgmma')) continue; // not a Hopper GPU, or a build without sm_90a
+        assert.equal(v.includes('-swap-128x32x32'), swapped, `${m}×${k}×${n} ${id}: ${v}`);
+      }
+    }
+    report(t);
+  });
+
   it('where a k-list kernel runs, it reads A as the pattern pass transposed it', async (t) => {
     // esmmWantsTransposedA: the A-pattern pass writes A transposed too, and, from 256 rows below B
     // density .3, tf32x3-warp (joint) or tf32x3-klist (b-only, A dense) reads it; at 9–128 rows,
