@@ -27,6 +27,9 @@ struct EsmmArgs {
   // Optional: A transposed as launchAPatternsTransposed writes it (aTransposedBytes), from the same A
   // and patterns; the k-list kernels then read it instead of transposing A themselves.
   const float* aTransposed = nullptr;
+  // Optional: the fraction of the Hopper path's (block, 32-k tile) pairs its block skip would keep
+  // (esmmBlockKDensity; negative: unknown). Near 1 the skip cannot pay for reading the patterns.
+  double blockKDensity = -1.0;
 };
 
 // A patterns for A (M×K): numTiles(M) * numKSlices(K) bytes at aPat (device).
@@ -54,6 +57,10 @@ size_t esmmWorkspaceBytes(int M, int N, int K);
 // what tf32x3-warp-splitk takes (0.65 up to 32 rows, 0.3 above; the joint k density is at most B's).
 // The caller then computes A's patterns with launchAPatternsTransposed and passes EsmmArgs::aTransposed.
 bool esmmWantsTransposedA(int M, int N, int K, double bDensity);
+// From host copies of the patterns: the fraction of (block, 32-k tile) pairs of the Hopper path's
+// plan for this shape that its block skip keeps (EsmmArgs::blockKDensity); negative where the build
+// has no Hopper path.
+double esmmBlockKDensity(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K);
 // Picks the variant for the shape (small-M path, tile config) and launches it.
 cudaError_t launchEsmm(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 // Stable id of the variant launchEsmm picks for this shape (recorded in results); the second form

@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "common.cuh"
 #include "esmm.h"
@@ -465,6 +466,42 @@ bool hopperGemmAvailable() {
 bool hopperGemmFits(int K) {
   const size_t need = std::max({smemBytes<Cfg<32, true>>(K), smemBytes<Cfg<64, true>>(K), smemBytes<Cfg<128>>(K)});
   return need <= static_cast<size_t>(optinSmem());
+}
+
+double hopperBlockKDensity(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K) {
+  const Plan pl = planFor(M, N, K);
+  const int rows = pl.swapped ? N : M, cols = pl.swapped ? M : N;
+  const uint8_t* rowPat = pl.swapped ? bPat : aPat;
+  const uint8_t* colPat = pl.swapped ? aPat : bPat;
+  const int slices = numKSlices(K), kTiles = (K + kBKW - 1) / kBKW;
+  const int rowTiles = numTiles(rows), colTiles = numTiles(cols);
+  const int per[2] = {kBM / kTile, pl.bn / kTile};  // pattern tiles a block covers, each side
+  // Each block's pattern bytes ORed over its tiles, per side: the kernel's a and b of a slice.
+  auto blockOr = [&](const uint8_t* pat, int tiles, int perBlock) {
+    const int blocks = (tiles + perBlock - 1) / perBlock;
+    std::vector<uint8_t> out(static_cast<size_t>(blocks) * slices, 0);
+    for (int t = 0; t < tiles; ++t) {
+      uint8_t* dst = out.data() + static_cast<size_t>(t / perBlock) * slices;
+      const uint8_t* src = pat + static_cast<size_t>(t) * slices;
+      for (int s = 0; s < slices; ++s) dst[s] |= src[s];
+    }
+    return out;
+  };
+  const std::vector<uint8_t> r = blockOr(rowPat, rowTiles, per[0]), c = blockOr(colPat, colTiles, per[1]);
+  const size_t rb = r.size() / slices, cb = c.size() / slices;
+  size_t kept = 0;
+  for (size_t i = 0; i < rb; ++i) {
+    for (size_t j = 0; j < cb; ++j) {
+      const uint8_t* a = r.data() + i * slices;
+      const uint8_t* b = c.data() + j * slices;
+      for (int t = 0; t < kTiles; ++t) {
+        uint8_t joint = 0;
+        for (int s = t * kPatSlicesPerTile; s < std::min(slices, (t + 1) * kPatSlicesPerTile); ++s) joint |= a[s] & b[s];
+        kept += joint != 0;
+      }
+    }
+  }
+  return static_cast<double>(kept) / (static_cast<double>(rb) * cb * kTiles);
 }
 
 const char* hopperGemmVariantName(int M, int N, int K, bool blockSkip) {

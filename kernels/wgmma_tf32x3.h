@@ -21,6 +21,9 @@ cudaError_t launchHopperPrepareB(const float* B, int K, int N, int ldb, float* p
 size_t hopperGemmWorkspaceBytes(int M, int N, int K);
 // The configuration launchHopperGemm runs for the shape; blockSkip: with patterns (ESMM).
 const char* hopperGemmVariantName(int M, int N, int K, bool blockSkip = false);
+// From host copies of the patterns: the fraction of (block, k-tile) pairs the block skip of this
+// shape's plan keeps (the same rule as the kernel's k-tile list).
+double hopperBlockKDensity(const uint8_t* aPat, const uint8_t* bPat, int M, int N, int K);
 // C = A·B, float32-accurate (3xTF32), B given as prepared by launchHopperPrepareB. With aPat and
 // bPat (patterns.h layout, device), only the 32-k tiles where the block's A rows and B columns share
 // a nonzero k are multiplied (ESMM); with both null, every k (dense).

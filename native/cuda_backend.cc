@@ -283,7 +283,8 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
     });
   }
   int faultK = -1;
-  double aDensity = -1.0;  // for the dispatcher (esmm::EsmmArgs::aDensity)
+  double aDensity = -1.0;       // for the dispatcher (esmm::EsmmArgs::aDensity)
+  double blockKDensity = -1.0;  // and (esmm::EsmmArgs::blockKDensity) where the Hopper path can run
   {
     std::vector<uint8_t> ha(aPatBytes);
     ESMM_CUDA_CHECK(cudaMemcpyAsync(ha.data(), aPat.get(), aPatBytes, cudaMemcpyDeviceToHost, s));
@@ -291,6 +292,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
     out.skippedSliceFraction = cpu::skippedSliceFraction(ha.data(), hb.data(), M, N, K);
     out.kDensity = cpu::kDensity(ha.data(), hb.data(), M, N, K);
     aDensity = cpu::patternDensity(ha.data(), M, K);
+    if (preparedBytes > 0) blockKDensity = esmm::esmmBlockKDensity(ha.data(), hb.data(), M, N, K);
     faultK = plantSkipKFault(aPat.get(), ha, M, K, s);
   }
   DeviceBuffer<float> faultA(faultK >= 0 ? mk : 0);
@@ -443,7 +445,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
         const esmm::EsmmArgs args{faultK >= 0 ? faultA.get() : A.get(), B.get(), C.get(), M, N, K, K, N, N,
                                   aPat.get(), bPat.get(),
                                   preparedBytes > 0 ? bPrepared.get() : nullptr, out.kDensity, aDensity,
-                                  faultK >= 0 ? nullptr : aT.get()};
+                                  faultK >= 0 ? nullptr : aT.get(), blockKDensity};
         r.variant = esmm::esmmVariantName(args);
         launch = [&, args] { ESMM_CUDA_CHECK(esmm::launchEsmm(args, workspace.get(), workspaceBytes, s)); };
       } else if (id == "dense-tf32x3") {
