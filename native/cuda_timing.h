@@ -32,7 +32,8 @@ enum class L2Flush { kRead, kWrite };
 inline L2Flush gL2Flush = L2Flush::kRead;
 
 constexpr double kSettleAfterRunMs = 0.2;  // kernels at least this long (warm-up, per run) ...
-constexpr int kSettleMs = 50;              // ... start their timed samples after this idle
+constexpr int kSettleMs = 50;              // ... start their timed samples after this idle, and
+                                           // idle after each batch as long as it ran
 
 // Times `launch` on `stream` under the sampling rule: warm-up, then event-timed samples in batches
 // until the rule is met. A cold run flushes the L2 (outside the events) before every sample.
@@ -64,15 +65,20 @@ inline Samples timeOnStream(cudaStream_t stream, const SamplingRule& rule, uint8
     flushL2();
     launch();
   }
+  bool halfDuty = false;
   if (out != nullptr && rule.warmup > 0) {
     // A kernel of a millisecond or more that follows others at full load starts on a card whose
     // clocks are already coming down (power limit): measured on an H200, one 4096³ kernel drifted
     // from 1.03 to 1.23 ms over 0.8 s of sampling, while the same kernel timed next, after lighter
     // work, stayed at 1.03. A short idle before each such kernel gives every kernel the same start.
+    // It is not enough on its own: a 4096³ kernel sampled back to back stepped down from 1.055 to
+    // 1.115, 1.19 and 1.30 ms after its first ~30 ms, its spread then kept the sampler going for
+    // 790 samples, and its median (1.206) was the throttled card's, while the same mainloop timed
+    // next converged in 30 samples at 1.055. So such kernels are also sampled at half duty: after
+    // each batch the card idles as long as the batch ran, for every kernel alike.
     ESMM_CUDA_CHECK(cudaStreamSynchronize(stream));
-    if (msSince(warmStart) / rule.warmup >= kSettleAfterRunMs) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
-    }
+    halfDuty = msSince(warmStart) / rule.warmup >= kSettleAfterRunMs;
+    if (halfDuty) std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
   }
   Samples s;
   bool first = true;
@@ -81,6 +87,7 @@ inline Samples timeOnStream(cudaStream_t stream, const SamplingRule& rule, uint8
     const int have = static_cast<int>(s.ms.size());
     const int batch = std::min(256, have < rule.minRuns ? rule.minRuns - have : std::min(10, rule.maxSamples - have));
     std::vector<Event> t0(static_cast<size_t>(batch)), t1(static_cast<size_t>(batch));
+    const auto batchStart = std::chrono::steady_clock::now();
     for (int i = 0; i < batch; ++i) {
       flushL2();
       if (first && beforeFirst) beforeFirst();
@@ -91,6 +98,7 @@ inline Samples timeOnStream(cudaStream_t stream, const SamplingRule& rule, uint8
       first = false;
     }
     ESMM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    if (halfDuty) std::this_thread::sleep_for(std::chrono::steady_clock::now() - batchStart);
     for (int i = 0; i < batch; ++i) {
       float ms = 0.0f;
       ESMM_CUDA_CHECK(cudaEventElapsedTime(&ms, t0[static_cast<size_t>(i)].get(), t1[static_cast<size_t>(i)].get()));
