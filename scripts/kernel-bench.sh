@@ -8,7 +8,8 @@
 # ab: the same perf run by this tree's harness (a) and by one built from AB_TREE (b), in turn,
 # AB_ROUNDS times (default 2), so that a change is timed against what it replaces on one card in one
 # call; AB_TREE is a folder holding kernels/ and native/ of another commit, written where git is by
-# `export` (the GPU machine's copy has no .git). PERF_ARGS and PERF_VARIANTS apply as to perf;
+# `export` (the GPU machine's copy has no .git); AB_HARNESS=this builds it with this tree's harness.cu
+# (for flags newer than that commit, such as --points). PERF_ARGS and PERF_VARIANTS apply as to perf;
 # $OUT/ab-{a,b}-<round>.csv hold the rows and the step prints each point's medians and b / a.
 # Logs go to $OUT (or /tmp/kernel-bench); the timing table is printed last, and perf also writes
 # every timed row to $OUT/perf.csv (kernel,variant,M,N,K,density,median_ms,tflops,max_rel_err, …).
@@ -65,6 +66,7 @@ for step in $STEPS; do
     ;;
   ab)
     tree="${AB_TREE:?ab: set AB_TREE to a folder written by kernel-bench.sh export}"
+    [ "${AB_HARNESS:-}" = this ] && cp kernels/bench/harness.cu "$tree/kernels/bench/harness.cu"
     buildHarness "$tree" "$BIN-b" "$LOG/build-b.log" || { grep -E "error" "$LOG/build-b.log" | head -20; status=1; continue; }
     for round in $(seq 1 "${AB_ROUNDS:-2}"); do
       for side in a b; do
