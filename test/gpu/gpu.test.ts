@@ -73,6 +73,22 @@ function run(p: Partial<BenchmarkParams> & Pick<BenchmarkParams, 'm' | 'k' | 'n'
   return native.benchmark({ backend: 'cuda', seed: 1, kernels: KERNELS, warmup: 1, runs: 2, l2: 'hot', stdevTarget: 0, ...p });
 }
 
+/** A dispatch case: M, K, N, the synthetic mode and density, and whether the rule under test holds. */
+type DispatchCase = [number, number, number, SyntheticMode, number, boolean];
+
+/** Runs each case under the strict check, then hands its variants to `expect` with the case's flag. */
+async function eachDispatchCase(
+  cases: DispatchCase[],
+  expect: (variant: (id: string) => string, holds: boolean, what: string) => void,
+): Promise<void> {
+  for (const [m, k, n, mode, density, holds] of cases) {
+    const what = `${mode} d=${density} ${m}×${k}×${n}`;
+    const res = await run({ m, k, n, seed: m + n, synthetic: { mode, density } });
+    check(res, what);
+    expect((id) => res.kernels.find((r) => r.id === id)!.variant!, holds, what);
+  }
+}
+
 describe('gpu patterns equal the cpu reference bit by bit', { skip }, () => {
   const shapes: Array<[number, number]> = [[1, 1], [33, 17], [100, 300], [4097, 1000], [5, 65536], [65536, 3]];
   for (const [rows, cols] of shapes) {
@@ -125,7 +141,7 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
   it('few rows at a low joint k density take tf32x3-warp-splitk, K split, and meet the bar', async (t) => {
     // The dispatcher's rule (kernels/dispatch.cu, warpSplitWins): 9–128 rows, joint k density ≤ .3;
     // up to 32 rows, ≤ .65 where K ≥ 3072.
-    const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
+    const cases: DispatchCase[] = [
       [48, 4096, 1000, 'b-only', 0.25, true],
       [24, 4096, 1000, 'b-only', 0.5, true],
       [32, 4096, 520, 'b-only', 0.5, true],
@@ -137,18 +153,15 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
       [129, 2048, 96, 'b-only', 0.125, false],
       [8, 4096, 1000, 'b-only', 0.25, false],
     ];
-    for (const [m, k, n, mode, density, taken] of cases) {
-      const res = await run({ m, k, n, seed: m + n, synthetic: { mode, density } });
-      check(res, `${mode} d=${density} ${m}×${k}×${n}`);
-      const esmm = res.kernels.find((r) => r.id === 'esmm')!;
-      assert.equal(esmm.variant === 'tf32x3-warp-splitk', taken, `${m}×${k}×${n} ${mode} d=${density}: ${esmm.variant}`);
-    }
+    await eachDispatchCase(cases, (variant, taken, what) => {
+      assert.equal(variant('esmm') === 'tf32x3-warp-splitk', taken, `${what}: ${variant('esmm')}`);
+    });
     report(t);
   });
 
   it('up to 32 rows over a short K take gemv-skip, and dense-tf32x3 its dense form', async (t) => {
     // variants.cuh, gemvRuns: 1–4 rows at any K; 5–32 rows while ceil(M / 4) · K ≤ 2048.
-    const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
+    const cases: DispatchCase[] = [
       [16, 512, 300, 'b-only', 0.5, true],
       [32, 256, 130, 'b-only', 1, true],
       [9, 682, 64, 'joint', 0.5, true],
@@ -156,35 +169,29 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
       [33, 128, 64, 'b-only', 0.5, false],
       [4, 8192, 100, 'b-only', 0.25, true],
     ];
-    for (const [m, k, n, mode, density, taken] of cases) {
-      const res = await run({ m, k, n, seed: m + k, synthetic: { mode, density } });
-      check(res, `${mode} d=${density} ${m}×${k}×${n}`);
-      const esmm = res.kernels.find((r) => r.id === 'esmm')!;
-      assert.equal(esmm.variant === 'gemv-skip', taken, `${m}×${k}×${n} ${mode} d=${density}: ${esmm.variant}`);
-      const dense = res.kernels.find((r) => r.id === 'dense-tf32x3')!;
-      assert.equal(dense.variant === 'dense-gemv-ffma', taken, `${m}×${k}×${n} dense: ${dense.variant}`);
-    }
+    await eachDispatchCase(cases, (variant, taken, what) => {
+      assert.equal(variant('esmm') === 'gemv-skip', taken, `${what}: ${variant('esmm')}`);
+      assert.equal(variant('dense-tf32x3') === 'dense-gemv-ffma', taken, `${what} dense: ${variant('dense-tf32x3')}`);
+    });
     report(t);
   });
 
   it('on the Hopper path a narrow B over a short K swaps the operands at any M', async (t) => {
     // wgmma_tf32x3.cu, planFor: N ≤ 128 and K ≤ 384 take 32 of A's rows a block, swapped.
-    const cases: Array<[number, number, number, SyntheticMode, number, boolean]> = [
+    const cases: DispatchCase[] = [
       [4096, 128, 128, 'b-only', 0.5, true],
       [300, 384, 100, 'b-only', 1, true],
       [1000, 64, 33, 'b-only', 0.5, true],
       [4096, 128, 384, 'b-only', 0.5, false],
       [1000, 512, 128, 'b-only', 1, false],
     ];
-    for (const [m, k, n, mode, density, swapped] of cases) {
-      const res = await run({ m, k, n, seed: m + n, synthetic: { mode, density } });
-      check(res, `${mode} d=${density} ${m}×${k}×${n}`);
+    await eachDispatchCase(cases, (variant, swapped, what) => {
       for (const id of ['esmm', 'dense-tf32x3']) {
-        const v = res.kernels.find((r) => r.id === id)!.variant!;
-        if (!v.startsWith('wgmma')) continue; // not a Hopper GPU, or a build without sm_90a
-        assert.equal(v.includes('-swap-128x32x32'), swapped, `${m}×${k}×${n} ${id}: ${v}`);
+        // Not a Hopper GPU, or a build without sm_90a: another path, nothing to assert.
+        const v = variant(id);
+        if (v.startsWith('wgmma')) assert.equal(v.includes('-swap-128x32x32'), swapped, `${what} ${id}: ${v}`);
       }
-    }
+    });
     report(t);
   });
 
