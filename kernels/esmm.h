@@ -54,7 +54,8 @@ size_t esmmWorkspaceBytes(int M, int N, int K);
 // Whether the ESMM call will run a k-list kernel (tf32x3-klist, tf32x3-warp or tf32x3-warp-splitk,
 // which read A transposed), as far as B's pattern density tells before A's patterns exist: from 256
 // rows where B keeps less than the Hopper path's 0.3 of k, and at 9–128 rows where B keeps at most
-// what tf32x3-warp-splitk takes (0.65 up to 32 rows, 0.3 above; the joint k density is at most B's).
+// what tf32x3-warp-splitk takes (0.65 up to 32 rows where K ≥ 3072, 0.3 above; the joint k density
+// is at most B's), unless gemv-skip takes the shape (a short K).
 // The caller then computes A's patterns with launchAPatternsTransposed and passes EsmmArgs::aTransposed.
 bool esmmWantsTransposedA(int M, int N, int K, double bDensity);
 // From host copies of the patterns: the fraction of (block, 32-k tile) pairs of the Hopper path's
