@@ -52,7 +52,8 @@ GemvPlan planFor(int M, int N, int K) {
   // A K of at most two slices a warp is not split: each warp then loads its whole run at once, and
   // the split sum (a fence, a counter and the partials read back: about 1.5 µs, as much as one more
   // pair of slices a warp) is not paid. H200, one row, K = 128, N = 64 … 384: 7.5 → 6.0 µs; at
-  // K = 384 one split (six slices a warp) took 8.9 against 7.7 with six (kernel-notes v20).
+  // K = 384 one split (six slices a warp) took 8.9 µs against 7.7 with the plan's six splits
+  // (kernel-notes v20d).
   if (slices <= kSlicesNoSplit) {
     p.slicesPerBlock = ceilDiv(slices, kWarps) * kWarps;
     p.splits = 1;

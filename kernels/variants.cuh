@@ -68,15 +68,15 @@ cudaError_t launchDecode(const EsmmArgs& args, void* workspace, size_t workspace
 // Decode technique with the B loads of the next slices in flight and up to 64 rows per lane.
 size_t decodeWideWorkspaceBytes(int M, int N, int K);
 cudaError_t launchDecodeWide(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
-// One-launch float32 GEMV for 1 … kGemvMaxRows rows and short K (esmm_gemv.cu): B's kept rows in 16-byte loads,
-// the K splits added by the last block of each column group; workspace: the partial sums (and,
-// for very wide grids, the counters).
+// One-launch float32 GEMV for 1 … kGemvMaxRows rows and for a short K (esmm_gemv.cu): B's kept rows
+// in 16-byte loads, the K splits added by the last block of each column group; workspace: the
+// partial sums (and, for very wide grids, the counters).
 constexpr int kGemvMaxRows = 4;
 constexpr int kGemvGroupRows = 4;  // rows that share each load of B
 // It also takes up to 32 rows over a short K: it reads B once per 4 rows, and while those passes
 // span at most 2048 k it beats the decode, split and Hopper paths, whose fixed costs (a second
 // launch, a pipeline to fill, a wave of few blocks) a short K does not pay back. H200, N = 4096,
-// b-only d = .5 / 1 (hopper_bench, kernel-notes v20): 16 rows K = 128 8.5 / 8.1 µs against the
+// b-only d = .5 / 1 (hopper_bench, kernel-notes v20c): 16 rows K = 128 8.5 / 8.1 µs against the
 // Hopper path's 11.5 / 11.3 and the decode kernel's 13.9 / 14.9; 16 rows K = 512 13.6 / 14.0
 // against 14.6 / 13.6; 32 rows K = 256 11.0 / 11.6 against 14.3 / 14.0. One pass more and the
 // Hopper path wins: 16 rows K = 1024 18.7 / 19.5 against 17.6 / 17.1; 32 rows K = 512 16.2 / 16.6
@@ -84,8 +84,8 @@ constexpr int kGemvGroupRows = 4;  // rows that share each load of B
 constexpr int kGemvShortKMaxRows = 32;
 constexpr int kGemvShortKMaxPassK = 2048;
 constexpr bool gemvRuns(int M, int K) {
-  return M <= kGemvMaxRows ||
-         (M <= kGemvShortKMaxRows && static_cast<long long>((M + kGemvGroupRows - 1) / kGemvGroupRows) * K <= kGemvShortKMaxPassK);
+  const long long passes = (M + kGemvGroupRows - 1) / kGemvGroupRows;
+  return M <= kGemvMaxRows || (M <= kGemvShortKMaxRows && passes * K <= kGemvShortKMaxPassK);
 }
 size_t gemvSkipWorkspaceBytes(int M, int N, int K);
 cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
