@@ -344,12 +344,11 @@ cudaError_t launchDenseTf32x3(const DenseArgs& p, cudaStream_t stream) {
 
 const char* denseTf32x3VariantName() { return kDenseVariants[defaultVariant()].name; }
 
-namespace {
 // With a prepared B, from kHopperMinRows (esmm.h), on a Hopper GPU of a build with sm_90a, the wgmma
 // mainloop (wgmma_tf32x3.cu) runs instead of the decode kernel (up to 16 rows) or the mma.sync kernel
 // above: H200, K = N = 4096: 16 rows 0.034 ms against the decode kernel's 0.042, 8 rows a tie (0.034),
 // 128 rows 0.057 against 0.254, 4096 rows 1.03 against 1.97 (docs/kernel-notes.md v13).
-bool hopperRuns(int M, int K) {
+bool hopperPathRuns(int M, int K) {
 #ifdef ESMM_WITH_SM90A
   return M >= kHopperMinRows && !gemvRuns(M, K) && hopperGemmAvailable() && hopperGemmFits(K);
 #else
@@ -358,13 +357,15 @@ bool hopperRuns(int M, int K) {
   return false;
 #endif
 }
-bool usesHopper(const DenseArgs& p) { return p.bPrepared != nullptr && hopperRuns(p.M, p.K); }
+
+namespace {
+bool usesHopper(const DenseArgs& p) { return p.bPrepared != nullptr && hopperPathRuns(p.M, p.K); }
 }  // namespace
 
 size_t preparedBBytes(int M, int N, int K) {
 #ifdef ESMM_WITH_SM90A
   // Only where a call of M rows can take the Hopper path (dense-tf32x3 and ESMM alike).
-  if (hopperRuns(M, K)) return hopperBPreparedBytes(N, K);
+  if (hopperPathRuns(M, K)) return hopperBPreparedBytes(N, K);
 #else
   (void)N;
 #endif
@@ -387,7 +388,7 @@ size_t denseWorkspaceBytes(int M, int N, int K) {
                  : M <= kDenseDecodeMaxRows ? decodeWorkspaceBytes(M, N, K)
                                             : 0;
 #ifdef ESMM_WITH_SM90A
-  if (hopperRuns(M, K)) bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
+  if (hopperPathRuns(M, K)) bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
 #endif
   return bytes;
 }

@@ -125,19 +125,12 @@ constexpr double kHopperMinKDensityLarge = 0.3;
 // mma.sync kernels' k-granular skipping wins once the joint k density falls to about .3 (4096³
 // b-only: k density .25, klist 0.74 ms against 0.98; .5, 1.42 against 1.10). Needs a prepared B.
 bool usesHopper(const EsmmArgs& a) {
-#ifdef ESMM_WITH_SM90A
-  if (a.bPrepared == nullptr || a.M < kHopperMinRows || gemvRuns(a.M, a.K) || a.kDensity < 0 || warpSplitWins(a)) {
-    return false;
-  }
+  if (a.bPrepared == nullptr || !hopperPathRuns(a.M, a.K) || a.kDensity < 0 || warpSplitWins(a)) return false;
   // At 9–16 rows below the split kernel's K the Hopper path takes every density: 16 rows, N = 4096,
   // K = 1024, d = .5 17.6 µs against the decode kernel's 19.4 (K = 2048: 22.8 against 22.1).
-  const bool fewRows = a.M <= kDenseDecodeMaxRows && a.K >= kWarpSplitMinKFewRows;
-  const double minKDensity = fewRows ? 0.75 : a.M < kTransposedAMinRows ? 0.0 : kHopperMinKDensityLarge;
-  return a.kDensity >= minKDensity && hopperGemmAvailable() && hopperGemmFits(a.K);
-#else
-  (void)a;
-  return false;
-#endif
+  const bool decodeRange = a.M <= kDenseDecodeMaxRows && a.K >= kWarpSplitMinKFewRows;
+  const double minKDensity = decodeRange ? 0.75 : a.M < kTransposedAMinRows ? 0.0 : kHopperMinKDensityLarge;
+  return a.kDensity >= minKDensity;
 }
 
 // The Hopper path's block skip reads the patterns and lists a block's k-tiles before its first
@@ -175,9 +168,7 @@ size_t esmmWorkspaceBytes(int M, int N, int K) {
   // The densities may send these rows to tf32x3-warp-splitk (or, from 128 rows, tf32x3-warp).
   if (warpSplitShape(M, K)) bytes = std::max(bytes, kVariants[kWarpSplit].workspaceBytes(M, N, K));
 #ifdef ESMM_WITH_SM90A
-  if (M >= kHopperMinRows && !gemvRuns(M, K) && hopperGemmAvailable() && hopperGemmFits(K)) {
-    bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
-  }
+  if (hopperPathRuns(M, K)) bytes = std::max(bytes, hopperGemmWorkspaceBytes(M, N, K));
 #endif
   return bytes;
 }

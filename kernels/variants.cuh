@@ -92,5 +92,10 @@ cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspa
 // The same GEMV reading no patterns: dense-tf32x3's path where gemvRuns holds.
 cudaError_t launchDenseGemv(const DenseArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
+// Whether the Hopper mainloop can take a product of this shape (dense_tf32x3.cu): from kHopperMinRows
+// rows where the GEMV does not, on a Hopper GPU of a build with sm_90a, with K's k-tile list in shared
+// memory. dense-tf32x3 runs it wherever B is prepared; ESMM by rows and k density as well (dispatch.cu).
+bool hopperPathRuns(int M, int K);
+
 }  // namespace esmm
 

@@ -292,7 +292,7 @@ BenchOutcome benchmarkOnDevice(const BenchJob& job) {
     out.skippedSliceFraction = cpu::skippedSliceFraction(ha.data(), hb.data(), M, N, K);
     out.kDensity = cpu::kDensity(ha.data(), hb.data(), M, N, K);
     aDensity = cpu::patternDensity(ha.data(), M, K);
-    if (preparedBytes > 0) blockKDensity = esmm::esmmBlockKDensity(ha.data(), hb.data(), M, N, K);
+    if (esmmWanted && preparedBytes > 0) blockKDensity = esmm::esmmBlockKDensity(ha.data(), hb.data(), M, N, K);
     faultK = plantSkipKFault(aPat.get(), ha, M, K, s);
   }
   DeviceBuffer<float> faultA(faultK >= 0 ? mk : 0);
