@@ -28,22 +28,23 @@ STEPS=${*:-check perf}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,power.limit,temperature.gpu --format=csv >"$LOG/gpu.txt" 2>&1
 # The addon's kernels (kernels/*.cu) and the comparison-only ones (kernels/experimental/), which
 # only this harness builds; it shares the addon's CUDA helpers and timing loop (native/cuda_*.h).
-ARCH=90
 # One nvcc a source file, as many at a time as there are cores, then one link: a rebuild takes
-# about as long as the slowest file rather than the sum of them.
+# about as long as the slowest file rather than the sum of them. NVFLAGS: the target and defines.
 compileOne() {  # <kernel tree root> <source> <object folder>
   local name=${2#"$1"/kernels/}
-  nvcc -std=c++17 -O3 -arch=sm_$ARCH -lineinfo -Xptxas -v -I"$1/kernels" -DESMM_WITH_CUBLAS \
-    -DESMM_CUDA_ARCHS="\"$ARCH\"" -c "$2" -o "$3/${name//\//_}.o"
+  nvcc -std=c++17 -O3 $NVFLAGS -lineinfo -Xptxas -v -I"$1/kernels" -DESMM_WITH_CUBLAS -c "$2" -o "$3/${name//\//_}.o"
 }
 export -f compileOne
-export ARCH
+buildWith() {  # <nvcc flags> <kernel tree root> <binary> <log> <sources...>
+  local flags=$1 root=$2 bin=$3 log=$4
+  shift 4
+  rm -rf "$bin.objs" && mkdir -p "$bin.objs"
+  printf '%s\n' "$@" | NVFLAGS="$flags" xargs -P "$(nproc)" -I{} bash -c 'compileOne "$@"' _ "$root" {} "$bin.objs" >"$log" 2>&1 &&
+    nvcc $flags "$bin.objs"/*.o -lcublas -o "$bin" >>"$log" 2>&1
+}
 buildHarness() {  # <kernel tree root> <binary> <log>
-  local objs="$2.objs"
-  rm -rf "$objs" && mkdir -p "$objs"
-  printf '%s\n' "$1"/kernels/*.cu "$1"/kernels/experimental/*.cu "$1"/kernels/bench/harness.cu |
-    xargs -P "$(nproc)" -I{} bash -c 'compileOne "$@"' _ "$1" {} "$objs" >"$3" 2>&1 &&
-    nvcc -arch=sm_$ARCH "$objs"/*.o -lcublas -o "$2" >>"$3" 2>&1
+  buildWith '-arch=sm_90 -DESMM_CUDA_ARCHS="90"' "$1" "$2" "$3" \
+    "$1"/kernels/*.cu "$1"/kernels/experimental/*.cu "$1"/kernels/bench/harness.cu
 }
 if ! buildHarness . "$BIN" "$LOG/build.log"; then
   grep -E "error" "$LOG/build.log" | head -20
@@ -94,9 +95,9 @@ for key, t in times.items():
 PY
     ;;
   hopper)
-    if nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -lineinfo -Ikernels -DESMM_WITH_CUBLAS \
-      -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS='"90a"' kernels/*.cu kernels/experimental/wgmma_compact.cu kernels/bench/hopper_bench.cu -lcublas \
-      -o /tmp/esmm-hopper-bench >"$LOG/hopper-build.log" 2>&1; then
+    if buildWith '-gencode=arch=compute_90a,code=sm_90a -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS="90a"' . \
+      /tmp/esmm-hopper-bench "$LOG/hopper-build.log" ./kernels/*.cu ./kernels/experimental/wgmma_compact.cu \
+      ./kernels/bench/hopper_bench.cu; then
       sizes=$(for m in 1 8 16 17 32 48 64 96 128 256 512 1024 2048 4096; do printf '%sx4096x4096,' "$m"; done)
       /tmp/esmm-hopper-bench "${HOPPER_SHAPES:-${sizes%,}}" "${HOPPER_DENSITIES:-1,0.5}" 15 >"$LOG/hopper.csv" 2>&1 ||
         status=1
