@@ -80,12 +80,16 @@ constexpr int kGemvGroupRows = 4;  // rows that share each load of B
 // Hopper path's 11.5 / 11.3 and the decode kernel's 13.9 / 14.9; 16 rows K = 512 13.6 / 14.0
 // against 14.6 / 13.6; 32 rows K = 256 11.0 / 11.6 against 14.3 / 14.0. One pass more and the
 // Hopper path wins: 16 rows K = 1024 18.7 / 19.5 against 17.6 / 17.1; 32 rows K = 512 16.2 / 16.6
-// against 14.9 / 14.8.
+// against 14.9 / 14.8. Below kHopperMinRows the other path is the decode kernel, which the GEMV's
+// two passes beat up to K = 2048 (v21c: 8 rows K = 2048 18.8 / 20.2 against 18.9 / 21.9; 12 rows,
+// three passes, K = 1024: 18.0 / 19.4 against the Hopper path's 17.6 / 17.4).
 constexpr int kGemvShortKMaxRows = 32;
 constexpr int kGemvShortKMaxPassK = 2048;
+constexpr int kGemvTwoPassMaxK = 2048;  // 5–8 rows
 constexpr bool gemvRuns(int M, int K) {
   const long long passes = (M + kGemvGroupRows - 1) / kGemvGroupRows;
-  return M <= kGemvMaxRows || (M <= kGemvShortKMaxRows && passes * K <= kGemvShortKMaxPassK);
+  return M <= kGemvMaxRows || (M <= 2 * kGemvGroupRows && K <= kGemvTwoPassMaxK) ||
+         (M <= kGemvShortKMaxRows && passes * K <= kGemvShortKMaxPassK);
 }
 size_t gemvSkipWorkspaceBytes(int M, int N, int K);
 cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream);

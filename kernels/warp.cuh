@@ -204,31 +204,41 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   }
 
   // C (or this split's partial C): the lane's rows 4g + 2u + h, columns 8t + 4e + v hold acc[u][v][2h + e].
+  // Written through the warp's list space as a 32 × 32 tile, so each store instruction writes whole
+  // 128-byte rows (8 lanes a row) where the lane's own 16-byte pieces would fill half of every
+  // 32-byte sector they touch (ncu, 32 rows: 16 of 32 bytes a sector used, kernel-notes v21d).
   wacc.flush();
   const auto& acc = wacc.acc;
-  const int col0 = nt * kTile + 8 * t;
-  float* const dst = partial != nullptr ? partial + static_cast<size_t>(split) * p.M * p.N : p.C;
-  const size_t ld = partial != nullptr ? static_cast<size_t>(p.N) : static_cast<size_t>(p.ldc);
+  static_assert(kChunkK * sizeof(uint16_t) >= kTile * kTile * sizeof(float), "the list space holds the C tile");
+  float* const tileC = reinterpret_cast<float*>(list);
+  __syncwarp();  // every lane is done with the list
 #pragma unroll
-  for (int u = 0; u < 2; ++u) {
+  for (int u = 0; u < 2; ++u)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = mt * kTile + 4 * g + 2 * u + h;
-      if (r >= p.M) continue;
-      float* out = dst + static_cast<size_t>(r) * ld + col0;
+    for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
-        const float4 x = make_float4(acc[u][0][2 * h + e], acc[u][1][2 * h + e], acc[u][2][2 * h + e], acc[u][3][2 * h + e]);
-        const int c = col0 + 4 * e;
-        if (vecC && c + 4 <= p.N) {
-          *reinterpret_cast<float4*>(out + 4 * e) = x;
-        } else {
-          if (c < p.N) out[4 * e] = x.x;
-          if (c + 1 < p.N) out[4 * e + 1] = x.y;
-          if (c + 2 < p.N) out[4 * e + 2] = x.z;
-          if (c + 3 < p.N) out[4 * e + 3] = x.w;
-        }
+        *reinterpret_cast<float4*>(tileC + (4 * g + 2 * u + h) * kTile + 8 * t + 4 * e) =
+            make_float4(acc[u][0][2 * h + e], acc[u][1][2 * h + e], acc[u][2][2 * h + e], acc[u][3][2 * h + e]);
       }
+  __syncwarp();
+  float* const dst = partial != nullptr ? partial + static_cast<size_t>(split) * p.M * p.N : p.C;
+  const size_t ld = partial != nullptr ? static_cast<size_t>(p.N) : static_cast<size_t>(p.ldc);
+  const int c = nt * kTile + 4 * (lane & 7);
+#pragma unroll
+  for (int i = 0; i < kTile / 4; ++i) {
+    const int rt = 4 * i + (lane >> 3);
+    const int r = mt * kTile + rt;
+    if (r >= p.M) continue;
+    const float4 x = *reinterpret_cast<const float4*>(tileC + rt * kTile + 4 * (lane & 7));
+    float* out = dst + static_cast<size_t>(r) * ld + c;
+    if (vecC && c + 4 <= p.N) {
+      *reinterpret_cast<float4*>(out) = x;
+    } else {
+      if (c < p.N) out[0] = x.x;
+      if (c + 1 < p.N) out[1] = x.y;
+      if (c + 2 < p.N) out[2] = x.z;
+      if (c + 3 < p.N) out[3] = x.w;
     }
   }
 }

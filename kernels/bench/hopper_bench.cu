@@ -2,12 +2,13 @@
 // skipping) beside the mma.sync dense kernel, the addon's ESMM dispatch (by shape only: no densities,
 // no prepared B), the few-row variants it picks from by density or K (`decode`, `gemv-skip` and its
 // dense form, `tf32x3-warp-splitk`: that one transposes A in its call, which the addon's A-pattern
-// pass does instead) and cuBLAS SGEMM, on the sweep's synthetic joint-sparse data. Errors against a
+// pass does instead; rows `warp-t` and `splitk-t` run `tf32x3-warp` and the split kernel on A
+// transposed ahead, as the addon does) and cuBLAS SGEMM, on the sweep's synthetic joint-sparse data. Errors against a
 // float64 GEMM; times are medians of CUDA-event samples of the addon's timing loop
 // (native/cuda_timing.h), L2 flushed before each. Writes CSV to stdout. Built and run by
 // scripts/kernel-bench.sh (step hopper).
 //
-//   hopper_bench [shapes MxNxK,...] [densities d,...] [runs]
+//   hopper_bench [shapes MxNxK,...] [densities d,...] [runs] [kernels,...]
 //
 // A density d is joint (A's 32-row tiles and B's 32-column tiles each keep a k with probability d);
 // bd is b-only (A dense, B's tiles keep a k with probability d).
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
   const std::string shapes = argc > 1 ? argv[1] : "4096x4096x4096";
   const std::string dens = argc > 2 ? argv[2] : "1,0.5";
   const int runs = argc > 3 ? std::atoi(argv[3]) : 20;
+  // Optional: only these kernels (names as in the CSV), e.g. for a profiler run.
+  const std::vector<std::string> only = argc > 4 ? split(argv[4]) : std::vector<std::string>{};
   cublasHandle_t h;
   if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) return 1;
   cudaStream_t s;
@@ -96,10 +99,12 @@ int main(int argc, char** argv) {
       const esmm::Variant* splitK = esmm::findVariant("tf32x3-warp-splitk");
       const esmm::Variant* decode = esmm::findVariant("decode");
       const esmm::Variant* gemv = esmm::findVariant("gemv-skip");
-      if (splitK == nullptr || decode == nullptr || gemv == nullptr) return 3;
+      const esmm::Variant* warp = esmm::findVariant("tf32x3-warp");
+      if (splitK == nullptr || decode == nullptr || gemv == nullptr || warp == nullptr) return 3;
       const size_t ws = std::max({esmm::hopperGemmWorkspaceBytes(M, N, K), esmm::esmmWorkspaceBytes(M, N, K),
                                   esmm::denseWorkspaceBytes(M, N, K), splitK->workspaceBytes(M, N, K),
-                                  decode->workspaceBytes(M, N, K), gemv->workspaceBytes(M, N, K)});
+                                  decode->workspaceBytes(M, N, K), gemv->workspaceBytes(M, N, K),
+                                  warp->workspaceBytes(M, N, K)});
       void* work;
       ESMM_CUDA_CHECK(cudaMalloc(&work, ws));
       float* prep;
@@ -111,8 +116,17 @@ int main(int argc, char** argv) {
       const size_t cws = std::max<size_t>(esmm::hopperCompactGemmWorkspaceBytes(M, N, K), 16);
       void* cwork;
       ESMM_CUDA_CHECK(cudaMalloc(&cwork, cws));
+      // A transposed as the addon's A-pattern pass writes it (rows whose pattern bit is clear stay
+      // zero here), for the warp kernels' rows as the addon runs them.
+      float* aT;
+      const size_t aTBytes = esmm::aTransposedBytes(M, K);
+      ESMM_CUDA_CHECK(cudaMalloc(&aT, aTBytes));
+      ESMM_CUDA_CHECK(cudaMemsetAsync(aT, 0, aTBytes, s));
+      ESMM_CUDA_CHECK(esmm::launchAPatternsTransposed(A, M, K, K, aPat, aT, s));
       const esmm::DenseArgs da{A, B, C, M, N, K, K, N, N, prep};
       const esmm::EsmmArgs ea{A, B, C, M, N, K, K, N, N, aPat, bPat};
+      esmm::EsmmArgs eat = ea;
+      eat.aTransposed = aT;
       struct K_ {
         const char* name;
         std::function<void()> run;
@@ -127,6 +141,8 @@ int main(int argc, char** argv) {
           {"hopper-esmm", [&] { ESMM_CUDA_CHECK(esmm::launchHopperGemm(da, prep, aPat, bPat, work, ws, s)); }},
           {"decode", [&] { ESMM_CUDA_CHECK(decode->launch(ea, work, ws, s)); }},
           {"warp-splitk", [&] { ESMM_CUDA_CHECK(splitK->launch(ea, work, ws, s)); }},
+          {"warp-t", [&] { ESMM_CUDA_CHECK(warp->launch(eat, work, ws, s)); }},
+          {"splitk-t", [&] { ESMM_CUDA_CHECK(splitK->launch(eat, work, ws, s)); }},
           {"gemv", [&] { ESMM_CUDA_CHECK(gemv->launch(ea, work, ws, s)); }},
           {"dense-gemv", [&] { ESMM_CUDA_CHECK(esmm::launchDenseGemv(da, work, ws, s)); }},
           {"compact", [&] { ESMM_CUDA_CHECK(esmm::launchHopperCompactGemm(da, compact, cwork, cws, s)); }},
@@ -135,6 +151,7 @@ int main(int argc, char** argv) {
       };
       std::vector<float> out(size_t(M) * N);
       for (const K_& k : ks) {
+        if (!only.empty() && std::find(only.begin(), only.end(), k.name) == only.end()) continue;
         ESMM_CUDA_CHECK(cudaMemsetAsync(C, 0, sizeof(float) * M * N, s));
         k.run();
         ESMM_CUDA_CHECK(cudaStreamSynchronize(s));
@@ -158,7 +175,7 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
       }
       cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(aPat), cudaFree(bPat), cudaFree(A64), cudaFree(B64),
-          cudaFree(C64), cudaFree(work), cudaFree(prep), cudaFree(compact), cudaFree(cwork);
+          cudaFree(C64), cudaFree(work), cudaFree(prep), cudaFree(compact), cudaFree(cwork), cudaFree(aT);
     }
   }
   return 0;

@@ -160,8 +160,12 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
   });
 
   it('up to 32 rows over a short K take gemv-skip, and dense-tf32x3 its dense form', async (t) => {
-    // variants.cuh, gemvRuns: 1–4 rows at any K; 5–32 rows while ceil(M / 4) · K ≤ 2048.
+    // variants.cuh, gemvRuns: 1–4 rows at any K; 5–8 rows while K ≤ 2048; 9–32 rows while
+    // ceil(M / 4) · K ≤ 2048.
     const cases: DispatchCase[] = [
+      [8, 2048, 200, 'b-only', 1, true],
+      [5, 1500, 64, 'joint', 0.5, true],
+      [8, 2049, 200, 'b-only', 1, false],
       [16, 512, 300, 'b-only', 0.5, true],
       [32, 256, 130, 'b-only', 1, true],
       [9, 682, 64, 'joint', 0.5, true],
