@@ -57,6 +57,26 @@ __device__ __forceinline__ float4 loadB(const float* __restrict__ B, int ldb, in
   return v;
 }
 
+// The row form's copies (kRows): 16 bytes, zero-filled where !valid; A through L1, B past it.
+// "memory": the compiler keeps them in program order with the staged rows' reads.
+__device__ __forceinline__ void rowCopyA(void* dst, const float* src, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(valid ? 16 : 0)
+               : "memory");
+}
+__device__ __forceinline__ void rowCopyB(void* dst, const float* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(valid ? 16 : 0)
+               : "memory");
+}
+__device__ __forceinline__ void rowCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void rowWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+// A staged step: the 8 slots' rows of At (32 floats each) and of B, each row 160 bytes apart, so
+// that a quarter-warp's fragment reads (4 slots × 2 chunks) fall in 8 different bank groups.
+constexpr int kRowStride = 40;                  // floats
+constexpr int kStepFloats = 2 * 8 * kRowStride;  // A's 8 rows, then B's
+
 __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, int k, int row) {
   return k < 0 ? zero4() : __ldg(reinterpret_cast<const float4*>(At + static_cast<size_t>(k) * ldt + row));
 }
@@ -65,7 +85,12 @@ __device__ __forceinline__ float4 loadAt(const float* __restrict__ At, int ldt, 
 // a chunk lists 32 · kLaneSlices · 8 k; its list is one 16-bit k per kept k, in shared memory.
 // kSplitK: launched with K split (gridDim.y splits); without it the split arithmetic folds away (as a
 // runtime value it cost the unsplit kernel 2–3 % at 4096³: H200, kernel-notes v19b).
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB, bool kSplitK>
+// kRows: steps staged kRows deep in shared memory by cp.async, each quarter-warp copying one whole
+// 128-byte row (one L1 row per quarter, where the fragment layout's loads touch four), then read
+// into the fragments from shared memory. It halves the L1 pipe's wavefronts (ncu, 4096³ joint .25:
+// 75 → 40 % busy) for more instructions (issue slots 51 → 59 %): 1–2 % faster for the split kernel at
+// up to 32 rows, 6–9 % slower for the unsplit kernel at 4096³ (kernel-notes v21h).
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, bool kVecB, bool kSplitK, int kRows = 0>
 __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
     warpKernel(EsmmArgs p, const float* __restrict__ At, int ldt, bool vecC, float* partial) {
   waitForPriorGrids();
@@ -182,6 +207,53 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
       }
     }
     __syncwarp();
+    if constexpr (kRows > 0) {
+      if (fastB) {
+        float* const stage = reinterpret_cast<float*>(listAll + kWarpsM * kWarpsN * kChunkK) + warp * kRows * kStepFloats;
+        const int q = lane >> 3, c = lane & 7;
+        const float* aRow = At + mt * kTile + 4 * c;
+        const float* bRow = p.B + nt * kTile + 4 * c;
+        const int nSteps = (n + 7) / 8;
+        auto issue = [&](int st) {
+          const int base = 8 * st;
+          const bool in0 = base + q < n, in1 = base + q + 4 < n;
+          const size_t k0 = in0 ? static_cast<size_t>(kBase + list[base + q]) : 0;
+          const size_t k1 = in1 ? static_cast<size_t>(kBase + list[base + q + 4]) : 0;
+          float* st0 = stage + (st % kRows) * kStepFloats + 4 * c;
+          rowCopyA(st0 + q * kRowStride, aRow + k0 * ldt, in0);
+          rowCopyA(st0 + (q + 4) * kRowStride, aRow + k1 * ldt, in1);
+          rowCopyB(st0 + (8 + q) * kRowStride, bRow + k0 * p.ldb, in0);
+          rowCopyB(st0 + (12 + q) * kRowStride, bRow + k1 * p.ldb, in1);
+        };
+#pragma unroll
+        for (int st = 0; st < kRows - 1; ++st) {
+          if (st < nSteps) issue(st);
+          rowCommit();
+        }
+        for (int st = 0; st < nSteps; ++st) {
+          if (st + kRows - 1 < nSteps) issue(st + kRows - 1);
+          rowCommit();
+          rowWait<kRows - 1>();
+          __syncwarp();  // every lane's copies of this step are in
+          const float* st0 = stage + (st % kRows) * kStepFloats + 4 * g;
+          const Frag f{*reinterpret_cast<const float4*>(st0 + t * kRowStride),
+                       *reinterpret_cast<const float4*>(st0 + (t + 4) * kRowStride),
+                       *reinterpret_cast<const float4*>(st0 + (8 + t) * kRowStride),
+                       *reinterpret_cast<const float4*>(st0 + (12 + t) * kRowStride)};
+          __syncwarp();  // every lane has read the step before its slot is copied into again
+          step(f);
+        }
+      } else {
+        // Tiles cut by N (or B's rows unaligned): guarded loads, one step at a time.
+        for (int base = 0; base < n; base += 8) {
+          Frag f;
+          load(base, n, f);
+          step(f);
+        }
+      }
+      __syncwarp();  // the list is rewritten by the next chunk
+      continue;
+    }
     // Two fragment sets in turn: the loads of the next step are in flight while this step's MMAs run.
     // Whole steps first, without guards; then the chunk's last, partial step with them.
     const int nFull = n & ~7;
@@ -273,20 +345,21 @@ int warpLaunchedSplits(int K, int splits) {
 // A must already be transposed, into the workspace (klist::launchTranspose) or by the caller
 // (EsmmArgs::aTransposed); with `splits` > 1 the partial sums go to `partial` (splits × M × N floats)
 // and are added into C after.
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, int kRows = 0>
 cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaStream_t stream, int splits = 1,
                              float* partial = nullptr) {
   constexpr int kThreads = 32 * kWarpsM * kWarpsN;
-  constexpr size_t kSmem = static_cast<size_t>(kWarpsM) * kWarpsN * 32 * kLaneSlices * kBK * sizeof(uint16_t);
+  constexpr size_t kSmem = static_cast<size_t>(kWarpsM) * kWarpsN * 32 * kLaneSlices * kBK * sizeof(uint16_t) +
+                           static_cast<size_t>(kWarpsM) * kWarpsN * kRows * kStepFloats * sizeof(float);
   const long long blocks = warpBlocks<kWarpsM, kWarpsN>(args.M, args.N);
   if (blocks > 0x7FFFFFFFLL) return cudaErrorInvalidValue;
   const int launched = warpLaunchedSplits<kLaneSlices>(args.K, splits);
   if (launched > 1 && partial == nullptr) return cudaErrorInvalidValue;
   const bool vecB = rowsVec4Aligned(args.B, args.ldb);
-  auto kernel = launched > 1 ? (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, true>
-                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, true>)
-                             : (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, false>
-                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, false>);
+  auto kernel = launched > 1 ? (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, true, kRows>
+                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, true, kRows>)
+                             : (vecB ? warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, true, false, kRows>
+                                     : warpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, false, false, kRows>);
   if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kSmem));
       e != cudaSuccess) {
     return e;
@@ -302,10 +375,10 @@ cudaError_t launchWarpKernel(const EsmmArgs& args, const void* workspace, cudaSt
   return launchSumSplits(partial, launched, args.M, args.N, args.C, args.ldc, stream);
 }
 
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, int kRows = 0>
 cudaError_t launchWarp(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (const cudaError_t e = klist::launchTranspose(args, workspace, workspaceBytes, stream); e != cudaSuccess) return e;
-  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices>(args, workspace, stream);
+  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, kRows>(args, workspace, stream);
 }
 
 // The split-K form: workspace = A transposed as the k-list kernels lay it out, then (from a 256-byte
@@ -322,14 +395,14 @@ size_t warpSplitWorkspaceBytes(int M, int N, int K) {
   return splitPartialOffset(M, N, K) + (splits > 1 ? static_cast<size_t>(splits) * M * N * sizeof(float) : 0);
 }
 
-template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices>
+template <int kWarpsM, int kWarpsN, int kMinBlocks, int kLaneSlices, int kRows = 0>
 cudaError_t launchWarpSplit(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (workspace == nullptr || workspaceBytes < warpSplitWorkspaceBytes<kWarpsM, kWarpsN, kMinBlocks>(args.M, args.N, args.K)) {
     return cudaErrorInvalidValue;
   }
   if (const cudaError_t e = klist::launchTranspose(args, workspace, workspaceBytes, stream); e != cudaSuccess) return e;
   float* partial = reinterpret_cast<float*>(static_cast<char*>(workspace) + splitPartialOffset(args.M, args.N, args.K));
-  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices>(
+  return launchWarpKernel<kWarpsM, kWarpsN, kMinBlocks, kLaneSlices, kRows>(
       args, workspace, stream, warpSplits<kWarpsM, kWarpsN, kMinBlocks>(args.M, args.N, args.K), partial);
 }
 
