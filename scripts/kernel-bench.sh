@@ -4,7 +4,8 @@
 #   scripts/kernel-bench.sh export <commit> <folder>
 # hopper: builds kernels/bench/hopper_bench.cu for sm_90a and times the Hopper mainloop beside the
 # mma.sync kernels and cuBLAS over M = 1 … 4096 (K = N = 4096), writing $OUT/hopper.csv;
-# HOPPER_SHAPES (MxNxK,...) and HOPPER_DENSITIES (d joint, bd b-only, ...) replace those.
+# HOPPER_SHAPES (MxNxK,...) and HOPPER_DENSITIES (d joint, bd b-only, ...) replace those, and
+# HOPPER_KERNELS (names as in the CSV: sgemm,warp-t,splitk-t,gemv,...) times only those.
 # ab: the same perf run by this tree's harness (a) and by one built from AB_TREE (b), in turn,
 # AB_ROUNDS times (default 2), so that a change is timed against what it replaces on one card in one
 # call; AB_TREE is a folder holding kernels/ and native/ of another commit, written where git is by
@@ -99,7 +100,8 @@ PY
       /tmp/esmm-hopper-bench "$LOG/hopper-build.log" ./kernels/*.cu ./kernels/experimental/wgmma_compact.cu \
       ./kernels/bench/hopper_bench.cu; then
       sizes=$(for m in 1 8 16 17 32 48 64 96 128 256 512 1024 2048 4096; do printf '%sx4096x4096,' "$m"; done)
-      /tmp/esmm-hopper-bench "${HOPPER_SHAPES:-${sizes%,}}" "${HOPPER_DENSITIES:-1,0.5}" 15 >"$LOG/hopper.csv" 2>&1 ||
+      /tmp/esmm-hopper-bench "${HOPPER_SHAPES:-${sizes%,}}" "${HOPPER_DENSITIES:-1,0.5}" 15 ${HOPPER_KERNELS:+"$HOPPER_KERNELS"} \
+        >"$LOG/hopper.csv" 2>&1 ||
         status=1
     else
       grep -E "error" "$LOG/hopper-build.log" | head -20
