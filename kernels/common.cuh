@@ -37,6 +37,11 @@ __device__ __forceinline__ void cpAsync16(void* dst, const void* src, int srcByt
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(srcBytes));
 }
 
+// The same through L1 (cp.async.ca): for data other warps of the block may read again.
+__device__ __forceinline__ void cpAsync16L1(void* dst, const void* src, int srcBytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(srcBytes));
+}
+
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
 
 template <int N>

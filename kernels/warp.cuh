@@ -57,21 +57,6 @@ __device__ __forceinline__ float4 loadB(const float* __restrict__ B, int ldb, in
   return v;
 }
 
-// The row form's copies (kRows): 16 bytes, zero-filled where !valid; A through L1, B past it.
-// "memory": the compiler keeps them in program order with the staged rows' reads.
-__device__ __forceinline__ void rowCopyA(void* dst, const float* src, bool valid) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(valid ? 16 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void rowCopyB(void* dst, const float* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(valid ? 16 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void rowCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void rowWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
 // A staged step: the 8 slots' rows of At (32 floats each) and of B, each row 160 bytes apart, so
 // that a quarter-warp's fragment reads (4 slots × 2 chunks) fall in 8 different bank groups.
 constexpr int kRowStride = 40;                  // floats
@@ -220,21 +205,23 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
           const size_t k0 = in0 ? static_cast<size_t>(kBase + list[base + q]) : 0;
           const size_t k1 = in1 ? static_cast<size_t>(kBase + list[base + q + 4]) : 0;
           float* st0 = stage + (st % kRows) * kStepFloats + 4 * c;
-          rowCopyA(st0 + q * kRowStride, aRow + k0 * ldt, in0);
-          rowCopyA(st0 + (q + 4) * kRowStride, aRow + k1 * ldt, in1);
-          rowCopyB(st0 + (8 + q) * kRowStride, bRow + k0 * p.ldb, in0);
-          rowCopyB(st0 + (12 + q) * kRowStride, bRow + k1 * p.ldb, in1);
+          // A through L1 (the warps of a block that share an A tile may find its rows there), B past it;
+          // a slot past the list is zero-filled.
+          cpAsync16L1(st0 + q * kRowStride, aRow + k0 * ldt, in0 ? 16 : 0);
+          cpAsync16L1(st0 + (q + 4) * kRowStride, aRow + k1 * ldt, in1 ? 16 : 0);
+          cpAsync16(st0 + (8 + q) * kRowStride, bRow + k0 * p.ldb, in0 ? 16 : 0);
+          cpAsync16(st0 + (12 + q) * kRowStride, bRow + k1 * p.ldb, in1 ? 16 : 0);
         };
 #pragma unroll
         for (int st = 0; st < kRows - 1; ++st) {
           if (st < nSteps) issue(st);
-          rowCommit();
+          cpAsyncCommit();
         }
         for (int st = 0; st < nSteps; ++st) {
           if (st + kRows - 1 < nSteps) issue(st + kRows - 1);
-          rowCommit();
-          rowWait<kRows - 1>();
-          __syncwarp();  // every lane's copies of this step are in
+          cpAsyncCommit();
+          cpAsyncWait<kRows - 1>();
+          __syncwarp();  // every lane's copies of this step are in (and, for the compiler, before the reads)
           const float* st0 = stage + (st % kRows) * kStepFloats + 4 * g;
           const Frag f{*reinterpret_cast<const float4*>(st0 + t * kRowStride),
                        *reinterpret_cast<const float4*>(st0 + (t + 4) * kRowStride),
@@ -244,7 +231,8 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
           step(f);
         }
       } else {
-        // Tiles cut by N (or B's rows unaligned): guarded loads, one step at a time.
+        // Tiles cut by N (or B's rows unaligned): guarded loads, one step at a time. Not the two-set
+        // register path below: compiled beside the staged one it cost the kernel 32–60 bytes of spills.
         for (int base = 0; base < n; base += 8) {
           Frag f;
           load(base, n, f);
