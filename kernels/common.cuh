@@ -67,6 +67,22 @@ __device__ __forceinline__ void allowDependentLaunch() {
 #endif
 }
 
+// Adds 1 to a GPU-scope arrival counter and returns its old value, as one acquire-release atomic:
+// writes ordered before the call (the block's, where a __syncthreads precedes it) are visible to the
+// thread that reads the counter's last value, and what they wrote is visible to it after the call.
+__device__ __forceinline__ unsigned arriveAcqRel(unsigned* counter) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 700
+  unsigned old;
+  asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;\n" : "=r"(old) : "l"(counter) : "memory");
+  return old;
+#else
+  __threadfence();
+  const unsigned old = atomicAdd(counter, 1u);
+  __threadfence();
+  return old;
+#endif
+}
+
 // Whether the current device takes programmatic dependent launches (read once per device).
 bool programmaticLaunch();
 

@@ -11,6 +11,9 @@
 // a run of at most 8 slices (8 k each), whose pattern bytes its lanes read up front, one each, with
 // two slices' B loads in flight; the 8 warps of a block split the block's slices and read A's rows
 // from a copy in shared memory; blocks tile the columns (x), K (y) and groups of 4 rows (z).
+// Where the call's joint k density is known and at most kOneSliceMaxDensity, a warp holds one slice
+// in flight instead, and four blocks share a multiprocessor instead of two: twice the warps, each
+// waiting on fewer loads (a sparse slice leaves most of a second register set empty).
 #include <algorithm>
 
 #include "common.cuh"
@@ -37,6 +40,15 @@ constexpr int kSlicesNoSplit = kWarps * kEagerSlices;
 constexpr int kResidentCounters = 1 << 16;
 __device__ unsigned gSplitCounters[kResidentCounters];
 
+// H200, K = N = 4096, µs, one-slice form against two (kernel-notes v22e): 1 row d = .25 / .5 / 1
+// 12.6 / 15.1 / 22.5 against 13.8 / 15.7 / 22.3; 4 rows 16.7 / 18.3 / 26.0 against 17.4 / 19.4 / 24.8;
+// at d = .625 a tie at 1 row, 2–3 % at 2–4. At K = 512 (16 rows) it lost 3 % at d = .25; at 2048
+// (8 rows) it won 4–5 %.
+constexpr double kOneSliceMaxDensity = 0.75;
+constexpr int kOneSliceMinK = 2048;
+constexpr int kOneSliceBlocksPerSM = 4;
+constexpr int kTwoSliceBlocksPerSM = 2;
+
 struct GemvPlan {
   int groups;          // 128-column groups
   int rowGroups;       // 4-row groups
@@ -44,7 +56,7 @@ struct GemvPlan {
   int slicesPerBlock;  // 8-k slices per split (a multiple of kWarps, at most kMaxSlicesPerBlock)
 };
 
-GemvPlan planFor(int M, int N, int K) {
+GemvPlan planFor(int M, int N, int K, int blocksPerSM) {
   GemvPlan p;
   p.groups = ceilDiv(N, kGroupCols);
   p.rowGroups = ceilDiv(M, kGroupRows);
@@ -59,8 +71,8 @@ GemvPlan planFor(int M, int N, int K) {
     p.splits = 1;
     return p;
   }
-  // About two blocks per multiprocessor (their registers allow that many) in one wave.
-  const int want = std::max(1, 2 * numSMs() / (p.groups * p.rowGroups));
+  // About as many blocks as fit on the multiprocessors (their registers allow blocksPerSM) in one wave.
+  const int want = std::max(1, blocksPerSM * numSMs() / (p.groups * p.rowGroups));
   const int per = ceilDiv(ceilDiv(slices, want), kWarps) * kWarps;
   p.slicesPerBlock = std::clamp(per, kWarps, kMaxSlicesPerBlock);
   p.splits = ceilDiv(slices, p.slicesPerBlock);
@@ -116,9 +128,9 @@ __device__ __forceinline__ void fmaSlice(float (&acc)[kRows][4], const float4 (&
 // ESMM's speedup here is its skipping, not how B is streamed). kEager: at most kEagerSlices slices a
 // warp, loaded before the pattern bits (an instance of its own: the early loads cost the longer runs
 // registers, and 4 % at 16 rows, K = 512).
-template <int kRows, bool kVec, bool kDense, bool kEager>
-__global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial,
-                                                              unsigned* counters) {
+template <int kRows, bool kVec, bool kDense, bool kEager, bool kOneSlice>
+__global__ void __launch_bounds__(kThreads, kOneSlice ? kOneSliceBlocksPerSM : kTwoSliceBlocksPerSM)
+    gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial, unsigned* counters) {
   waitForPriorGrids();
   allowDependentLaunch();
   __shared__ float red[kWarps][kRows][kGroupCols];
@@ -175,20 +187,31 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = 0.f;
   const int src = lane & ~7;
   const int wl = warp * perWarp;  // first slice of this warp, relative to the split
-  // Two slices in flight: the next slice's loads go out before this slice's FMAs.
-  constexpr int kRunSlices = kEager ? kEagerSlices : kMaxSlicesPerWarp;
-  unsigned bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src) & mine;
-  if (!kEager && ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
+  if constexpr (kOneSlice) {
 #pragma unroll
-  for (int i = 0; i < kRunSlices; i += 2) {
-    const unsigned bits1 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 1)) & mine;
-    if (!kEager && i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
-    if (i < ns) fmaSlice<kRows>(acc, b0, bits0, as, wl + i, kSpan);
-    if (i + 2 < kRunSlices) {
-      bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 2)) & mine;
-      if (i + 2 < ns) loadSlice<kVec>(b0, a, bits0, ws0 + i + 2, col0);
+    for (int i = 0; i < kMaxSlicesPerWarp; ++i) {
+      if (i < ns) {
+        const unsigned bits = __shfl_sync(0xFFFFFFFFu, myBits, src | i) & mine;
+        loadSlice<kVec>(b0, a, bits, ws0 + i, col0);
+        fmaSlice<kRows>(acc, b0, bits, as, wl + i, kSpan);
+      }
     }
-    if (i + 1 < ns) fmaSlice<kRows>(acc, b1, bits1, as, wl + i + 1, kSpan);
+  } else {
+    // Two slices in flight: the next slice's loads go out before this slice's FMAs.
+    constexpr int kRunSlices = kEager ? kEagerSlices : kMaxSlicesPerWarp;
+    unsigned bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src) & mine;
+    if (!kEager && ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
+#pragma unroll
+    for (int i = 0; i < kRunSlices; i += 2) {
+      const unsigned bits1 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 1)) & mine;
+      if (!kEager && i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
+      if (i < ns) fmaSlice<kRows>(acc, b0, bits0, as, wl + i, kSpan);
+      if (i + 2 < kRunSlices) {
+        bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 2)) & mine;
+        if (i + 2 < ns) loadSlice<kVec>(b0, a, bits0, ws0 + i + 2, col0);
+      }
+      if (i + 1 < ns) fmaSlice<kRows>(acc, b1, bits1, as, wl + i + 1, kSpan);
+    }
   }
 #pragma unroll
   for (int r = 0; r < kRows; ++r) {
@@ -216,14 +239,15 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   }
   if (splits == 1) return;
 
-  // The last block of this (column group, row group) to finish adds the splits in order.
-  __threadfence();
+  // The last block of this (column group, row group) to finish adds the splits in order. The block's
+  // partial stores are ordered before thread 0's arrival by the barrier, and the arrival releases
+  // them at GPU scope; in the last block the same arrival acquires the others' (one acq_rel atomic in
+  // place of a fence in every thread before it and after it: 0.2–0.3 µs of a 14–25 µs call, v22c).
   __syncthreads();
   unsigned* counter = (counters != nullptr ? counters : gSplitCounters) + size_t(rowGroup) * gridDim.x + group;
-  if (threadIdx.x == 0) isLast = atomicAdd(counter, 1u) == unsigned(splits - 1);
+  if (threadIdx.x == 0) isLast = arriveAcqRel(counter) == unsigned(splits - 1);
   __syncthreads();
   if (!isLast) return;
-  __threadfence();
   for (int i = threadIdx.x; i < kRows * kGroupCols; i += kThreads) {
     const int r = i / kGroupCols, c = i % kGroupCols;
     const int col = group * kGroupCols + c;
@@ -235,35 +259,58 @@ __global__ void __launch_bounds__(kThreads, 2) gemvSkipKernel(EsmmArgs a, int sl
   if (threadIdx.x == 0) *counter = 0;  // ready for the next launch
 }
 
+bool vecRows(const EsmmArgs& a) { return rowsVec4Aligned(a.B, a.ldb) && a.N % 4 == 0; }
+bool eagerPlan(const GemvPlan& p) { return p.slicesPerBlock / kWarps <= kEagerSlices; }
+
+// The one-slice form: 16-byte rows, K of at least kOneSliceMinK, a run longer than the eager form's,
+// and a joint k density known to be at most kOneSliceMaxDensity (at d = 1 the two-slice form is 1–5 %
+// faster).
+bool oneSliceRuns(const EsmmArgs& a, bool dense) {
+  return !dense && vecRows(a) && a.K >= kOneSliceMinK && a.kDensity >= 0 &&
+         a.kDensity <= kOneSliceMaxDensity && !eagerPlan(planFor(a.M, a.N, a.K, kTwoSliceBlocksPerSM));
+}
+
 template <int kRows, bool kDense>
-cudaError_t launchRows(const EsmmArgs& a, const GemvPlan& p, float* partial, unsigned* counters, cudaStream_t s) {
+cudaError_t launchRows(const EsmmArgs& a, const GemvPlan& p, bool oneSlice, float* partial, unsigned* counters,
+                       cudaStream_t s) {
   const dim3 grid(p.groups, p.splits, p.rowGroups);
-  const bool vec = rowsVec4Aligned(a.B, a.ldb) && a.N % 4 == 0;
-  const bool eager = p.slicesPerBlock / kWarps <= kEagerSlices;
-  const auto kernel = vec ? (eager ? gemvSkipKernel<kRows, true, kDense, true> : gemvSkipKernel<kRows, true, kDense, false>)
-                          : (eager ? gemvSkipKernel<kRows, false, kDense, true> : gemvSkipKernel<kRows, false, kDense, false>);
+  const bool vec = vecRows(a);
+  const bool eager = eagerPlan(p);
+  auto kernel = vec ? (eager ? gemvSkipKernel<kRows, true, kDense, true, false>
+                             : gemvSkipKernel<kRows, true, kDense, false, false>)
+                    : (eager ? gemvSkipKernel<kRows, false, kDense, true, false>
+                             : gemvSkipKernel<kRows, false, kDense, false, false>);
+  if constexpr (!kDense) {
+    if (oneSlice) kernel = gemvSkipKernel<kRows, true, false, false, true>;
+  }
   return launchDependent(kernel, grid, dim3(kThreads), 0, s, a, p.slicesPerBlock, partial, counters);
 }
 
 bool residentCounters(const GemvPlan& p) { return size_t(p.groups) * p.rowGroups <= size_t(kResidentCounters); }
 
+size_t workspaceFor(const GemvPlan& p, int M, int N) {
+  if (p.splits == 1) return 0;
+  return partialBytes(p, M, N) + (residentCounters(p) ? 0 : size_t(p.groups) * p.rowGroups * sizeof(unsigned));
+}
+
 }  // namespace
 
 size_t gemvSkipWorkspaceBytes(int M, int N, int K) {
-  const GemvPlan p = planFor(M, N, K);
-  if (p.splits == 1) return 0;
-  return partialBytes(p, M, N) + (residentCounters(p) ? 0 : size_t(p.groups) * p.rowGroups * sizeof(unsigned));
+  // Either form may run (the call's density decides).
+  return std::max(workspaceFor(planFor(M, N, K, kTwoSliceBlocksPerSM), M, N),
+                  workspaceFor(planFor(M, N, K, kOneSliceBlocksPerSM), M, N));
 }
 
 namespace {
 
 template <bool kDense>
 cudaError_t launchGemvAs(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
-  const GemvPlan p = planFor(args.M, args.N, args.K);
+  const bool oneSlice = oneSliceRuns(args, kDense);
+  const GemvPlan p = planFor(args.M, args.N, args.K, oneSlice ? kOneSliceBlocksPerSM : kTwoSliceBlocksPerSM);
   float* partial = nullptr;
   unsigned* counters = nullptr;
   if (p.splits > 1) {
-    if (workspace == nullptr || workspaceBytes < gemvSkipWorkspaceBytes(args.M, args.N, args.K)) {
+    if (workspace == nullptr || workspaceBytes < workspaceFor(p, args.M, args.N)) {
       return cudaErrorInvalidValue;
     }
     partial = static_cast<float*>(workspace);
@@ -275,9 +322,9 @@ cudaError_t launchGemvAs(const EsmmArgs& args, void* workspace, size_t workspace
       if (e != cudaSuccess) return e;
     }
   }
-  if (args.M == 1) return launchRows<1, kDense>(args, p, partial, counters, stream);
-  if (args.M == 2) return launchRows<2, kDense>(args, p, partial, counters, stream);
-  return launchRows<kGroupRows, kDense>(args, p, partial, counters, stream);
+  if (args.M == 1) return launchRows<1, kDense>(args, p, oneSlice, partial, counters, stream);
+  if (args.M == 2) return launchRows<2, kDense>(args, p, oneSlice, partial, counters, stream);
+  return launchRows<kGroupRows, kDense>(args, p, oneSlice, partial, counters, stream);
 }
 
 }  // namespace

@@ -3,10 +3,11 @@
 // no prepared B), the few-row variants it picks from by density or K (`decode`, `gemv-skip` and its
 // dense form, `tf32x3-warp-splitk`: that one transposes A in its call, which the addon's A-pattern
 // pass does instead; rows `warp-t` and `splitk-t` run `tf32x3-warp` and the split kernel on A
-// transposed ahead, as the addon does) and cuBLAS SGEMM, on the sweep's synthetic joint-sparse data. Errors against a
-// float64 GEMM; times are medians of CUDA-event samples of the addon's timing loop
-// (native/cuda_timing.h), L2 flushed before each. Writes CSV to stdout. Built and run by
-// scripts/kernel-bench.sh (step hopper).
+// transposed ahead, as the addon does; row `gemv` is told the joint k density as the addon tells it,
+// `gemv-2s` is not, so it runs the two-slice form) and cuBLAS SGEMM, on the sweep's synthetic
+// joint-sparse data. Errors against a float64 GEMM; times are medians of CUDA-event samples of the
+// addon's timing loop (native/cuda_timing.h), L2 flushed before each. Writes CSV to stdout. Built and
+// run by scripts/kernel-bench.sh (step hopper).
 //
 //   hopper_bench [shapes MxNxK,...] [densities d,...] [runs] [kernels,...]
 //
@@ -125,6 +126,19 @@ int main(int argc, char** argv) {
       ESMM_CUDA_CHECK(esmm::launchAPatternsTransposed(A, M, K, K, aPat, aT, s));
       const esmm::DenseArgs da{A, B, C, M, N, K, K, N, N, prep};
       const esmm::EsmmArgs ea{A, B, C, M, N, K, K, N, N, aPat, bPat};
+      esmm::EsmmArgs eaK = ea;
+      {
+        // The joint k density, as the addon passes it (the GEMV's form depends on it).
+        const int ta = esmm::numTiles(M), tb = esmm::numTiles(N), sl = esmm::numKSlices(K);
+        std::vector<uint8_t> ha(size_t(ta) * sl), hb(size_t(tb) * sl);
+        ESMM_CUDA_CHECK(cudaMemcpy(ha.data(), aPat, ha.size(), cudaMemcpyDeviceToHost));
+        ESMM_CUDA_CHECK(cudaMemcpy(hb.data(), bPat, hb.size(), cudaMemcpyDeviceToHost));
+        double kept = 0;
+        for (int i = 0; i < ta; ++i)
+          for (int j = 0; j < tb; ++j)
+            for (int k = 0; k < sl; ++k) kept += __builtin_popcount(ha[size_t(i) * sl + k] & hb[size_t(j) * sl + k]);
+        eaK.kDensity = kept / (double(ta) * tb * K);
+      }
       esmm::EsmmArgs eat = ea;
       eat.aTransposed = aT;
       struct K_ {
@@ -143,7 +157,8 @@ int main(int argc, char** argv) {
           {"warp-splitk", [&] { ESMM_CUDA_CHECK(splitK->launch(ea, work, ws, s)); }},
           {"warp-t", [&] { ESMM_CUDA_CHECK(warp->launch(eat, work, ws, s)); }},
           {"splitk-t", [&] { ESMM_CUDA_CHECK(splitK->launch(eat, work, ws, s)); }},
-          {"gemv", [&] { ESMM_CUDA_CHECK(gemv->launch(ea, work, ws, s)); }},
+          {"gemv", [&] { ESMM_CUDA_CHECK(gemv->launch(eaK, work, ws, s)); }},
+          {"gemv-2s", [&] { ESMM_CUDA_CHECK(gemv->launch(ea, work, ws, s)); }},
           {"dense-gemv", [&] { ESMM_CUDA_CHECK(esmm::launchDenseGemv(da, work, ws, s)); }},
           {"compact", [&] { ESMM_CUDA_CHECK(esmm::launchHopperCompactGemm(da, compact, cwork, cws, s)); }},
           {"prepare-b", [&] { ESMM_CUDA_CHECK(esmm::launchHopperPrepareB(B, K, N, N, prep, s)); }},

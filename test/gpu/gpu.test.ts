@@ -161,8 +161,11 @@ describe('esmm, dense-tf32x3 and cuBLAS on the gpu meet the strict bar against f
 
   it('up to 32 rows over a short K take gemv-skip, and dense-tf32x3 its dense form', async (t) => {
     // variants.cuh, gemvRuns: 1–4 rows at any K; 5–8 rows while K ≤ 2048; 9–32 rows while
-    // ceil(M / 4) · K ≤ 2048.
+    // ceil(M / 4) · K ≤ 2048. From K = 2048 at a joint k density ≤ .75 with 16-byte rows it runs one
+    // slice a warp (esmm_gemv.cu, oneSliceRuns): the 4 × 8192, 3 × 4096 and 1 × 2048 cases.
     const cases: DispatchCase[] = [
+      [3, 4096, 1000, 'b-only', 0.5, true],
+      [1, 2048, 516, 'joint', 0.5, true],
       [8, 2048, 200, 'b-only', 1, true],
       [5, 1500, 64, 'joint', 0.5, true],
       [8, 2049, 200, 'b-only', 1, false],
