@@ -157,7 +157,10 @@ __global__ void __launch_bounds__(kThreads, kOneSlice ? kOneSliceBlocksPerSM : k
   // Rows inside K whose bits are clear are read for nothing, which at these sizes costs no time.
   const unsigned mine = active ? 0xFFFFFFFFu : 0u;  // a tile's lanes past N load nothing
   float4 b0[kBK], b1[kBK];
-  if constexpr (kEager) {
+  // The dense form knows its bits without reading them: its first two slices go out before A's rows
+  // are staged, so B streams from the call's first round trip (as the eager form's do).
+  constexpr bool kEarly = kEager || (kDense && !kOneSlice);
+  if constexpr (kEarly) {
     if (ns > 0) loadSlice<kVec>(b0, a, sliceKMask(ws0, a.K) & mine, ws0, col0);
     if (ns > 1) loadSlice<kVec>(b1, a, sliceKMask(ws0 + 1, a.K) & mine, ws0 + 1, col0);
   }
@@ -200,11 +203,11 @@ __global__ void __launch_bounds__(kThreads, kOneSlice ? kOneSliceBlocksPerSM : k
     // Two slices in flight: the next slice's loads go out before this slice's FMAs.
     constexpr int kRunSlices = kEager ? kEagerSlices : kMaxSlicesPerWarp;
     unsigned bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src) & mine;
-    if (!kEager && ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
+    if (!kEarly && ns > 0) loadSlice<kVec>(b0, a, bits0, ws0, col0);
 #pragma unroll
     for (int i = 0; i < kRunSlices; i += 2) {
       const unsigned bits1 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 1)) & mine;
-      if (!kEager && i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
+      if (!(kEarly && i == 0) && i + 1 < ns) loadSlice<kVec>(b1, a, bits1, ws0 + i + 1, col0);
       if (i < ns) fmaSlice<kRows>(acc, b0, bits0, as, wl + i, kSpan);
       if (i + 2 < kRunSlices) {
         bits0 = __shfl_sync(0xFFFFFFFFu, myBits, src | (i + 2)) & mine;
@@ -331,6 +334,8 @@ cudaError_t launchGemvAs(const EsmmArgs& args, void* workspace, size_t workspace
 
 cudaError_t launchGemvSkip(const EsmmArgs& args, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   if (cudaError_t e = checkArgs(args); e != cudaSuccess) return e;
+  // Every joint bit set: nothing to skip, so the dense form, which reads no patterns.
+  if (args.kDensity >= 1.0) return launchGemvAs<true>(args, workspace, workspaceBytes, stream);
   return launchGemvAs<false>(args, workspace, workspaceBytes, stream);
 }
 
