@@ -13,7 +13,9 @@
 // from a copy in shared memory; blocks tile the columns (x), K (y) and groups of 4 rows (z).
 // Where the call's joint k density is known and at most kOneSliceMaxDensity, a warp holds one slice
 // in flight instead, and four blocks share a multiprocessor instead of two: twice the warps, each
-// waiting on fewer loads (a sparse slice leaves most of a second register set empty).
+// waiting on fewer loads (a sparse slice leaves most of a second register set empty). Where every
+// joint bit is set, ESMM runs the dense form, which needs no pattern bytes and so issues its first
+// B loads before A's rows are staged (kernel-notes v22).
 #include <algorithm>
 
 #include "common.cuh"
@@ -125,7 +127,8 @@ __device__ __forceinline__ void fmaSlice(float (&acc)[kRows][4], const float4 (&
 }
 
 // kDense: no patterns read, every k inside K multiplied (dense-tf32x3's path for the same rows, so
-// ESMM's speedup here is its skipping, not how B is streamed). kEager: at most kEagerSlices slices a
+// ESMM's speedup here is its skipping, not how B is streamed; its first two slices are loaded before
+// A is staged). kEager: at most kEagerSlices slices a
 // warp, loaded before the pattern bits (an instance of its own: the early loads cost the longer runs
 // registers, and 4 % at 16 rows, K = 512).
 template <int kRows, bool kVec, bool kDense, bool kEager, bool kOneSlice>
