@@ -128,12 +128,14 @@ __device__ __forceinline__ void fmaSlice(float (&acc)[kRows][4], const float4 (&
 
 // kDense: no patterns read, every k inside K multiplied (dense-tf32x3's path for the same rows, so
 // ESMM's speedup here is its skipping, not how B is streamed; its first two slices are loaded before
-// A is staged). kEager: at most kEagerSlices slices a
-// warp, loaded before the pattern bits (an instance of its own: the early loads cost the longer runs
-// registers, and 4 % at 16 rows, K = 512).
+// A is staged). kEager: at most kEagerSlices slices a warp, loaded before the pattern bits (an
+// instance of its own: the early loads cost the longer runs registers, and 4 % at 16 rows, K = 512).
+// kOneSlice: one slice in flight a warp, four blocks a multiprocessor (pattern-reading, non-eager
+// runs only: oneSliceRuns).
 template <int kRows, bool kVec, bool kDense, bool kEager, bool kOneSlice>
 __global__ void __launch_bounds__(kThreads, kOneSlice ? kOneSliceBlocksPerSM : kTwoSliceBlocksPerSM)
     gemvSkipKernel(EsmmArgs a, int slicesPerBlock, float* partial, unsigned* counters) {
+  static_assert(!kOneSlice || (!kDense && !kEager), "the one-slice form reads patterns and is not eager");
   waitForPriorGrids();
   allowDependentLaunch();
   __shared__ float red[kWarps][kRows][kGroupCols];
@@ -162,7 +164,7 @@ __global__ void __launch_bounds__(kThreads, kOneSlice ? kOneSliceBlocksPerSM : k
   float4 b0[kBK], b1[kBK];
   // The dense form knows its bits without reading them: its first two slices go out before A's rows
   // are staged, so B streams from the call's first round trip (as the eager form's do).
-  constexpr bool kEarly = kEager || (kDense && !kOneSlice);
+  constexpr bool kEarly = kEager || kDense;
   if constexpr (kEarly) {
     if (ns > 0) loadSlice<kVec>(b0, a, sliceKMask(ws0, a.K) & mine, ws0, col0);
     if (ns > 1) loadSlice<kVec>(b1, a, sliceKMask(ws0 + 1, a.K) & mine, ws0 + 1, col0);
