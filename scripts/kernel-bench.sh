@@ -98,7 +98,7 @@ PY
   hopper)
     if buildWith '-gencode=arch=compute_90a,code=sm_90a -DESMM_WITH_SM90A -DESMM_CUDA_ARCHS="90a"' . \
       /tmp/esmm-hopper-bench "$LOG/hopper-build.log" ./kernels/*.cu ./kernels/experimental/wgmma_compact.cu \
-      ./kernels/bench/hopper_bench.cu; then
+      ./kernels/cpu/cpu_kernels.cc ./kernels/bench/hopper_bench.cu; then
       sizes=$(for m in 1 8 16 17 32 48 64 96 128 256 512 1024 2048 4096; do printf '%sx4096x4096,' "$m"; done)
       /tmp/esmm-hopper-bench "${HOPPER_SHAPES:-${sizes%,}}" "${HOPPER_DENSITIES:-1,0.5}" 15 ${HOPPER_KERNELS:+"$HOPPER_KERNELS"} \
         >"$LOG/hopper.csv" 2>&1 ||

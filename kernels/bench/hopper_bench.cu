@@ -27,6 +27,7 @@
 
 #include "../../native/cuda_timing.h"
 #include "../../native/cuda_util.h"
+#include "cpu/cpu_kernels.h"
 #include "esmm.h"
 #include "generate_gpu.h"
 #include "patterns.h"
@@ -128,16 +129,12 @@ int main(int argc, char** argv) {
       const esmm::EsmmArgs ea{A, B, C, M, N, K, K, N, N, aPat, bPat};
       esmm::EsmmArgs eaK = ea;
       {
-        // The joint k density, as the addon passes it (the GEMV's form depends on it).
-        const int ta = esmm::numTiles(M), tb = esmm::numTiles(N), sl = esmm::numKSlices(K);
-        std::vector<uint8_t> ha(size_t(ta) * sl), hb(size_t(tb) * sl);
+        // The joint k density, computed as the addon computes it (the GEMV's form depends on it).
+        std::vector<uint8_t> ha(size_t(esmm::numTiles(M)) * esmm::numKSlices(K));
+        std::vector<uint8_t> hb(size_t(esmm::numTiles(N)) * esmm::numKSlices(K));
         ESMM_CUDA_CHECK(cudaMemcpy(ha.data(), aPat, ha.size(), cudaMemcpyDeviceToHost));
         ESMM_CUDA_CHECK(cudaMemcpy(hb.data(), bPat, hb.size(), cudaMemcpyDeviceToHost));
-        double kept = 0;
-        for (int i = 0; i < ta; ++i)
-          for (int j = 0; j < tb; ++j)
-            for (int k = 0; k < sl; ++k) kept += __builtin_popcount(ha[size_t(i) * sl + k] & hb[size_t(j) * sl + k]);
-        eaK.kDensity = kept / (double(ta) * tb * K);
+        eaK.kDensity = esmm::cpu::kDensity(ha.data(), hb.data(), M, N, K);
       }
       esmm::EsmmArgs eat = ea;
       eat.aTransposed = aT;
