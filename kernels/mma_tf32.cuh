@@ -16,6 +16,17 @@ __device__ __forceinline__ void mmaTf32(float (&c)[4], const uint32_t (&a)[4], c
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+// m16n8k4: A (row g, k t), (row g+8, k t); B (k t, column g); C as m16n8k8. Two of these do one
+// m16n8k8's work, but each operand is a register pair or a single register, so fragments loaded as
+// 16-byte vectors feed it in place (an m16n8k8 A operand is an aligned register quad that such
+// loads fill only with moves: ~38 moves a k-step in tf32x3-warp, ncu, kernel-notes v23a).
+__device__ __forceinline__ void mmaTf32K4(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t b) {
+  asm(
+      "mma.sync.aligned.m16n8k4.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(b));
+}
+
 // x = hi + lo exactly; hi keeps the 10 explicit mantissa bits tf32 has, and the MMA reads lo's top
 // 19 bits, so the pair carries 21+ significant bits.
 __device__ __forceinline__ void splitTf32(float x, uint32_t& hi, uint32_t& lo) {
@@ -98,6 +109,46 @@ struct WarpAcc {
 #pragma unroll
       for (int j = 0; j < 4; ++j) mmaTf32(part[i][j], aHi[i], bHi[j]);
     ++pending;
+  }
+
+  // One k-step from 16-byte fragments as two m16n8k4 halves: half h takes the lane's k slot t + 4h,
+  // whose values are a[h] (rows 4g … 4g+3: tile i's fragment rows g, g+8 are components 2i, 2i+1) and
+  // b[h] (columns 4g … 4g+3: component j is column g of n-tile j). Same products and order of terms
+  // as step(); only the register operands differ.
+  __device__ __forceinline__ void stepK4(const float4 (&a)[2], const float4 (&b)[2]) {
+    uint32_t aHi[2][4], aLo[2][4], bHi[2][4], bLo[2][4];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      splitTf32(a[h].x, aHi[h][0], aLo[h][0]);
+      splitTf32(a[h].y, aHi[h][1], aLo[h][1]);
+      splitTf32(a[h].z, aHi[h][2], aLo[h][2]);
+      splitTf32(a[h].w, aHi[h][3], aLo[h][3]);
+      splitTf32(b[h].x, bHi[h][0], bLo[h][0]);
+      splitTf32(b[h].y, bHi[h][1], bLo[h][1]);
+      splitTf32(b[h].z, bHi[h][2], bLo[h][2]);
+      splitTf32(b[h].w, bHi[h][3], bLo[h][3]);
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) mmaTf32K4(part[i][j], aLo[h][2 * i], aLo[h][2 * i + 1], bHi[h][j]);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) mmaTf32K4(part[i][j], aHi[h][2 * i], aHi[h][2 * i + 1], bLo[h][j]);
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) mmaTf32K4(part[i][j], aHi[h][2 * i], aHi[h][2 * i + 1], bHi[h][j]);
+    // Twice the accumulator additions of step() (each truncates, see kFlushSteps): counted as two
+    // steps, so part joins the sum after the same number of additions.
+    pending += 2;
   }
 
   // The MMA k-steps of one group of cnt compacted k. kList[0..31] holds per position the shared-memory

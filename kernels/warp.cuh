@@ -124,32 +124,48 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   // Whole steps (8 listed k) need no guard on k; nor on B's columns where the warp's tile lies inside N
   // and B's rows are 16-byte aligned (a warp-uniform test).
   const bool fastB = kVecB && (nt + 1) * kTile <= p.N;
-  const float* aBase = At + row;
-  const float* bBase = p.B + col;
+  // The lane's At and B addresses at the chunk's first k (set per chunk) and the row strides in bytes:
+  // a listed k then costs one 32 × 32 → 64-bit multiply-add an address (kernel-notes v23a).
+  const char* aChunk = nullptr;
+  const char* bChunk = nullptr;
+  const uint32_t ldtBytes = static_cast<uint32_t>(ldt) * sizeof(float);
+  const uint32_t ldbBytes = static_cast<uint32_t>(p.ldb) * sizeof(float);
   auto loadFull = [&](int base, Frag& f) {
-    const int k0 = kBase + list[base + t];
-    const int k1 = kBase + list[base + t + 4];
-    f.a0 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k0) * ldt));
-    f.a1 = __ldg(reinterpret_cast<const float4*>(aBase + static_cast<size_t>(k1) * ldt));
+    const uint32_t l0 = list[base + t];
+    const uint32_t l1 = list[base + t + 4];
+    f.a0 = __ldg(reinterpret_cast<const float4*>(aChunk + static_cast<uint64_t>(l0) * ldtBytes));
+    f.a1 = __ldg(reinterpret_cast<const float4*>(aChunk + static_cast<uint64_t>(l1) * ldtBytes));
     if (fastB) {
-      f.b0 = __ldg(reinterpret_cast<const float4*>(bBase + static_cast<size_t>(k0) * p.ldb));
-      f.b1 = __ldg(reinterpret_cast<const float4*>(bBase + static_cast<size_t>(k1) * p.ldb));
+      f.b0 = __ldg(reinterpret_cast<const float4*>(bChunk + static_cast<uint64_t>(l0) * ldbBytes));
+      f.b1 = __ldg(reinterpret_cast<const float4*>(bChunk + static_cast<uint64_t>(l1) * ldbBytes));
     } else {
+      const int k0 = kBase + static_cast<int>(l0);
+      const int k1 = kBase + static_cast<int>(l1);
       f.b0 = loadB<kVecB>(p.B, p.ldb, p.N, k0, col);
       f.b1 = loadB<kVecB>(p.B, p.ldb, p.N, k1, col);
     }
   };
   // Fragment tile (u, v): A rows 4g + 2u (fragment row g) and 4g + 2u + 1 (row g + 8); B column 4g + v
   // (fragment column g of n-tile v).
+  // The register form feeds the 16-byte fragments to m16n8k4 MMAs in place (mma_tf32.cuh, stepK4;
+  // kernel-notes v23a); the staged form (kRows) measured faster with m16n8k8.
   auto step = [&](const Frag& f) {
-    const float ra[2][4] = {{f.a0.x, f.a0.y, f.a1.x, f.a1.y}, {f.a0.z, f.a0.w, f.a1.z, f.a1.w}};
-    const float rb[4][2] = {{f.b0.x, f.b1.x}, {f.b0.y, f.b1.y}, {f.b0.z, f.b1.z}, {f.b0.w, f.b1.w}};
-    wacc.step(ra, rb);
+    if constexpr (kRows == 0) {
+      const float4 a[2] = {f.a0, f.a1};
+      const float4 b[2] = {f.b0, f.b1};
+      wacc.stepK4(a, b);
+    } else {
+      const float ra[2][4] = {{f.a0.x, f.a0.y, f.a1.x, f.a1.y}, {f.a0.z, f.a0.w, f.a1.z, f.a1.w}};
+      const float rb[4][2] = {{f.b0.x, f.b1.x}, {f.b0.y, f.b1.y}, {f.b0.z, f.b1.z}, {f.b0.w, f.b1.w}};
+      wacc.step(ra, rb);
+    }
     wacc.flushIfDue();
   };
 
   for (int c0 = 0; c0 < vEnd; c0 += kChunkK) {
     kBase = ((c0 / 64) * splits + split) * 64;
+    aChunk = reinterpret_cast<const char*>(At + row + static_cast<size_t>(kBase) * ldt);
+    bChunk = reinterpret_cast<const char*>(p.B + col + static_cast<size_t>(kBase) * p.ldb);
     // The warp's list of this chunk: lane l reads kLaneSlices / 8 of the split's pattern words of both
     // tiles (64 k each, 64-bit loads), keeps the joint bits, and a warp scan places its k in order.
     uint64_t keep[kWords];
