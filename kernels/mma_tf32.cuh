@@ -113,8 +113,8 @@ struct WarpAcc {
 
   // One k-step from 16-byte fragments as two m16n8k4 halves: half h takes the lane's k slot t + 4h,
   // whose values are a[h] (rows 4g … 4g+3: tile i's fragment rows g, g+8 are components 2i, 2i+1) and
-  // b[h] (columns 4g … 4g+3: component j is column g of n-tile j). Same products and order of terms
-  // as step(); only the register operands differ.
+  // b[h] (columns 4g … 4g+3: component j is column g of n-tile j). The products of step(), small
+  // terms first as there; only the register operands differ.
   __device__ __forceinline__ void stepK4(const float4 (&a)[2], const float4 (&b)[2]) {
     uint32_t aHi[2][4], aLo[2][4], bHi[2][4], bLo[2][4];
 #pragma unroll

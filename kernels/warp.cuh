@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(32 * kWarpsM * kWarpsN, kMinBlocks)
   for (int c0 = 0; c0 < vEnd; c0 += kChunkK) {
     kBase = ((c0 / 64) * splits + split) * 64;
     aChunk = reinterpret_cast<const char*>(At + row + static_cast<size_t>(kBase) * ldt);
-    bChunk = reinterpret_cast<const char*>(p.B + col + static_cast<size_t>(kBase) * p.ldb);
+    bChunk = fastB ? reinterpret_cast<const char*>(p.B + col + static_cast<size_t>(kBase) * p.ldb) : nullptr;
     // The warp's list of this chunk: lane l reads kLaneSlices / 8 of the split's pattern words of both
     // tiles (64 k each, 64-bit loads), keeps the joint bits, and a warp scan places its k in order.
     uint64_t keep[kWords];
