@@ -117,35 +117,29 @@ struct WarpAcc {
   // terms first as there; only the register operands differ.
   __device__ __forceinline__ void stepK4(const float4 (&a)[2], const float4 (&b)[2]) {
     uint32_t aHi[2][4], aLo[2][4], bHi[2][4], bLo[2][4];
+    auto split4 = [](const float4& x, uint32_t (&hi)[4], uint32_t (&lo)[4]) {
+      splitTf32(x.x, hi[0], lo[0]);
+      splitTf32(x.y, hi[1], lo[1]);
+      splitTf32(x.z, hi[2], lo[2]);
+      splitTf32(x.w, hi[3], lo[3]);
+    };
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      splitTf32(a[h].x, aHi[h][0], aLo[h][0]);
-      splitTf32(a[h].y, aHi[h][1], aLo[h][1]);
-      splitTf32(a[h].z, aHi[h][2], aLo[h][2]);
-      splitTf32(a[h].w, aHi[h][3], aLo[h][3]);
-      splitTf32(b[h].x, bHi[h][0], bLo[h][0]);
-      splitTf32(b[h].y, bHi[h][1], bLo[h][1]);
-      splitTf32(b[h].z, bHi[h][2], bLo[h][2]);
-      splitTf32(b[h].w, bHi[h][3], bLo[h][3]);
+      split4(a[h], aHi[h], aLo[h]);
+      split4(b[h], bHi[h], bLo[h]);
     }
+    // One term (A's part × B's part) over both halves and the 2 × 4 tiles.
+    auto term = [&](const uint32_t (&aX)[2][4], const uint32_t (&bX)[2][4]) {
 #pragma unroll
-    for (int h = 0; h < 2; ++h)
+      for (int h = 0; h < 2; ++h)
 #pragma unroll
-      for (int i = 0; i < 2; ++i)
+        for (int i = 0; i < 2; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j) mmaTf32K4(part[i][j], aLo[h][2 * i], aLo[h][2 * i + 1], bHi[h][j]);
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mmaTf32K4(part[i][j], aHi[h][2 * i], aHi[h][2 * i + 1], bLo[h][j]);
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) mmaTf32K4(part[i][j], aHi[h][2 * i], aHi[h][2 * i + 1], bHi[h][j]);
+          for (int j = 0; j < 4; ++j) mmaTf32K4(part[i][j], aX[h][2 * i], aX[h][2 * i + 1], bX[h][j]);
+    };
+    term(aLo, bHi);
+    term(aHi, bLo);
+    term(aHi, bHi);
     // Twice the accumulator additions of step() (each truncates, see kFlushSteps): counted as two
     // steps, so part joins the sum after the same number of additions.
     pending += 2;
