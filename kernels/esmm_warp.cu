@@ -16,9 +16,9 @@ cudaError_t launchTf32x3Warp(const EsmmArgs& args, void* workspace, size_t works
 }
 
 // Few rows, K split to fill a wave: up to 32 rows one A tile × four B tiles a block (staged, below),
-// from 33 rows one warp a block; the workspace fits either.
+// from 33 rows one warp a block; the workspace of the form the launch takes.
 size_t tf32x3WarpSplitWorkspaceBytes(int M, int N, int K) {
-  return std::max(warpk::warpSplitWorkspaceBytes<1, 4, 4>(M, N, K), warpk::warpSplitWorkspaceBytes<1, 1, 16>(M, N, K));
+  return M <= kTile ? warpk::warpSplitWorkspaceBytes<1, 4, 4>(M, N, K) : warpk::warpSplitWorkspaceBytes<1, 1, 16>(M, N, K);
 }
 
 // Up to 32 rows (one A tile: the decode sizes) the steps are staged 4 deep in shared memory, a
